@@ -1,0 +1,71 @@
+// Runs Downlink as a separate OS process for the benchmark (as an operator would run it), reads
+// its JSON log lines, its resident memory, and kills it with SIGKILL to measure restarts.
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import process from "node:process";
+
+export interface DownlinkProcess {
+  pid: number;
+  port: number;
+  rssBytes(): number;
+  /** Resolves with the first log line for which `match` is true. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startDownlinkProcess(
+  env: Record<string, string>,
+  options: { startTimeoutMs?: number } = {},
+): Promise<DownlinkProcess> {
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const listeners = new Set<(line: Record<string, unknown>) => void>();
+  createInterface({ input: child.stdout! }).on("line", (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (line.level === "error") console.error(`[downlink] ${text}`);
+    for (const l of listeners) l(line);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean, timeoutMs: number) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        listeners.delete(listener);
+        reject(new Error(`downlink did not log the awaited line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (line: Record<string, unknown>) => {
+        if (!match(line)) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+        resolve(line);
+      };
+      listeners.add(listener);
+      exited.then(() => {
+        clearTimeout(timer);
+        if (listeners.delete(listener)) reject(new Error("downlink exited"));
+      });
+    });
+  const started = await waitForLog((l) => l.msg === "downlink started", options.startTimeoutMs ?? 60_000);
+  return {
+    pid: child.pid!,
+    port: Number(started.port),
+    rssBytes: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+      return kb * 1024;
+    },
+    waitForLog,
+    kill: async (signal = "SIGTERM") => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}

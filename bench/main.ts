@@ -1,0 +1,228 @@
+// `npm run bench [-- --quick]`: Downlink's benchmark. Runs Downlink as its own process, drives
+// it over real HTTP with signed requests, answers with simulated docks over a real MQTT broker,
+// and prints one table with ratios against baselines measured in the same run.
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import postgres from "postgres";
+import { startBroker } from "./mosquitto.ts";
+import { measurePostgresBaseline } from "./postgres_baseline.ts";
+import { measureMqttBaseline } from "./mqtt_baseline.ts";
+import { startDownlinkProcess } from "./downlink_process.ts";
+import { EventWatch, openLoop, saturate, seedPayload, type Submit, submitMany } from "./load.ts";
+import { summarize, type Summary } from "./stats.ts";
+import { latencyChartSvg } from "./chart.ts";
+import { createDownlinkClient } from "../src/client/downlink_client.ts";
+import { createDockSimulator } from "../src/cli/dock_simulate.ts";
+import { connectNats, deleteNamespaceStreams } from "../src/bus/nats.ts";
+import { topologyNames } from "../src/bus/subjects.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    docks: { type: "string" },
+    rate: { type: "string" },
+    seconds: { type: "string" },
+    inflight: { type: "string" },
+    devices: { type: "string" },
+    out: { type: "string", default: "bench/results" },
+  },
+});
+const quick = args.quick!;
+const num = (v: string | undefined, full: number, q: number) => v ? Number(v) : quick ? q : full;
+const plan = {
+  docks: num(args.docks, 100, 20),
+  rate: num(args.rate, 1000, 200),
+  seconds: num(args.seconds, 15, 3),
+  baselineSeconds: quick ? 2 : 5,
+  inflight: num(args.inflight, 100_000, 2_000),
+  inflightDevices: num(args.devices, 10_000, 200),
+};
+const concurrency = plan.docks * 2;
+
+const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const log = (msg: string) => console.error(`[bench] ${msg}`);
+
+async function main() {
+  const started = Date.now();
+  const broker = await startBroker(process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883");
+  log(`broker ${broker.url} (${broker.own ? "own, tcp no-delay" : "shared"})`);
+  const ns = `bench_${Date.now().toString(36)}`;
+  const env: Record<string, string> = {
+    DATABASE_URL,
+    NATS_URL,
+    MQTT_URL: broker.url,
+    DOWNLINK_NAMESPACE: ns,
+    DOWNLINK_DB_SCHEMA: ns,
+    DOWNLINK_LOG_LEVEL: "info",
+    PORT: "0",
+    HOST: "127.0.0.1",
+  };
+  const results: Record<string, unknown> = { plan, started_at: new Date(started).toISOString() };
+  let downlink: Awaited<ReturnType<typeof startDownlinkProcess>> | undefined;
+  const nc = await connect({ servers: NATS_URL });
+  const docks = await createDockSimulator({
+    mqttUrl: broker.url,
+    sns: Array.from({ length: plan.docks }, (_, i) => `bench-dock-${i}`),
+    result: 0,
+  });
+  try {
+    log(`baseline: Postgres single-row commits (${plan.baselineSeconds}s)`);
+    const pg = await measurePostgresBaseline(DATABASE_URL, plan.baselineSeconds, 8);
+    log(`baseline: MQTT QoS 1 request/reply, ${plan.docks} docks, concurrency ${concurrency}`);
+    const mqttBase = await measureMqttBaseline(
+      broker.url,
+      plan.docks,
+      concurrency,
+      plan.baselineSeconds,
+    );
+    results.baselines = { postgres: pg, mqtt: mqttBase };
+
+    log("creating an API client");
+    const created = JSON.parse(execFileSync(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "client", "create", "--tenant", ns, "--name", "bench", "--devices", "bench-*"],
+      { env: { ...process.env, ...env, DOWNLINK_LOG_LEVEL: "warn" }, encoding: "utf8" },
+    ));
+
+    downlink = await startDownlinkProcess(env);
+    const client = createDownlinkClient({
+      baseUrl: `http://127.0.0.1:${downlink.port}`,
+      clientId: created.client_id,
+      secret: created.secret,
+    });
+    const payload = seedPayload();
+    const submit: Submit = async (deviceId, key, timeoutSeconds) => {
+      const res = await client.createCommand({
+        vendor: "dji",
+        device_id: deviceId,
+        command_type: "fileupload_start",
+        idempotency_key: key,
+        timeout_seconds: timeoutSeconds,
+        payload,
+      });
+      return { status: res.status, commandId: (res.body as { command_id?: string }).command_id };
+    };
+    const completed = new EventWatch(nc, created.tenant_id, "completed");
+    const dockSns = docks.sns;
+
+    log("warm-up");
+    await saturate(submit, completed, dockSns, concurrency, quick ? 1 : 3, "warm");
+
+    log(`saturation: closed loop, concurrency ${concurrency}, ${plan.seconds}s`);
+    const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
+    log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
+    const open = await openLoop(submit, completed, dockSns, plan.rate, plan.seconds, "open");
+    completed.stop();
+    const accept = summarize(open.accept);
+    const e2e = summarize(open.endToEnd);
+    results.throughput = { ...sat, ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond };
+    results.open_loop = { rate: plan.rate, accept, end_to_end: e2e, errors: open.errors, sent: open.sent };
+
+    log(`memory: ${plan.inflight} commands in flight to ${plan.inflightDevices} silent devices`);
+    const idleRss = downlink.rssBytes();
+    const silent = Array.from({ length: plan.inflightDevices }, (_, i) => `bench-silent-${i}`);
+    const delivered = new EventWatch(nc, created.tenant_id, "delivered");
+    const t0 = performance.now();
+    const many = await submitMany(submit, silent, plan.inflight, 64, "mem", 300);
+    const acceptSeconds = (performance.now() - t0) / 1000;
+    await waitUntil(() => delivered.count >= many.accepted, 300_000, "all in-flight delivered");
+    delivered.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    const loadedRss = downlink.rssBytes();
+    const perCommand = (loadedRss - idleRss) / many.accepted;
+    results.memory = {
+      in_flight: many.accepted,
+      devices: plan.inflightDevices,
+      idle_rss: idleRss,
+      loaded_rss: loadedRss,
+      bytes_per_command: perCommand,
+      submit_per_second: many.accepted / acceptSeconds,
+    };
+
+    log("restart: SIGKILL with everything in flight, then start again");
+    await downlink.kill("SIGKILL");
+    const killedAt = performance.now();
+    downlink = await startDownlinkProcess(env, { startTimeoutMs: 120_000 });
+    const restartSeconds = (performance.now() - killedAt) / 1000;
+    const inFlightAfter = await countInFlight(ns);
+    results.restart = { seconds: restartSeconds, in_flight_restored: inFlightAfter };
+
+    printTable(results, mqttBase.repliesPerSecond, pg, accept, e2e);
+    mkdirSync(args.out!, { recursive: true });
+    const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");
+    const jsonPath = join(args.out!, `bench-${stamp}${quick ? "-quick" : ""}.json`);
+    writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+    const svgPath = join(args.out!, `latency-${stamp}${quick ? "-quick" : ""}.svg`);
+    writeFileSync(
+      svgPath,
+      latencyChartSvg(`Downlink at ${plan.rate} commands/s (open loop, ${plan.docks} docks)`, [
+        { label: `accept (HTTP 202) p99 ${accept.p99.toFixed(1)} ms`, samples: open.accept, color: "#1f77b4" },
+        { label: `end to end (→ SUCCEEDED) p99 ${e2e.p99.toFixed(1)} ms`, samples: open.endToEnd, color: "#d62728" },
+      ]),
+    );
+    console.log(`\nresults: ${jsonPath}\nchart:   ${svgPath}`);
+  } finally {
+    await downlink?.kill("SIGTERM");
+    await docks.stop();
+    await nc.close();
+    const nc2 = await connectNats(NATS_URL, "bench-cleanup");
+    await deleteNamespaceStreams(nc2, topologyNames(ns));
+    await nc2.close();
+    const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+    await sql.unsafe(`drop schema if exists "${ns}" cascade`);
+    await sql.end();
+    await broker.stop();
+  }
+}
+
+async function countInFlight(schema: string): Promise<number> {
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql.unsafe(
+      `select count(*)::int as n from "${schema}".commands where status in ('ACCEPTED','DELIVERED')`,
+    );
+    return row.n;
+  } finally {
+    await sql.end();
+  }
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number, what: string) {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function printTable(
+  r: Record<string, any>,
+  mqttRate: number,
+  pg: { commitsPerSecond: number; concurrentCommitsPerSecond: number; concurrency: number },
+  accept: Summary,
+  e2e: Summary,
+) {
+  const f = (n: number, d = 1) => n.toLocaleString("en-US", { maximumFractionDigits: d });
+  const rows: [string, string, string][] = [
+    ["baseline: MQTT QoS 1 request/reply", `${f(mqttRate, 0)} /s`, `concurrency ${r.baselines.mqtt.concurrency}`],
+    ["baseline: Postgres single-row commit", `${f(pg.commitsPerSecond, 0)} /s`, `${f(pg.concurrentCommitsPerSecond, 0)} /s at ${pg.concurrency} connections`],
+    ["end-to-end throughput (→ SUCCEEDED)", `${f(r.throughput.perSecond, 0)} /s`, `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35)`],
+    [`accept latency at ${r.open_loop.rate}/s`, `p50 ${f(accept.p50, 2)} ms`, `p95 ${f(accept.p95, 2)} ms, p99 ${f(accept.p99, 2)} ms (target p99 ≤ 10)`],
+    [`end-to-end latency at ${r.open_loop.rate}/s`, `p50 ${f(e2e.p50, 2)} ms`, `p95 ${f(e2e.p95, 2)} ms, p99 ${f(e2e.p99, 2)} ms`],
+    ["open-loop errors", `${r.open_loop.errors}`, `of ${r.open_loop.sent} sent`],
+    [`memory, ${f(r.memory.in_flight, 0)} in flight`, `${f(r.memory.bytes_per_command, 0)} B/command`, `RSS ${f(r.memory.idle_rss / 2 ** 20, 0)} → ${f(r.memory.loaded_rss / 2 ** 20, 0)} MiB (target ≤ 4096 B)`],
+    ["restart after SIGKILL", `${f(r.restart.seconds, 2)} s`, `${f(r.restart.in_flight_restored, 0)} in flight restored (target ≤ 10 s)`],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length)), w1 = Math.max(...rows.map((x) => x[1].length));
+  console.log(`\nDownlink benchmark${quick ? " (--quick)" : ""}: ${plan.docks} docks`);
+  console.log(`${"measure".padEnd(w0)} | ${"value".padEnd(w1)} | detail`);
+  console.log(`${"-".repeat(w0)}-|-${"-".repeat(w1)}-|-------`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c}`);
+}
+
+await main();

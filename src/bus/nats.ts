@@ -1,0 +1,107 @@
+// The NATS connection and the JetStream topology (streams, durable consumers, KV buckets)
+// that every role relies on. Creating is idempotent: each process ensures what it needs.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "@nats-io/jetstream";
+import { EVENT_SUBJECTS, EVENTS_STREAM, type TopologyNames } from "./subjects.ts";
+
+export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+  return await connect({
+    servers: url.split(",").map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    timeout: 5_000,
+  });
+}
+
+const DAY_NS = 24 * 60 * 60 * 1e9;
+const DUPLICATE_WINDOW_NS = 5 * 60 * 1e9;
+
+async function ensureStream(
+  jsm: JetStreamManager,
+  config: Parameters<JetStreamManager["streams"]["add"]>[0],
+): Promise<void> {
+  try {
+    await jsm.streams.info(config.name!);
+    await jsm.streams.update(config.name!, config);
+  } catch (err) {
+    if (!String((err as Error).message).includes("not found")) throw err;
+    try {
+      await jsm.streams.add(config);
+    } catch (addErr) {
+      // Another process created it between our look and our add.
+      if (!String((addErr as Error).message).includes("already in use")) throw addErr;
+    }
+  }
+}
+
+/** Ensures the events stream and this namespace's internal streams exist. */
+export async function ensureStreams(nc: NatsConnection, names: TopologyNames): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, {
+    name: EVENTS_STREAM,
+    subjects: EVENT_SUBJECTS,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: 7 * DAY_NS,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
+  // Internal streams are work queues: a message is gone once its consumer acked it.
+  for (const [name, subjects] of [
+    [names.shardStream, names.shardSubjects],
+    [names.bridgeStream, names.bridgeSubjects],
+  ] as const) {
+    await ensureStream(jsm, {
+      name,
+      subjects: [subjects],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      max_age: 7 * DAY_NS,
+      duplicate_window: DUPLICATE_WINDOW_NS,
+    });
+  }
+}
+
+/** Ensures a durable pull consumer with explicit acks. */
+export async function ensureConsumer(
+  nc: NatsConnection,
+  stream: string,
+  durable: string,
+  filterSubject: string,
+  options: { ackWaitMs?: number; maxAckPending?: number } = {},
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const config = {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: filterSubject,
+    ack_wait: (options.ackWaitMs ?? 30_000) * 1e6,
+    max_ack_pending: options.maxAckPending ?? 20_000,
+    max_deliver: -1,
+  };
+  try {
+    await jsm.consumers.add(stream, config);
+  } catch (err) {
+    const message = String((err as Error).message);
+    if (!message.includes("already exists") && !message.includes("already in use")) throw err;
+  }
+}
+
+/** Deletes a namespace's internal streams (tests clean up after themselves with it). */
+export async function deleteNamespaceStreams(
+  nc: NatsConnection,
+  names: TopologyNames,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const name of [names.shardStream, names.bridgeStream, `KV_${names.nonceBucket}`, `KV_${names.leaseBucket}`]) {
+    await jsm.streams.delete(name).catch(() => {});
+  }
+}

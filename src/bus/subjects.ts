@@ -1,0 +1,62 @@
+// Every NATS subject and stream name Downlink uses, in one place. Device ids are encoded
+// before they become a subject token: a DJI serial may contain '.', a NATS token separator.
+
+/** Encodes a device id as one subject token ('.' → '%2E'; '%' never occurs in a valid id). */
+export function deviceToken(deviceId: string): string {
+  return deviceId.replaceAll(".", "%2E");
+}
+
+export function decodeDeviceToken(token: string): string {
+  return token.replaceAll("%2E", ".");
+}
+
+/** FNV-1a 32-bit: stable across processes and runtimes, cheap on the hot path. */
+export function partitionOf(deviceId: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < deviceId.length; i++) {
+    h ^= deviceId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % partitions;
+}
+
+/** The public lifecycle events stream, shared by every namespace (its subjects are fixed). */
+export const EVENTS_STREAM = "DOWNLINK_EVENTS";
+export const EVENT_KINDS = ["accepted", "delivered", "completed", "problem"] as const;
+export type EventKind = typeof EVENT_KINDS[number];
+/** Problems that belong to no tenant (a reply whose tid matches no command). */
+export const UNOWNED_PROBLEM_SUBJECT = "downlink.command.problem";
+export const EVENT_SUBJECTS = ["tenant.*.command.*", UNOWNED_PROBLEM_SUBJECT];
+
+export function eventSubject(tenantId: string, kind: EventKind): string {
+  return `tenant.${tenantId}.command.${kind}`;
+}
+
+/** Names of the internal streams, consumers and buckets of one Downlink namespace. */
+export function topologyNames(ns: string) {
+  return {
+    shardStream: `${ns}_shard`,
+    bridgeStream: `${ns}_bridge`,
+    shardSubjects: `${ns}.shard.>`,
+    bridgeSubjects: `${ns}.bridge.>`,
+    shardConsumer: (partition: number) => `shard_p${partition}`,
+    shardFilter: (partition: number) => `${ns}.shard.${partition}.>`,
+    bridgeConsumer: "bridge",
+    /** A command to be hosted by the shard that owns its device's partition. */
+    commandSubject: (partition: number, deviceId: string) =>
+      `${ns}.shard.${partition}.cmd.${deviceToken(deviceId)}`,
+    /** A fact (delivered, reply) for the shard that owns the device's partition. */
+    factSubject: (partition: number, deviceId: string) =>
+      `${ns}.shard.${partition}.fact.${deviceToken(deviceId)}`,
+    /** A message the bridge must publish to a device over MQTT. */
+    bridgeSubject: (partition: number, deviceId: string) =>
+      `${ns}.bridge.${partition}.${deviceToken(deviceId)}`,
+    nonceBucket: `${ns}_nonces`,
+    leaseBucket: `${ns}_leases`,
+    /** Core NATS subject that wakes the outbox relay right after a commit. */
+    outboxWake: `${ns}.outbox.wake`,
+    /** MQTT shared-subscription group: bridges of one namespace share the replies. */
+    mqttShareGroup: ns,
+  };
+}
+export type TopologyNames = ReturnType<typeof topologyNames>;

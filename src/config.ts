@@ -1,0 +1,174 @@
+// Downlink's configuration: parsed once from the environment into a typed object.
+// A bad value stops start-up with a message that names the variable.
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import { decodeDataKey, DEVELOPMENT_DATA_KEY } from "./crypto/data_key.ts";
+
+export const ROLES = ["api", "shard", "bridge"] as const;
+export type Role = typeof ROLES[number];
+
+const Env = Type.Object({
+  DOWNLINK_ENV: Type.Union([Type.Literal("development"), Type.Literal("production")], {
+    default: "development",
+  }),
+  DATABASE_URL: Type.String({ default: "postgres://postgres@127.0.0.1:5432/test", minLength: 1 }),
+  DOWNLINK_DB_SCHEMA: Type.String({ default: "public", pattern: "^[a-z_][a-z0-9_]{0,62}$" }),
+  DOWNLINK_DB_POOL: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  NATS_URL: Type.String({ default: "nats://127.0.0.1:4222", minLength: 1 }),
+  MQTT_URL: Type.String({ default: "mqtt://127.0.0.1:1883", minLength: 1 }),
+  PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ default: "0.0.0.0" }),
+  DOWNLINK_DATA_KEY: Type.Optional(Type.String()),
+  DOWNLINK_ROLES: Type.String({ default: "api,shard,bridge" }),
+  DOWNLINK_INSPECT: Type.Boolean({ default: false }),
+  DOWNLINK_NAMESPACE: Type.String({ default: "downlink", pattern: "^[a-z][a-z0-9_]{0,31}$" }),
+  DOWNLINK_PARTITIONS: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
+  DOWNLINK_DEFAULT_TIMEOUT_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 300 }),
+  DOWNLINK_LOG_LEVEL: Type.Union(
+    ["debug", "info", "warn", "error", "silent"].map((l) => Type.Literal(l)),
+    { default: "info" },
+  ),
+  DOWNLINK_MAX_REPLY_BYTES: Type.Integer({ default: 262144, minimum: 1024 }),
+  DOWNLINK_LEASE_TTL_SECONDS: Type.Integer({ default: 15, minimum: 3, maximum: 600 }),
+  DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
+});
+
+export interface Config {
+  env: "development" | "production";
+  databaseUrl: string;
+  dbSchema: string;
+  dbPool: number;
+  natsUrl: string;
+  mqttUrl: string;
+  port: number;
+  host: string;
+  /** 32-byte AES-256-GCM key for secrets at rest. */
+  dataKey: Uint8Array;
+  /** True when no DOWNLINK_DATA_KEY was given and the well-known development key is in use. */
+  dataKeyIsDevelopment: boolean;
+  roles: ReadonlySet<Role>;
+  inspect: boolean;
+  namespace: string;
+  partitions: number;
+  defaultTimeoutSeconds: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  maxReplyBytes: number;
+  leaseTtlSeconds: number;
+  instanceId: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly code = "CONFIG_INVALID";
+}
+
+const BOOLEAN_WORDS: Record<string, boolean> = {
+  "1": true,
+  "true": true,
+  "yes": true,
+  "on": true,
+  "0": false,
+  "false": false,
+  "no": false,
+  "off": false,
+  "": false,
+};
+
+/** Reads the configuration from `env` (defaults to the process environment). */
+export function loadConfig(env: Record<string, string | undefined> = processEnv()): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(Env.properties)) {
+    const value = env[key];
+    if (value === undefined || value === "") continue;
+    const kind = (schema as { type?: string }).type;
+    if (kind === "integer") {
+      if (!/^-?\d+$/.test(value.trim())) {
+        throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(value)}`);
+      }
+      raw[key] = Number(value);
+    } else if (kind === "boolean") {
+      const b = BOOLEAN_WORDS[value.trim().toLowerCase()];
+      if (b === undefined) {
+        throw new ConfigError(`${key} must be 1/0/true/false, got ${JSON.stringify(value)}`);
+      }
+      raw[key] = b;
+    } else {
+      raw[key] = value;
+    }
+  }
+  const withDefaults = Value.Default(Env, raw) as Static<typeof Env>;
+  const first = [...Value.Errors(Env, withDefaults)][0];
+  if (first) {
+    const key = first.path.replace(/^\//, "");
+    throw new ConfigError(
+      `${key} is invalid: ${first.message}, got ${JSON.stringify(env[key] ?? null)}`,
+    );
+  }
+  const e = withDefaults;
+
+  const roles = new Set<Role>();
+  for (const part of e.DOWNLINK_ROLES.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (!(ROLES as readonly string[]).includes(part)) {
+      throw new ConfigError(
+        `DOWNLINK_ROLES must list roles among ${ROLES.join(",")}, got ${
+          JSON.stringify(e.DOWNLINK_ROLES)
+        }`,
+      );
+    }
+    roles.add(part as Role);
+  }
+  if (roles.size === 0) throw new ConfigError("DOWNLINK_ROLES must name at least one role");
+
+  let dataKey: Uint8Array;
+  let dataKeyIsDevelopment = false;
+  if (e.DOWNLINK_DATA_KEY) {
+    const decoded = decodeDataKey(e.DOWNLINK_DATA_KEY);
+    if (!decoded) {
+      throw new ConfigError(
+        "DOWNLINK_DATA_KEY must be 32 bytes encoded as base64 (make one with: openssl rand -base64 32)",
+      );
+    }
+    dataKey = decoded;
+  } else if (e.DOWNLINK_ENV === "development") {
+    dataKey = DEVELOPMENT_DATA_KEY;
+    dataKeyIsDevelopment = true;
+  } else {
+    throw new ConfigError(
+      "DOWNLINK_DATA_KEY is required when DOWNLINK_ENV=production (32 bytes, base64: openssl rand -base64 32)",
+    );
+  }
+
+  return {
+    env: e.DOWNLINK_ENV,
+    databaseUrl: e.DATABASE_URL,
+    dbSchema: e.DOWNLINK_DB_SCHEMA,
+    dbPool: e.DOWNLINK_DB_POOL,
+    natsUrl: e.NATS_URL,
+    mqttUrl: e.MQTT_URL,
+    port: e.PORT,
+    host: e.HOST,
+    dataKey,
+    dataKeyIsDevelopment,
+    roles,
+    inspect: e.DOWNLINK_INSPECT,
+    namespace: e.DOWNLINK_NAMESPACE,
+    partitions: e.DOWNLINK_PARTITIONS,
+    defaultTimeoutSeconds: e.DOWNLINK_DEFAULT_TIMEOUT_SECONDS,
+    logLevel: e.DOWNLINK_LOG_LEVEL as Config["logLevel"],
+    maxReplyBytes: e.DOWNLINK_MAX_REPLY_BYTES,
+    leaseTtlSeconds: e.DOWNLINK_LEASE_TTL_SECONDS,
+    instanceId: e.DOWNLINK_INSTANCE_ID ?? `dl-${randomSuffix()}`,
+  };
+}
+
+function randomSuffix(): string {
+  return crypto.getRandomValues(new Uint8Array(6)).reduce(
+    (s, b) => s + b.toString(16).padStart(2, "0"),
+    "",
+  );
+}
+
+function processEnv(): Record<string, string | undefined> {
+  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ??
+    {};
+}

@@ -1,0 +1,71 @@
+// Secrets at rest: AES-256-GCM sealing of command payloads and client secrets.
+// Layout of a sealed value: version byte (1) | 12-byte IV | ciphertext | 16-byte tag.
+import { Buffer } from "node:buffer";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+
+const VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Used only when DOWNLINK_ENV=development and no key is configured: never protects real data. */
+export const DEVELOPMENT_DATA_KEY: Uint8Array = new Uint8Array(32).fill(0x44);
+
+export class DecryptError extends Error {
+  override name = "DecryptError";
+  readonly code = "DECRYPT_FAILED";
+}
+
+/** Decodes a base64 (or base64url) 32-byte key; undefined when malformed. */
+export function decodeDataKey(text: string): Uint8Array | undefined {
+  const trimmed = text.trim();
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) return undefined;
+  const bytes = Buffer.from(trimmed.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+  return bytes.length === 32 ? new Uint8Array(bytes) : undefined;
+}
+
+export interface DataCipher {
+  seal(plain: Uint8Array | string, aad?: string): Uint8Array;
+  open(sealed: Uint8Array, aad?: string): Uint8Array;
+  openText(sealed: Uint8Array, aad?: string): string;
+}
+
+/** AES-256-GCM with a random IV per value; `aad` binds a value to its owner (e.g. command id). */
+export function createDataCipher(key: Uint8Array): DataCipher {
+  if (key.length !== 32) throw new RangeError(`data key must be 32 bytes, got ${key.length}`);
+  const k = Buffer.from(key);
+  const open = (sealed: Uint8Array, aad?: string): Uint8Array => {
+    if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) {
+      throw new DecryptError("sealed value is malformed or of an unknown version");
+    }
+    const iv = sealed.subarray(1, 1 + IV_BYTES);
+    const tag = sealed.subarray(sealed.length - TAG_BYTES);
+    const body = sealed.subarray(1 + IV_BYTES, sealed.length - TAG_BYTES);
+    try {
+      const d = createDecipheriv("aes-256-gcm", k, iv);
+      if (aad) d.setAAD(Buffer.from(aad));
+      d.setAuthTag(tag);
+      return new Uint8Array(Buffer.concat([d.update(body), d.final()]));
+    } catch (cause) {
+      throw new DecryptError("sealed value failed authentication (wrong key or tampered)", {
+        cause,
+      });
+    }
+  };
+  return {
+    seal(plain, aad) {
+      const iv = randomBytes(IV_BYTES);
+      const c = createCipheriv("aes-256-gcm", k, iv);
+      if (aad) c.setAAD(Buffer.from(aad));
+      const data = typeof plain === "string" ? Buffer.from(plain, "utf8") : plain;
+      const body = Buffer.concat([c.update(data), c.final()]);
+      const out = new Uint8Array(1 + IV_BYTES + body.length + TAG_BYTES);
+      out[0] = VERSION;
+      out.set(iv, 1);
+      out.set(body, 1 + IV_BYTES);
+      out.set(c.getAuthTag(), 1 + IV_BYTES + body.length);
+      return out;
+    },
+    open,
+    openText: (sealed, aad) => Buffer.from(open(sealed, aad)).toString("utf8"),
+  };
+}

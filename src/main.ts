@@ -1,0 +1,151 @@
+// The composition root: reads the configuration, connects the real Postgres, NATS and MQTT,
+// and starts the roles this process runs (api, shard, bridge; all three by default).
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { type Clock, systemClock } from "./time.ts";
+import { createSql, type Sql } from "./store/db.ts";
+import { runMigrations } from "./store/migrations.ts";
+import { connectNats, ensureStreams } from "./bus/nats.ts";
+import { topologyNames } from "./bus/subjects.ts";
+import { createEventPublisher } from "./bus/event_publisher.ts";
+import { createDataCipher } from "./crypto/data_key.ts";
+import type { RoleContext, RunningRole } from "./role_context.ts";
+import { startApiRole } from "./http/api_role.ts";
+import { startShardRole } from "./shard/shard_role.ts";
+import { startBridgeRole } from "./bridge/bridge_role.ts";
+import { createMqttProbe } from "./bridge/mqtt_probe.ts";
+
+export interface Downlink {
+  /** The HTTP port when this process runs the api role. */
+  port?: number;
+  context: RoleContext;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  clock?: Clock;
+}
+
+/** Starts every role of `config` in this process; resolves once the API (if any) serves. */
+export async function startDownlink(config: Config, options: StartOptions = {}): Promise<Downlink> {
+  const log = options.log ?? createLogger(config.logLevel, { instance: config.instanceId });
+  const clock = options.clock ?? systemClock;
+  if (config.dataKeyIsDevelopment) {
+    log.warn("DOWNLINK_DATA_KEY is not set: using the well-known development key", {
+      hint: "set DOWNLINK_DATA_KEY (openssl rand -base64 32) and DOWNLINK_ENV=production",
+    });
+  }
+
+  const sql = createSql(config);
+  await retryUntilUp(log, "postgres", () => runMigrations(sql, config.dbSchema));
+  const nc: NatsConnection = await retryUntilUp(
+    log,
+    "nats",
+    () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
+  );
+  const names = topologyNames(config.namespace);
+  await ensureStreams(nc, names);
+
+  const context: RoleContext = {
+    config,
+    log,
+    clock,
+    sql,
+    nc,
+    names,
+    cipher: createDataCipher(config.dataKey),
+    events: createEventPublisher(nc),
+  };
+
+  const roles: RunningRole[] = [];
+  const mqttProbe = config.roles.has("api") ? createMqttProbe(config.mqttUrl) : undefined;
+  let port: number | undefined;
+  try {
+    // Shard and bridge first: the API should only accept once the pipeline behind it runs.
+    if (config.roles.has("shard")) roles.push(await startShardRole(context));
+    if (config.roles.has("bridge")) roles.push(await startBridgeRole(context));
+    if (config.roles.has("api")) {
+      const api = await startApiRole(context, {
+        readiness: async () => ({
+          postgres: await sql`select 1`.then(() => true, () => false),
+          nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),
+          mqtt: mqttProbe?.connected() ?? false,
+        }),
+      });
+      port = api.port;
+      roles.push(api);
+    }
+  } catch (err) {
+    await Promise.allSettled(roles.reverse().map((r) => r.stop()));
+    await mqttProbe?.close();
+    await nc.close().catch(() => {});
+    await sql.end({ timeout: 1 });
+    throw err;
+  }
+  log.info("downlink started", {
+    roles: [...config.roles].join(","),
+    port,
+    namespace: config.namespace,
+    partitions: config.partitions,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    context,
+    stop: () =>
+      stopping ??= (async () => {
+        // Reverse order: stop taking requests first, then drain the pipeline.
+        for (const role of roles.reverse()) {
+          await role.stop().catch((err) => log.error("role failed to stop", { err }));
+        }
+        await mqttProbe?.close();
+        await nc.drain().catch(() => nc.close());
+        await sql.end({ timeout: 2 });
+        log.info("downlink stopped");
+      })(),
+  };
+}
+
+async function retryUntilUp<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      log.warn(`${what} is not reachable yet, retrying`, { attempt, err });
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * attempt)));
+    }
+  }
+}
+
+function isEntryPoint(): boolean {
+  const meta = import.meta as ImportMeta & { main?: boolean };
+  if (typeof meta.main === "boolean") return meta.main;
+  const script = process.argv[1];
+  return !!script && resolve(script) === fileURLToPath(import.meta.url);
+}
+
+if (isEntryPoint()) {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`downlink: cannot start: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const downlink = await startDownlink(config);
+  const shutdown = () => {
+    downlink.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}

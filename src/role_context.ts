@@ -1,0 +1,25 @@
+// What the composition root hands every role: the real pieces, already connected.
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+import type { Clock } from "./time.ts";
+import type { Sql } from "./store/db.ts";
+import type { TopologyNames } from "./bus/subjects.ts";
+import type { DataCipher } from "./crypto/data_key.ts";
+import type { EventPublisher } from "./bus/event_publisher.ts";
+
+export interface RoleContext {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  sql: Sql;
+  nc: NatsConnection;
+  names: TopologyNames;
+  cipher: DataCipher;
+  events: EventPublisher;
+}
+
+/** A running role; stop() drains in-flight work and releases what the role holds. */
+export interface RunningRole {
+  stop(): Promise<void>;
+}

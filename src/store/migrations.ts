@@ -1,0 +1,106 @@
+// Versioned schema migrations, applied at start-up. An advisory lock serialises instances that
+// start at once; each version runs in its own transaction and is recorded once.
+import type { Sql } from "./db.ts";
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "tenants, clients, grants, commands, outbox",
+    sql: `
+create table tenants (
+  tenant_id   text primary key,
+  name        text not null,
+  created_at  timestamptz not null default now()
+);
+
+create table api_clients (
+  client_id                  text primary key,
+  tenant_id                  text not null references tenants(tenant_id),
+  name                       text not null,
+  secret_enc                 bytea not null,
+  scopes                     text[] not null,
+  status                     text not null default 'ACTIVE' check (status in ('ACTIVE','DISABLED')),
+  allowed_clock_skew_seconds integer not null default 300 check (allowed_clock_skew_seconds between 0 and 3600),
+  replay_window_seconds      integer not null default 300 check (replay_window_seconds between 1 and 3600),
+  created_at                 timestamptz not null default now(),
+  updated_at                 timestamptz not null default now()
+);
+create index api_clients_tenant on api_clients (tenant_id);
+
+create table device_grants (
+  client_id  text not null references api_clients(client_id) on delete cascade,
+  pattern    text not null,
+  primary key (client_id, pattern)
+);
+
+create table commands (
+  command_id            uuid primary key,
+  tenant_id             text not null,
+  client_id             text not null,
+  idempotency_key       text not null,
+  request_hash          text not null,
+  vendor                text not null,
+  device_id             text not null,
+  command_type          text not null,
+  channel               text not null,
+  partition             integer not null,
+  bid                   uuid not null,
+  payload_enc           bytea not null,
+  status                text not null check (status in
+                          ('ACCEPTED','DELIVERED','SUCCEEDED','FAILED','TIMED_OUT','UNMATCHED_RESPONSE')),
+  timeout_seconds       integer not null,
+  accepted_at           timestamptz not null,
+  deadline_at           timestamptz not null,
+  delivered_at          timestamptz,
+  response_received_at  timestamptz,
+  completed_at          timestamptz,
+  updated_at            timestamptz not null,
+  response_code         text,
+  response_message      text,
+  vendor_response       jsonb,
+  failure_code          text,
+  failure_reason        text,
+  snapshot              jsonb,
+  unique (client_id, idempotency_key)
+);
+create index commands_tenant_accepted on commands (tenant_id, accepted_at desc, command_id desc);
+create index commands_in_flight on commands (partition, accepted_at)
+  where status in ('ACCEPTED','DELIVERED');
+
+-- The outbox: a command accepted but not yet carried to JetStream. Written in the same
+-- transaction as the command row; the relay deletes it once JetStream has acknowledged.
+create table command_outbox (
+  command_id  uuid primary key references commands(command_id) on delete cascade,
+  created_at  timestamptz not null default now()
+);
+`,
+  },
+];
+
+const LOCK_KEY = 0x646c6d67; // "dlmg"
+
+/** Applies every migration not yet recorded. Safe to call from many processes at once. */
+export async function runMigrations(sql: Sql, schema: string): Promise<number[]> {
+  const applied: number[] = [];
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${LOCK_KEY})`;
+    await tx.unsafe(`create schema if not exists "${schema}"`);
+    await tx.unsafe(`set local search_path to "${schema}"`);
+    await tx`create table if not exists schema_migrations (
+      version integer primary key, name text not null, applied_at timestamptz not null default now())`;
+    const done = new Set((await tx`select version from schema_migrations`).map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await tx.unsafe(m.sql);
+      await tx`insert into schema_migrations (version, name) values (${m.version}, ${m.name})`;
+      applied.push(m.version);
+    }
+  });
+  return applied;
+}

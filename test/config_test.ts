@@ -1,0 +1,46 @@
+import { test } from "node:test";
+import { Buffer } from "node:buffer";
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+test("defaults point at the local services and run every role", () => {
+  const c = loadConfig({});
+  assert.equal(c.databaseUrl, "postgres://postgres@127.0.0.1:5432/test");
+  assert.equal(c.natsUrl, "nats://127.0.0.1:4222");
+  assert.equal(c.mqttUrl, "mqtt://127.0.0.1:1883");
+  assert.equal(c.port, 8080);
+  assert.deepEqual([...c.roles].sort(), ["api", "bridge", "shard"]);
+  assert.equal(c.defaultTimeoutSeconds, 30);
+  assert.equal(c.dataKeyIsDevelopment, true);
+});
+
+test("production without DOWNLINK_DATA_KEY stops start-up naming the variable", () => {
+  assert.throws(() => loadConfig({ DOWNLINK_ENV: "production" }), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /DOWNLINK_DATA_KEY is required/);
+    return true;
+  });
+});
+
+test("a malformed DOWNLINK_DATA_KEY is refused even in development", () => {
+  assert.throws(() => loadConfig({ DOWNLINK_DATA_KEY: "c2hvcnQ=" }), /DOWNLINK_DATA_KEY must be 32 bytes/);
+});
+
+test("a 32-byte base64 key is accepted in production", () => {
+  const key = Buffer.alloc(32, 7).toString("base64");
+  const c = loadConfig({ DOWNLINK_ENV: "production", DOWNLINK_DATA_KEY: key });
+  assert.equal(c.dataKeyIsDevelopment, false);
+  assert.deepEqual([...c.dataKey], [...new Uint8Array(32).fill(7)]);
+});
+
+test("a non-integer PORT names the variable and the value seen", () => {
+  assert.throws(() => loadConfig({ PORT: "80a" }), /PORT must be an integer, got "80a"/);
+});
+
+test("an unknown role is refused", () => {
+  assert.throws(() => loadConfig({ DOWNLINK_ROLES: "api,worker" }), /DOWNLINK_ROLES must list roles/);
+});
+
+test("an out-of-range value is refused with the variable's name", () => {
+  assert.throws(() => loadConfig({ DOWNLINK_DEFAULT_TIMEOUT_SECONDS: "301" }), /DOWNLINK_DEFAULT_TIMEOUT_SECONDS/);
+});

@@ -1,0 +1,33 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createDataCipher, decodeDataKey, DecryptError } from "../../src/crypto/data_key.ts";
+
+const cipher = createDataCipher(new Uint8Array(32).fill(1));
+
+test("a sealed value opens to the original text and does not contain it", () => {
+  const sealed = cipher.seal('{"access_key_secret":"s3cr3t"}', "cmd-1");
+  assert.equal(new TextDecoder().decode(sealed).includes("s3cr3t"), false);
+  assert.equal(cipher.openText(sealed, "cmd-1"), '{"access_key_secret":"s3cr3t"}');
+});
+
+test("a sealed value bound to one owner does not open for another", () => {
+  const sealed = cipher.seal("x", "cmd-1");
+  assert.throws(() => cipher.open(sealed, "cmd-2"), DecryptError);
+});
+
+test("a tampered sealed value fails authentication", () => {
+  const sealed = cipher.seal("hello", "a");
+  sealed[sealed.length - 20] ^= 1;
+  assert.throws(() => cipher.open(sealed, "a"), DecryptError);
+});
+
+test("another key cannot open the value", () => {
+  const other = createDataCipher(new Uint8Array(32).fill(2));
+  assert.throws(() => other.open(cipher.seal("hello")), DecryptError);
+});
+
+test("keys must decode to exactly 32 bytes", () => {
+  assert.equal(decodeDataKey("AAAA"), undefined);
+  assert.equal(decodeDataKey("not base64!"), undefined);
+  assert.equal(decodeDataKey(btoa(String.fromCharCode(...new Uint8Array(32))))?.length, 32);
+});

@@ -1,0 +1,25 @@
+// The environment of a test instance: the machine's services, a fresh namespace and schema.
+import process from "node:process";
+
+export function uniqueName(prefix = "t"): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
+
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const ns = overrides.DOWNLINK_NAMESPACE ?? uniqueName();
+  const pick = (k: string) => process.env[k] ? { [k]: process.env[k]! } : {};
+  return {
+    ...pick("DATABASE_URL"),
+    ...pick("NATS_URL"),
+    ...pick("MQTT_URL"),
+    DOWNLINK_NAMESPACE: ns,
+    DOWNLINK_DB_SCHEMA: ns,
+    DOWNLINK_PARTITIONS: "4",
+    DOWNLINK_DB_POOL: "4",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DOWNLINK_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...overrides,
+  };
+}
+
