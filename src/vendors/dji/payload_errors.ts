@@ -1,0 +1,91 @@
+// Turns TypeBox validation errors into the API's `{path, reason}` list: one entry per offending
+// JSONPath, in plain words, naming the value seen (but never the value of a secret field).
+import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
+import { describeKind, describeValue } from "./describe_value.ts";
+import { pointerToCatalogPath, pointerToJsonPath } from "./json_path.ts";
+
+export interface PayloadError {
+  /** JSONPath rooted at the request body, e.g. `$.payload.credentials.expire`. */
+  path: string;
+  reason: string;
+}
+
+function expected(error: ValueError): string {
+  const schema = error.schema as Record<string, unknown>;
+  switch (error.type) {
+    case ValueErrorType.String:
+      return "must be a string";
+    case ValueErrorType.Integer:
+      return "must be an integer";
+    case ValueErrorType.Number:
+      return "must be a number";
+    case ValueErrorType.Boolean:
+      return "must be a boolean";
+    case ValueErrorType.Object:
+      return "must be an object";
+    case ValueErrorType.Array:
+      return "must be an array";
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.NumberMinimum:
+      return `must be >= ${schema["minimum"]}`;
+    case ValueErrorType.Union:
+      return typeof schema["description"] === "string"
+        ? `must be ${schema["description"]}`
+        : "does not match any allowed shape";
+    default:
+      return error.message;
+  }
+}
+
+// A union error only says "no variant matched". When the value has the outer shape of one
+// variant (every error of that variant lies below the union's path), that variant's errors
+// name the real culprit, e.g. `list[0].boot_index` rather than `list`.
+function expandUnion(error: ValueError): ValueError[] {
+  let best: ValueError[] | undefined;
+  for (const variant of error.errors) {
+    const errors = [...variant];
+    const deeper = errors.length > 0 && errors.every((e) => e.path.startsWith(`${error.path}/`));
+    if (deeper && (!best || errors.length < best.length)) best = errors;
+  }
+  return best
+    ? best.flatMap((e) => (e.type === ValueErrorType.Union ? expandUnion(e) : [e]))
+    : [error];
+}
+
+// A value inside a secret (`secret_code[3]`) or holding one (`credentials` sent as a string)
+// may carry the secret itself.
+function touchesSecret(path: string, secretPaths: readonly string[]): boolean {
+  const within = (inner: string, outer: string) =>
+    outer === "" || inner === outer || inner.startsWith(`${outer}.`) ||
+    inner.startsWith(`${outer}[`);
+  return secretPaths.some((secret) => within(path, secret) || within(secret, path));
+}
+
+/**
+ * `root` is the payload that was checked; `secretPaths` are catalog paths (`credentials.access_key_secret`)
+ * whose values are described by kind only.
+ */
+export function toPayloadErrors(
+  errors: Iterable<ValueError>,
+  root: unknown,
+  secretPaths: readonly string[],
+): PayloadError[] {
+  const byPath = new Map<string, string>();
+  for (const raw of errors) {
+    for (const error of raw.type === ValueErrorType.Union ? expandUnion(raw) : [raw]) {
+      const path = pointerToJsonPath(error.path, root, "$.payload");
+      // TypeBox reports a missing required field twice (required, then wrong type): keep the first.
+      if (byPath.has(path)) continue;
+      // JSON has no undefined: a value of undefined is a field (or the payload) that is missing.
+      if (error.type === ValueErrorType.ObjectRequiredProperty || error.value === undefined) {
+        byPath.set(path, "is required");
+        continue;
+      }
+      const seen = touchesSecret(pointerToCatalogPath(error.path, root), secretPaths)
+        ? describeKind(error.value)
+        : describeValue(error.value);
+      byPath.set(path, `${expected(error)}, got ${seen}`);
+    }
+  }
+  return [...byPath].map(([path, reason]) => ({ path, reason }));
+}
