@@ -1,0 +1,112 @@
+// A small signed HTTP client for Downlink's API: used by tests, the CLI's sign command, the
+// benchmark and the dock walkthrough. Runs wherever fetch runs.
+import { newNonce, signedHeaders } from "../http/signing.ts";
+
+export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
+
+export interface DownlinkClientOptions {
+  baseUrl: string;
+  clientId: string;
+  secret: string;
+  fetch?: typeof fetch;
+  /** Unix seconds for X-Api-Timestamp (default: the system clock). */
+  now?: () => number;
+}
+
+export interface RequestOptions {
+  /** An object is sent as JSON; a string or bytes are sent as they are. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  nonce?: string;
+  /** X-Api-Timestamp as sent (unix seconds). */
+  timestamp?: string | number;
+  /** Skip signing: send only `headers`. */
+  unsigned?: boolean;
+}
+
+export interface DownlinkResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the response is JSON, else the text. */
+  body: T;
+}
+
+export interface CommandBody {
+  vendor: string;
+  device_id: string;
+  command_type: string;
+  idempotency_key: string;
+  timeout_seconds?: number;
+  payload?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+export interface DownlinkClient {
+  request<T = any>(
+    method: string,
+    path: string,
+    options?: RequestOptions,
+  ): Promise<DownlinkResponse<T>>;
+  /** Sends `body` as JSON (a string is sent as it is, e.g. to test malformed input). */
+  createCommand(
+    body: CommandBody | Record<string, unknown> | string,
+  ): Promise<DownlinkResponse<any>>;
+  getCommand(commandId: string): Promise<DownlinkResponse<any>>;
+}
+
+export function createDownlinkClient(options: DownlinkClientOptions): DownlinkClient {
+  const { clientId, secret } = options;
+  const baseUrl = options.baseUrl.replace(/\/+$/, "");
+  const doFetch = options.fetch ?? fetch;
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const encoder = new TextEncoder();
+
+  const request = async <T>(
+    method: string,
+    pathAndQuery: string,
+    opts: RequestOptions = {},
+  ): Promise<DownlinkResponse<T>> => {
+    const bytes = opts.body === undefined
+      ? new Uint8Array(0)
+      : opts.body instanceof Uint8Array
+      ? opts.body
+      : encoder.encode(typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body));
+    const q = pathAndQuery.indexOf("?");
+    const path = q < 0 ? pathAndQuery : pathAndQuery.slice(0, q);
+    const query = q < 0 ? "" : pathAndQuery.slice(q + 1);
+    const headers: Record<string, string> = {};
+    if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    if (!opts.unsigned) {
+      Object.assign(
+        headers,
+        signedHeaders(secret, {
+          method,
+          path,
+          query,
+          clientId,
+          timestamp: String(opts.timestamp ?? now()),
+          nonce: opts.nonce ?? newNonce(),
+          body: bytes,
+        }),
+      );
+    }
+    Object.assign(headers, opts.headers);
+    const res = await doFetch(baseUrl + pathAndQuery, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : (bytes as unknown as BodyInit),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    if ((res.headers.get("content-type") ?? "").includes("json") && text !== "") {
+      body = JSON.parse(text);
+    }
+    return { status: res.status, headers: res.headers, body: body as T };
+  };
+
+  return {
+    request,
+    createCommand: (body) => request("POST", COMMANDS_PATH, { body }),
+    getCommand: (commandId) => request("GET", `${COMMANDS_PATH}/${encodeURIComponent(commandId)}`),
+  };
+}

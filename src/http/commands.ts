@@ -1,0 +1,94 @@
+// The seed's two endpoints: accept a command (POST) and read its state (GET).
+import { Hono } from "hono";
+import type { Config } from "../config.ts";
+import { partitionOf } from "../bus/subjects.ts";
+import { deviceGranted } from "../store/client_store.ts";
+import type { CommandStore } from "../store/command_store.ts";
+import type { Clock } from "../time.ts";
+import { rfc3339 } from "../time.ts";
+import type { AuthVariables } from "./auth.ts";
+import { requireScope } from "./auth.ts";
+import { parseCommandRequest } from "./command_request.ts";
+import {
+  ForbiddenError,
+  IdempotencyConflictError,
+  NotFoundError,
+  ValidationError,
+} from "./errors.ts";
+
+export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
+
+export interface CommandRoutesDeps {
+  config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
+  clock: Clock;
+  commands: CommandStore;
+  /** Called after a command was committed (not on a replay): wakes the outbox relay. */
+  onAccepted?: (commandId: string) => void;
+}
+
+export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function parseJson(raw: Uint8Array): unknown {
+  try {
+    return JSON.parse(utf8.decode(raw));
+  } catch (err) {
+    throw new ValidationError(
+      "INVALID_REQUEST_BODY",
+      `Request body is not valid JSON: ${(err as Error).message}`,
+    );
+  }
+}
+
+export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
+  const { config, clock, commands, onAccepted } = deps;
+  const routes = new Hono<ApiEnv>();
+
+  routes.post("/", async (c) => {
+    const client = c.get("client");
+    requireScope(client, "open:command:create");
+    const request = parseCommandRequest(parseJson(c.get("rawBody")), config.defaultTimeoutSeconds);
+    if (!deviceGranted(client.devices, request.device_id)) {
+      throw new ForbiddenError(
+        `API client is not granted the device ${JSON.stringify(request.device_id)}`,
+      );
+    }
+    const outcome = await commands.acceptCommand({
+      tenantId: client.tenant_id,
+      clientId: client.client_id,
+      idempotencyKey: request.idempotency_key,
+      vendor: request.vendor,
+      deviceId: request.device_id,
+      commandType: request.command_type,
+      channel: request.channel,
+      timeoutSeconds: request.timeout_seconds,
+      payload: request.payload,
+      partition: partitionOf(request.device_id, config.partitions),
+      acceptedAt: clock.now(),
+    });
+    if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);
+    if (outcome.outcome === "accepted") onAccepted?.(outcome.command_id);
+    else c.header("Idempotent-Replayed", "true");
+    return c.json({
+      command_id: outcome.command_id,
+      status: "ACCEPTED",
+      accepted_at: rfc3339(outcome.accepted_at),
+      request_id: c.get("requestId"),
+    }, 202);
+  });
+
+  routes.get("/:command_id", async (c) => {
+    const client = c.get("client");
+    requireScope(client, "open:command:read");
+    const id = c.req.param("command_id");
+    // Another tenant's command is answered exactly like one that does not exist.
+    const view = await commands.getCommand(client.tenant_id, id);
+    if (!view) {
+      throw new NotFoundError("COMMAND_NOT_FOUND", `No command ${JSON.stringify(id.slice(0, 80))}`);
+    }
+    return c.json(view);
+  });
+
+  return routes;
+}

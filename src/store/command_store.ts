@@ -1,0 +1,202 @@
+// Commands in Postgres as the API sees them: accept (row + outbox row in one statement, with
+// idempotency by (client, key)) and the Query Response of one command.
+import { createHash } from "node:crypto";
+import type { DataCipher } from "../crypto/data_key.ts";
+import { isUuid, newBid, newCommandId } from "../ids.ts";
+import { rfc3339 } from "../time.ts";
+import type { CommandStatus } from "../bus/messages.ts";
+import type { Sql } from "./db.ts";
+
+export interface AcceptInput {
+  tenantId: string;
+  clientId: string;
+  idempotencyKey: string;
+  vendor: string;
+  deviceId: string;
+  commandType: string;
+  channel: string;
+  /** Effective timeout (the default already applied), 1-300. */
+  timeoutSeconds: number;
+  payload: unknown;
+  partition: number;
+  /** Epoch ms of acceptance (from the injected clock). */
+  acceptedAt: number;
+}
+
+export type AcceptOutcome =
+  | { outcome: "accepted"; command_id: string; accepted_at: Date }
+  | { outcome: "replayed"; command_id: string; accepted_at: Date }
+  | { outcome: "conflict"; command_id: string };
+
+/** The Query Response: the seed's fields and the reference platform's; never the payload. */
+export interface CommandView {
+  command_id: string;
+  status: CommandStatus;
+  vendor: string;
+  device_id: string;
+  command_type: string;
+  response_code?: string;
+  response_message?: string;
+  vendor_response?: Record<string, unknown>;
+  failure_code?: string;
+  failure_reason?: string;
+  timeout_seconds: number;
+  accepted_at: string;
+  delivered_at?: string;
+  response_received_at?: string;
+  completed_at?: string;
+  deadline_at: string;
+  updated_at: string;
+}
+
+export interface CommandStore {
+  /** Accepts a command exactly once per (client, idempotency key); one transaction. */
+  acceptCommand(input: AcceptInput): Promise<AcceptOutcome>;
+  /** The command if it exists and belongs to `tenantId`; undefined otherwise (or not a UUID). */
+  getCommand(tenantId: string, commandId: string): Promise<CommandView | undefined>;
+}
+
+/** Stable JSON: object keys sorted at every depth, so equal requests hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${
+    Object.keys(obj).sort().filter((k) => obj[k] !== undefined).map((k) =>
+      `${JSON.stringify(k)}:${canonicalJson(obj[k])}`
+    ).join(",")
+  }}`;
+}
+
+/** The hash that decides "same request" for idempotency: everything but the key itself. */
+export function requestHash(
+  input: Pick<
+    AcceptInput,
+    "vendor" | "deviceId" | "commandType" | "timeoutSeconds" | "payload"
+  >,
+): string {
+  return createHash("sha256").update(canonicalJson({
+    vendor: input.vendor,
+    device_id: input.deviceId,
+    command_type: input.commandType,
+    timeout_seconds: input.timeoutSeconds,
+    payload: input.payload,
+  })).digest("hex");
+}
+
+interface CommandRow {
+  command_id: string;
+  status: CommandStatus;
+  vendor: string;
+  device_id: string;
+  command_type: string;
+  response_code: string | null;
+  response_message: string | null;
+  vendor_response: Record<string, unknown> | null;
+  failure_code: string | null;
+  failure_reason: string | null;
+  timeout_seconds: number;
+  accepted_at: Date;
+  delivered_at: Date | null;
+  response_received_at: Date | null;
+  completed_at: Date | null;
+  deadline_at: Date;
+  updated_at: Date;
+}
+
+/** Row → Query Response; a column without a value is left out. */
+export function toCommandView(row: CommandRow): CommandView {
+  const view: Record<string, unknown> = {
+    command_id: row.command_id,
+    status: row.status,
+    vendor: row.vendor,
+    device_id: row.device_id,
+    command_type: row.command_type,
+  };
+  const optional = {
+    response_code: row.response_code,
+    response_message: row.response_message,
+    vendor_response: row.vendor_response,
+    failure_code: row.failure_code,
+    failure_reason: row.failure_reason,
+  };
+  for (const [k, v] of Object.entries(optional)) if (v !== null && v !== undefined) view[k] = v;
+  view.timeout_seconds = row.timeout_seconds;
+  const times = {
+    accepted_at: row.accepted_at,
+    delivered_at: row.delivered_at,
+    response_received_at: row.response_received_at,
+    completed_at: row.completed_at,
+    deadline_at: row.deadline_at,
+    updated_at: row.updated_at,
+  };
+  for (const [k, v] of Object.entries(times)) if (v) view[k] = rfc3339(v);
+  return view as unknown as CommandView;
+}
+
+export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): CommandStore {
+  const findByKey = async (clientId: string, key: string) => {
+    const [row] = await sql<{ command_id: string; accepted_at: Date; request_hash: string }[]>`
+      select command_id, accepted_at, request_hash from commands
+      where client_id = ${clientId} and idempotency_key = ${key}`;
+    return row;
+  };
+
+  const acceptCommand = async (input: AcceptInput): Promise<AcceptOutcome> => {
+    const hash = requestHash(input);
+    const commandId = newCommandId();
+    const acceptedAt = new Date(input.acceptedAt);
+    const deadlineAt = new Date(input.acceptedAt + input.timeoutSeconds * 1000);
+    const payloadEnc = cipher.seal(JSON.stringify(input.payload), commandId);
+    // One statement is one transaction and one round trip: the command row and its outbox
+    // row commit together or not at all. A concurrent first request with the same key waits
+    // on the unique index, then does nothing.
+    const inserted = await sql<{ command_id: string }[]>`
+        with ins as (
+          insert into commands (command_id, tenant_id, client_id, idempotency_key, request_hash,
+            vendor, device_id, command_type, channel, partition, bid, payload_enc, status,
+            timeout_seconds, accepted_at, deadline_at, updated_at)
+          values (${commandId}, ${input.tenantId}, ${input.clientId}, ${input.idempotencyKey},
+            ${hash}, ${input.vendor}, ${input.deviceId}, ${input.commandType}, ${input.channel},
+            ${input.partition}, ${newBid()}, ${payloadEnc}, 'ACCEPTED', ${input.timeoutSeconds},
+            ${acceptedAt}, ${deadlineAt}, ${acceptedAt})
+          on conflict (client_id, idempotency_key) do nothing
+          returning command_id
+        ), outbox as (
+          insert into command_outbox (command_id, created_at)
+          select command_id, ${acceptedAt} from ins
+        )
+        select command_id from ins`;
+    if (inserted.length > 0) {
+      return { outcome: "accepted", command_id: commandId, accepted_at: acceptedAt };
+    }
+    const existing = await findByKey(input.clientId, input.idempotencyKey);
+    if (!existing) {
+      // Only if the row vanished between the two statements (retention); try once more.
+      return await acceptCommand(input);
+    }
+    if (existing.request_hash !== hash) {
+      return { outcome: "conflict", command_id: existing.command_id };
+    }
+    return {
+      outcome: "replayed",
+      command_id: existing.command_id,
+      accepted_at: existing.accepted_at,
+    };
+  };
+
+  return {
+    acceptCommand,
+
+    async getCommand(tenantId, commandId) {
+      if (!isUuid(commandId)) return undefined;
+      const [row] = await sql<CommandRow[]>`
+        select command_id, status, vendor, device_id, command_type, response_code,
+               response_message, vendor_response, failure_code, failure_reason, timeout_seconds,
+               accepted_at, delivered_at, response_received_at, completed_at, deadline_at,
+               updated_at
+        from commands where command_id = ${commandId} and tenant_id = ${tenantId}`;
+      return row ? toCommandView(row) : undefined;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// Postgres or NATS going away mid-test: the API answers 503 SERVICE_UNAVAILABLE, accepts
+// nothing half-way, and recovers by itself. TCP proxies stand in for the outage so the shared
+// servers stay up for other tests.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { loadConfig } from "../../src/config.ts";
+import { COMMANDS_PATH } from "../../src/client/downlink_client.ts";
+import {
+  type ApiFixture,
+  eventually,
+  seedCommand,
+  startApiFixture,
+  type TestClient,
+} from "../support/api_fixtures.ts";
+import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.ts";
+import { testEnv } from "../support/test_env.ts";
+
+let f: ApiFixture;
+let caller: TestClient;
+let pg: TcpProxy;
+let nats: TcpProxy;
+
+before(async () => {
+  const base = loadConfig(testEnv());
+  const pgUrl = new URL(base.databaseUrl);
+  const natsUrl = new URL(base.natsUrl.split(",")[0]);
+  pg = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
+  nats = await startTcpProxy(natsUrl.hostname, Number(natsUrl.port || 4222));
+  f = await startApiFixture({
+    databaseUrl: pg.url(base.databaseUrl),
+    natsUrl: nats.url(base.natsUrl.split(",")[0]),
+  });
+  caller = await f.createClient();
+});
+after(async () => {
+  await pg?.open();
+  await nats?.open();
+  await f?.stop();
+  await pg?.stop();
+  await nats?.stop();
+});
+
+async function stored(key: string): Promise<{ commands: number; outbox: number }> {
+  const [row] = await f.sql<{ commands: number; outbox: number }[]>`
+    select (select count(*)::int from commands where idempotency_key = ${key}) as commands,
+           (select count(*)::int from command_outbox o join commands c using (command_id)
+             where c.idempotency_key = ${key}) as outbox`;
+  return row;
+}
+
+describe("Postgres down", () => {
+  test("a command is answered 503 and nothing is stored, then accepted once Postgres is back", async () => {
+    assert.equal((await caller.http.createCommand(seedCommand())).status, 202);
+
+    await pg.close();
+    const body = seedCommand();
+    const res = await caller.http.createCommand(body);
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, "SERVICE_UNAVAILABLE");
+    assert.ok(res.body.request_id);
+    assert.deepEqual(await stored(body.idempotency_key), { commands: 0, outbox: 0 });
+    const read = await caller.http.getCommand("01900000-0000-7000-8000-000000000000");
+    assert.equal(read.status, 503);
+    const ready = await fetch(`${f.baseUrl}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual((await ready.json()).failed, ["postgres"]);
+
+    await pg.open();
+    const again = await eventually(
+      async () => {
+        const r = await caller.http.createCommand(body);
+        return r.status === 503 ? undefined : r;
+      },
+      10_000,
+      "Postgres to be reachable again",
+    );
+    assert.equal(again.status, 202);
+    assert.equal(again.headers.get("idempotent-replayed"), null);
+    assert.equal((await stored(body.idempotency_key)).commands, 1);
+    await eventually(
+      async () => (await stored(body.idempotency_key)).outbox === 0 ? true : undefined,
+      10_000,
+      "the relay to carry the command",
+    );
+    assert.equal((await fetch(`${f.baseUrl}/readyz`)).status, 200);
+  });
+});
+
+describe("NATS down", () => {
+  test("a command is answered 503 and nothing is stored, then accepted once NATS is back", async () => {
+    await nats.close();
+    const probe = `${COMMANDS_PATH}/01900000-0000-7000-8000-000000000000`;
+    // The client notices the broken connection within moments; poll until it has.
+    await eventually(
+      async () => {
+        const r = await caller.http.request("GET", probe);
+        return r.status === 503 ? true : undefined;
+      },
+      10_000,
+      "the API to notice NATS is gone",
+    );
+    const body = seedCommand();
+    const res = await caller.http.createCommand(body);
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, "SERVICE_UNAVAILABLE");
+    assert.deepEqual(await stored(body.idempotency_key), { commands: 0, outbox: 0 });
+
+    await nats.open();
+    const again = await eventually(
+      async () => {
+        const r = await caller.http.createCommand(body);
+        return r.status === 503 ? undefined : r;
+      },
+      15_000,
+      "NATS to be reachable again",
+    );
+    assert.equal(again.status, 202);
+    await eventually(
+      async () => (await stored(body.idempotency_key)).outbox === 0 ? true : undefined,
+      10_000,
+      "the relay to carry the command",
+    );
+  });
+});
