@@ -1,0 +1,208 @@
+// One device's shard, as pure data: hosts one command actor per command, hands commands to the
+// bridge one at a time in acceptance order, and routes the device's replies to the right command.
+import { enqueueActions, setup, type Snapshot } from "xstate";
+import {
+  type CommandChannel,
+  type CommandInput,
+  commandMachine,
+  type ReplyOutcome,
+} from "./command_machine.ts";
+
+/** A hosted, not yet finished command, in acceptance order. */
+export interface PendingCommand {
+  id: string;
+  method: string;
+  channel: CommandChannel;
+  /** Already handed to the bridge. */
+  sent: boolean;
+}
+
+export interface DeviceShardContext {
+  device_id: string;
+  pending: PendingCommand[];
+  /** The command handed to the bridge whose delivery (or end) the next one waits for. */
+  awaiting: string | null;
+}
+
+export interface DeviceReplyEvent {
+  type: "device.reply";
+  gateway: string;
+  channel: CommandChannel;
+  /** Absent on some DRC replies: they match the oldest pending command with the same method. */
+  tid?: string;
+  method?: string;
+  received_at: number;
+  outcome: ReplyOutcome;
+}
+
+export type DeviceShardEvent =
+  | { type: "command.dispatched"; command: CommandInput }
+  | { type: "bridge.delivered"; command_id: string; at: number }
+  | DeviceReplyEvent
+  | { type: "command.finished"; command_id: string }
+  /** After a restore: re-arm every command's deadline and resume sending. */
+  | { type: "commands.rearm" };
+
+export const deviceShardMachine = setup({
+  types: {} as {
+    context: DeviceShardContext;
+    events: DeviceShardEvent;
+    input: { device_id: string };
+  },
+  actors: { command: commandMachine },
+  actions: {
+    /** Publish the command's ToDevice message for the bridge. */
+    sendToBridge: (_, _params: { command_id: string }) => {},
+    /** A reply this shard hosts no command for: unknown tid, a finished command, or a command of
+     * another device. The composition root looks it up (late reply, foreign gateway, unknown). */
+    reportUnknownReply: (_, _params: { reply: DeviceReplyEvent }) => {},
+    /** Hands the oldest unsent command to the bridge when nothing is awaiting delivery.
+     *
+     * FIFO per device: the next command goes to the bridge only once the previous one is
+     * DELIVERED (broker PUBACK) or finished. Messages of one device may be spread over bridge
+     * processes and redeliveries, so only this gate guarantees they reach the broker (and so the
+     * dock, MQTT keeping order per topic) in acceptance order. Waiting for the reply instead
+     * would add a device round trip per command and let one silent dock command hold the
+     * device's queue for up to its whole timeout. */
+    sendNext: enqueueActions(({ context, enqueue }) => {
+      if (context.awaiting !== null) return;
+      const next = context.pending.find((p) => !p.sent);
+      if (!next) return;
+      enqueue.assign({
+        awaiting: next.id,
+        pending: context.pending.map((p) => p === next ? { ...p, sent: true } : p),
+      });
+      // A named action of this setup; enqueue's type only knows inline action functions.
+      enqueue({ type: "sendToBridge", params: { command_id: next.id } } as never);
+    }),
+  },
+  guards: {
+    isHosted: ({ context, event }) => "command_id" in event && isHosted(context, event.command_id),
+  },
+}).createMachine({
+  id: "device_shard",
+  context: ({ input }) => ({ device_id: input.device_id, pending: [], awaiting: null }),
+  initial: "hosting",
+  states: {
+    hosting: {
+      on: {
+        "command.dispatched": {
+          // Redelivered dispatch of a command hosted already: nothing to do.
+          guard: ({ context, event }) => !isHosted(context, event.command.command_id),
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              const c = event.command;
+              enqueue.spawnChild("command", { id: c.command_id, input: c });
+              enqueue.assign({
+                pending: [...context.pending, {
+                  id: c.command_id,
+                  method: c.command_type,
+                  channel: c.channel,
+                  sent: false,
+                }],
+              });
+            }),
+            "sendNext",
+          ],
+        },
+        "bridge.delivered": {
+          guard: "isHosted",
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              enqueue.sendTo(event.command_id, { type: "bridge.delivered", at: event.at });
+              if (context.awaiting === event.command_id) enqueue.assign({ awaiting: null });
+            }),
+            "sendNext",
+          ],
+        },
+        "device.reply": [
+          {
+            guard: ({ context, event }) => matchReply(context, event) !== undefined,
+            actions: enqueueActions(({ context, event, enqueue }) => {
+              const { type: _, ...reply } = event;
+              enqueue.sendTo(matchReply(context, event)!, {
+                type: "device.reply",
+                gateway: reply.gateway,
+                received_at: reply.received_at,
+                outcome: reply.outcome,
+              });
+            }),
+          },
+          { actions: { type: "reportUnknownReply", params: ({ event }) => ({ reply: event }) } },
+        ],
+        "command.finished": {
+          guard: "isHosted",
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              enqueue.stopChild(event.command_id);
+              enqueue.assign({
+                pending: context.pending.filter((p) => p.id !== event.command_id),
+                awaiting: context.awaiting === event.command_id ? null : context.awaiting,
+              });
+            }),
+            "sendNext",
+          ],
+        },
+        "commands.rearm": {
+          actions: [
+            enqueueActions(({ context, enqueue }) => {
+              for (const p of context.pending) enqueue.sendTo(p.id, { type: "deadline.rearm" });
+            }),
+            "sendNext",
+          ],
+        },
+      },
+    },
+  },
+});
+
+function isHosted(context: DeviceShardContext, id: string): boolean {
+  return context.pending.some((p) => p.id === id);
+}
+
+/** The hosted command a reply belongs to: by tid, or for a DRC reply without one, the oldest
+ * pending DRC command with the same method. */
+export function matchReply(
+  context: DeviceShardContext,
+  reply: Pick<DeviceReplyEvent, "tid" | "method" | "channel">,
+): string | undefined {
+  if (reply.tid) return isHosted(context, reply.tid) ? reply.tid : undefined;
+  if (reply.channel !== "drc" || !reply.method) return undefined;
+  return context.pending.find((p) => p.channel === "drc" && p.method === reply.method)?.id;
+}
+
+/** One command of a device to restore: its persisted command-machine snapshot. */
+export interface RestoredCommand {
+  snapshot: { value: unknown; context: CommandInput };
+}
+
+/** Builds the persisted snapshot of a device shard hosting `commands` (in acceptance order),
+ * so that `createActor(deviceShardMachine, { snapshot })` restores every command actor from its
+ * own snapshot. Send `commands.rearm` after start: restored `after` timers are not re-armed. */
+export function restoredDeviceSnapshot(device_id: string, commands: readonly RestoredCommand[]) {
+  const children: Record<string, unknown> = {};
+  const pending: PendingCommand[] = [];
+  for (const c of commands) {
+    const ctx = c.snapshot.context;
+    children[ctx.command_id] = { snapshot: c.snapshot, src: "command", syncSnapshot: false };
+    pending.push({
+      id: ctx.command_id,
+      method: ctx.command_type,
+      channel: ctx.channel,
+      // An ACCEPTED command may or may not have reached the bridge before the restart: send it
+      // again (the bridge stream deduplicates by command id within its window).
+      sent: c.snapshot.value !== "ACCEPTED",
+    });
+  }
+  return {
+    status: "active",
+    value: "hosting",
+    context: { device_id, pending, awaiting: null } satisfies DeviceShardContext,
+    children,
+    historyValue: {},
+    output: undefined,
+    error: undefined,
+  } as Snapshot<unknown>;
+}
+
+export type DeviceShardMachine = typeof deviceShardMachine;

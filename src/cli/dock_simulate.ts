@@ -1,0 +1,235 @@
+// A DJI dock simulator speaking the services envelope over MQTT: one or thousands of docks on a
+// few connections, answering each command on services_reply. Used by tests, docs and benchmarks.
+import process from "node:process";
+import type { MqttClient } from "mqtt";
+import { connectMqtt } from "../bridge/mqtt_connection.ts";
+
+/** A command as a simulated dock received it. */
+export interface ReceivedCommand {
+  sn: string;
+  topic: string;
+  tid?: string;
+  bid?: string;
+  method?: string;
+  timestamp?: number;
+  data: unknown;
+  received_at: number;
+}
+
+/** How a dock answers one command; `null` stays silent. Fields override the defaults. */
+export interface DockAnswer {
+  data?: unknown;
+  method?: string;
+  tid?: string;
+  bid?: string;
+  delayMs?: number;
+  /** Publish from another gateway's topic (tests: a reply from a foreign gateway). */
+  fromSn?: string;
+  /** Raw bytes instead of an envelope (tests: malformed replies). */
+  raw?: string | Uint8Array;
+}
+
+export interface DockSimulatorOptions {
+  mqttUrl: string;
+  sn?: string;
+  sns?: readonly string[];
+  /** data.result of every answer (default 0). */
+  result?: number;
+  delayMs?: number;
+  /** Answer with another method than the command's (→ UNMATCHED_RESPONSE). */
+  methodMismatch?: boolean;
+  /** Never answer (→ TIMED_OUT). */
+  silent?: boolean;
+  /** Decides each answer; overrides result/methodMismatch/silent. */
+  answer?: (command: ReceivedCommand) => DockAnswer | null | undefined;
+  /** Called for every command received, before answering. */
+  onCommand?: (command: ReceivedCommand) => void;
+  /** Number of MQTT connections the docks share (default 1). */
+  connections?: number;
+  /** QoS of answers (default 1). */
+  qos?: 0 | 1;
+}
+
+export interface DockSimulator {
+  /** The serial numbers simulated. */
+  sns: readonly string[];
+  /** Every command received so far, in arrival order. */
+  received: ReceivedCommand[];
+  /** Publishes a raw message as if a dock sent it (tests: unknown tids, foreign gateways). */
+  publish(topic: string, body: string | Uint8Array): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SERVICES = /^thing\/product\/([^/]+)\/(services|drc\/down)$/;
+/** Beyond this many docks per connection, one wildcard subscription replaces one per dock. */
+const WILDCARD_ABOVE = 50;
+
+export async function createDockSimulator(o: DockSimulatorOptions): Promise<DockSimulator> {
+  const sns = [...(o.sns ?? []), ...(o.sn ? [o.sn] : [])];
+  if (sns.length === 0) throw new Error("createDockSimulator needs sn or sns");
+  const mine = new Set(sns);
+  const connections = Math.max(1, Math.min(o.connections ?? 1, sns.length));
+  const received: ReceivedCommand[] = [];
+  const clients: MqttClient[] = [];
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const qos = o.qos ?? 1;
+  const tag = crypto.randomUUID().slice(0, 8);
+
+  for (let i = 0; i < connections; i++) {
+    const group = sns.filter((_, j) => j % connections === i);
+    const client = await connectMqtt({
+      url: o.mqttUrl,
+      clientId: `dock-sim-${tag}-${i}`,
+      clean: true,
+    });
+    client.on("message", (topic, bytes) => onCommand(client, topic, bytes));
+    const topics = group.length > WILDCARD_ABOVE
+      ? ["thing/product/+/services", "thing/product/+/drc/down"]
+      : group.flatMap((sn) => [`thing/product/${sn}/services`, `thing/product/${sn}/drc/down`]);
+    await client.subscribeAsync(topics, { qos: 1 });
+    clients.push(client);
+  }
+
+  function onCommand(client: MqttClient, topic: string, bytes: Uint8Array): void {
+    const m = SERVICES.exec(topic);
+    if (!m || !mine.has(m[1])) return;
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return; // a real dock ignores what it cannot read
+    }
+    const command: ReceivedCommand = {
+      sn: m[1],
+      topic,
+      tid: body.tid as string | undefined,
+      bid: body.bid as string | undefined,
+      method: body.method as string | undefined,
+      timestamp: body.timestamp as number | undefined,
+      data: body.data,
+      received_at: Date.now(),
+    };
+    received.push(command);
+    o.onCommand?.(command);
+    const answer = o.answer ? o.answer(command) : defaultAnswer(command);
+    if (answer === null || answer === undefined) return;
+    const replyTopic = (sn: string) =>
+      m[2] === "services" ? `thing/product/${sn}/services_reply` : `thing/product/${sn}/drc/up`;
+    const payload = answer.raw ?? JSON.stringify({
+      tid: answer.tid ?? command.tid,
+      bid: answer.bid ?? command.bid,
+      method: answer.method ?? command.method,
+      timestamp: Date.now(),
+      gateway: answer.fromSn ?? command.sn,
+      data: answer.data ?? { result: o.result ?? 0 },
+    });
+    const send = () => {
+      client.publish(replyTopic(answer.fromSn ?? command.sn), payload as string, { qos });
+    };
+    const delay = answer.delayMs ?? o.delayMs ?? 0;
+    if (delay <= 0) send();
+    else {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        send();
+      }, delay);
+      timers.add(t);
+    }
+  }
+
+  function defaultAnswer(command: ReceivedCommand): DockAnswer | null {
+    if (o.silent) return null;
+    return {
+      data: { result: o.result ?? 0 },
+      ...(o.methodMismatch ? { method: `${command.method ?? "unknown"}_mismatch` } : {}),
+    };
+  }
+
+  return {
+    sns,
+    received,
+    async publish(topic, body) {
+      await clients[0].publishAsync(topic, body as string, { qos: 1 });
+    },
+    async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await Promise.allSettled(clients.map((c) => c.endAsync()));
+    },
+  };
+}
+
+const USAGE = `usage: downlink dock simulate --sn SN [--sn SN2 ...] [--result N] [--delay MS]
+       [--method-mismatch] [--silent] [--mqtt URL]`;
+
+/** `downlink dock simulate ...`: runs simulated docks until interrupted. */
+export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
+  const [action, ...rest] = argv;
+  if (action !== "simulate") {
+    console.error(USAGE);
+    return 2;
+  }
+  const sns: string[] = [];
+  let result = 0;
+  let delayMs = 0;
+  let methodMismatch = false;
+  let silent = false;
+  let mqttUrl = process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    const value = () => {
+      const v = rest[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    const int = (name: string, v: string) => {
+      if (!/^-?\d+$/.test(v)) {
+        throw new Error(`${name} must be an integer, got ${JSON.stringify(v)}`);
+      }
+      return Number(v);
+    };
+    try {
+      if (arg === "--sn") sns.push(...value().split(",").filter(Boolean));
+      else if (arg === "--result") result = int("--result", value());
+      else if (arg === "--delay") delayMs = int("--delay", value());
+      else if (arg === "--method-mismatch") methodMismatch = true;
+      else if (arg === "--silent") silent = true;
+      else if (arg === "--mqtt") mqttUrl = value();
+      else throw new Error(`unknown option ${arg}`);
+    } catch (err) {
+      console.error(`dock simulate: ${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+  }
+  if (sns.length === 0) {
+    console.error(`dock simulate: --sn is required\n${USAGE}`);
+    return 2;
+  }
+  const sim = await createDockSimulator({
+    mqttUrl,
+    sns,
+    result,
+    delayMs,
+    methodMismatch,
+    silent,
+    onCommand: (c) => {
+      // The method and ids only: a command's data may hold credentials.
+      console.log(JSON.stringify({
+        received: c.method,
+        sn: c.sn,
+        tid: c.tid,
+        bid: c.bid,
+        answer: silent ? "none" : methodMismatch ? "method mismatch" : { result },
+      }));
+    },
+  });
+  console.log(
+    JSON.stringify({ simulating: sns, mqtt: mqttUrl, result, delayMs, silent, methodMismatch }),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+  await sim.stop();
+  return 0;
+}

@@ -1,0 +1,110 @@
+// Ownership of partitions through leases in a NATS KV bucket: a key `p{N}` created by one
+// process, renewed at its last revision, freed by the bucket's TTL when that process dies.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type KV, Kvm } from "@nats-io/kv";
+import type { Logger } from "../log.ts";
+
+export interface PartitionLeasesOptions {
+  nc: NatsConnection;
+  bucket: string;
+  instanceId: string;
+  /** Partitions this process wants; by default one process takes all it can get. */
+  partitions: readonly number[];
+  ttlSeconds: number;
+  log: Logger;
+  /** Called once a lease is held; the partition's work starts when it resolves. */
+  onGain(partition: number): Promise<void>;
+  /** Called when a lease is lost or released: stop driving the partition at once. */
+  onLose(partition: number): Promise<void>;
+}
+
+export interface PartitionLeases {
+  owned(): number[];
+  /** Resolves after the first acquisition round (and the onGain of what it won). */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<PartitionLeases> {
+  const kv: KV = await new Kvm(o.nc).create(o.bucket, { ttl: o.ttlSeconds * 1000, history: 1 });
+  const held = new Map<number, number>(); // partition → revision of our lease
+  const value = new TextEncoder().encode(o.instanceId);
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const lose = async (p: number, why: string) => {
+    held.delete(p);
+    o.log.warn("partition lease lost", { partition: p, why });
+    await o.onLose(p).catch((err) => o.log.error("onLose failed", { err, partition: p }));
+  };
+
+  async function round(): Promise<void> {
+    for (const p of o.partitions) {
+      if (stopped) return;
+      const key = `p${p}`;
+      const revision = held.get(p);
+      if (revision !== undefined) {
+        try {
+          held.set(p, await kv.update(key, value, revision));
+        } catch (err) {
+          await lose(p, String((err as Error).message));
+        }
+        continue;
+      }
+      let rev: number;
+      try {
+        rev = await kv.create(key, value);
+      } catch {
+        // Held. If by this very instance id, it is ours from before a crash: take it back now
+        // instead of waiting for the TTL (instance ids are stable only when configured).
+        const entry = await kv.get(key).catch(() => null);
+        if (!entry || entry.operation !== "PUT" || entry.string() !== o.instanceId) continue;
+        try {
+          rev = await kv.update(key, value, entry.revision);
+        } catch {
+          continue;
+        }
+      }
+      held.set(p, rev);
+      o.log.info("partition lease gained", { partition: p });
+      try {
+        await o.onGain(p);
+      } catch (err) {
+        o.log.error("could not take over partition, releasing it", { err, partition: p });
+        await kv.delete(key, { previousSeq: held.get(p) }).catch(() => {});
+        held.delete(p);
+        await o.onLose(p).catch(() => {});
+      }
+    }
+  }
+
+  // Renew well inside the TTL: a third of it leaves two chances before the lease expires.
+  const period = Math.max(500, (o.ttlSeconds * 1000) / 3);
+  const loop = async () => {
+    try {
+      await round();
+    } catch (err) {
+      o.log.error("lease round failed", { err });
+    }
+    if (!stopped) timer = setTimeout(loop, period);
+  };
+  const ready = round().catch((err) => o.log.error("lease round failed", { err })).then(() => {
+    if (!stopped) timer = setTimeout(loop, period);
+  });
+
+  return {
+    owned: () => [...held.keys()].sort((a, b) => a - b),
+    ready,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await ready;
+      for (const [p, rev] of [...held]) {
+        held.delete(p);
+        await o.onLose(p).catch(() => {});
+        // Released at once so another process need not wait for the TTL.
+        await kv.delete(`p${p}`, { previousSeq: rev }).catch(() => {});
+      }
+    },
+  };
+}

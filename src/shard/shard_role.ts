@@ -1,0 +1,104 @@
+// The shard role: owns partitions through KV leases, restores their in-flight commands, and
+// drives them with device-shard actors fed from each partition's durable JetStream consumer.
+import { type ConsumerMessages, jetstream } from "@nats-io/jetstream";
+import type { RoleContext, RunningRole } from "../role_context.ts";
+import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
+import { createLifecycleStore } from "../store/lifecycle_store.ts";
+import { createTransitionWriter } from "./transition_writer.ts";
+import { createDeviceHost, type DeviceHost } from "./device_host.ts";
+import { startPartitionLeases } from "./partition_leases.ts";
+import { createInspection } from "./inspection.ts";
+
+export interface ShardRole extends RunningRole {
+  /** Partitions this process drives now. */
+  owned(): number[];
+  host: DeviceHost;
+  metrics: Record<string, number>;
+}
+
+/** Messages pulled per partition and not yet acked: bounds memory, keeps batches large. */
+const MAX_IN_FLIGHT_PER_PARTITION = 2_000;
+
+export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
+  const { config, names, nc, log } = ctx;
+  await ensureStreams(nc, names);
+  const js = jetstream(nc);
+  const metrics: Record<string, number> = {};
+  const count = (name: string, n = 1) => {
+    metrics[name] = (metrics[name] ?? 0) + n;
+  };
+  const store = createLifecycleStore(ctx.sql);
+  const writer = createTransitionWriter({
+    store,
+    events: ctx.events,
+    clock: ctx.clock,
+    log,
+    onMetric: count,
+  });
+  const inspection = config.inspect ? await createInspection(log) : undefined;
+  const host = createDeviceHost({
+    js,
+    names,
+    store,
+    writer,
+    clock: ctx.clock,
+    log,
+    inspect: inspection?.inspect,
+    count,
+  });
+
+  const consumers = new Map<number, ConsumerMessages>();
+
+  async function gain(p: number): Promise<void> {
+    const started = Date.now();
+    const restored = await host.restore(p);
+    await ensureConsumer(nc, names.shardStream, names.shardConsumer(p), names.shardFilter(p), {
+      maxAckPending: MAX_IN_FLIGHT_PER_PARTITION * 2,
+    });
+    const consumer = await js.consumers.get(names.shardStream, names.shardConsumer(p));
+    const messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT_PER_PARTITION });
+    consumers.set(p, messages);
+    log.info("partition taken over", { partition: p, restored, ms: Date.now() - started });
+    (async () => {
+      for await (const msg of messages) host.handle(msg, p);
+    })().catch((err) => log.error("partition consumer stopped", { err, partition: p }));
+  }
+
+  async function lose(p: number): Promise<void> {
+    const messages = consumers.get(p);
+    consumers.delete(p);
+    messages?.stop();
+    host.drop(p);
+  }
+
+  const partitions = Array.from({ length: config.partitions }, (_, i) => i);
+  const leases = await startPartitionLeases({
+    nc,
+    bucket: names.leaseBucket,
+    instanceId: config.instanceId,
+    partitions,
+    ttlSeconds: config.leaseTtlSeconds,
+    log,
+    onGain: gain,
+    onLose: lose,
+  });
+  await leases.ready;
+  const sweeper = setInterval(() => host.sweepIdle(), 30_000);
+
+  return {
+    owned: () => leases.owned(),
+    host,
+    metrics,
+    async stop() {
+      clearInterval(sweeper);
+      for (const m of consumers.values()) m.stop();
+      consumers.clear();
+      // Let what was recorded commit and its messages be acked before letting go.
+      await writer.settled();
+      await leases.stop();
+      await writer.stop();
+      host.stop();
+      inspection?.stop();
+    },
+  };
+}

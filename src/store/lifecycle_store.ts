@@ -1,0 +1,170 @@
+// Postgres access for the command lifecycle: group-committed transitions (row + actor snapshot),
+// the in-flight commands a shard restores, and the lookups late or foreign replies need.
+import type { Sql } from "./db.ts";
+import type { CommandStatus } from "../bus/messages.ts";
+import type { CommandChannel } from "../vendors/dji/catalog.ts";
+
+/** One command's state after its latest transition(s), as the row stores it. */
+export interface TransitionRow {
+  command_id: string;
+  status: CommandStatus;
+  delivered_at?: number;
+  response_received_at?: number;
+  completed_at?: number;
+  response_code?: string;
+  response_message?: string;
+  vendor_response?: Record<string, unknown>;
+  failure_code?: string;
+  failure_reason?: string;
+  updated_at: number;
+  snapshot: unknown;
+}
+
+/** A command as the lifecycle needs it (never the decrypted payload). */
+export interface LifecycleCommand {
+  command_id: string;
+  tenant_id: string;
+  client_id: string;
+  vendor: string;
+  device_id: string;
+  command_type: string;
+  channel: CommandChannel;
+  partition: number;
+  bid: string;
+  status: CommandStatus;
+  accepted_at: number;
+  deadline_at: number;
+  delivered_at?: number;
+  snapshot: unknown;
+}
+
+/** An in-flight command to restore; the sealed payload only while it may still need sending. */
+export interface InFlightCommand extends LifecycleCommand {
+  payload_enc?: Uint8Array;
+}
+
+export interface Outbound {
+  bid: string;
+  payload_enc: Uint8Array;
+  status: CommandStatus;
+}
+
+export interface LifecycleStore {
+  /** Writes a batch in one statement; a terminal row is never moved to another status. Returns
+   * the ids whose rows were updated. */
+  writeTransitions(rows: readonly TransitionRow[]): Promise<Set<string>>;
+  /** Every ACCEPTED or DELIVERED command of the partitions, oldest first. */
+  loadInFlight(partitions: readonly number[]): Promise<InFlightCommand[]>;
+  /** What the shard needs to host and send commands (one query for a batch of dispatches). */
+  loadOutbound(commandIds: readonly string[]): Promise<Map<string, Outbound>>;
+  findCommand(commandId: string): Promise<LifecycleCommand | undefined>;
+}
+
+const iso = (ms: number | undefined) => ms === undefined ? null : new Date(ms).toISOString();
+const ms = (d: Date | null | undefined) => d ? d.getTime() : undefined;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createLifecycleStore(sql: Sql): LifecycleStore {
+  const toCommand = (r: Record<string, any>): LifecycleCommand => ({
+    command_id: r.command_id,
+    tenant_id: r.tenant_id,
+    client_id: r.client_id,
+    vendor: r.vendor,
+    device_id: r.device_id,
+    command_type: r.command_type,
+    channel: r.channel,
+    partition: r.partition,
+    bid: r.bid,
+    status: r.status,
+    accepted_at: ms(r.accepted_at)!,
+    deadline_at: ms(r.deadline_at)!,
+    delivered_at: ms(r.delivered_at),
+    snapshot: r.snapshot ?? undefined,
+  });
+
+  return {
+    async writeTransitions(rows) {
+      if (rows.length === 0) return new Set();
+      const json = sql.json(rows.map((r) => ({
+        command_id: r.command_id,
+        status: r.status,
+        delivered_at: iso(r.delivered_at),
+        response_received_at: iso(r.response_received_at),
+        completed_at: iso(r.completed_at),
+        response_code: r.response_code ?? null,
+        response_message: r.response_message ?? null,
+        vendor_response: r.vendor_response ?? null,
+        failure_code: r.failure_code ?? null,
+        failure_reason: r.failure_reason ?? null,
+        updated_at: iso(r.updated_at),
+        snapshot: r.snapshot,
+      })) as never);
+      // One statement for the whole batch: group commit is what makes thousands of transitions
+      // per second affordable. The status guard keeps terminal rows terminal even if two
+      // processes ever drove one command (a TIMED_OUT row still takes a late reply's fields).
+      const updated = await sql`
+        update commands c set
+          status = x.status,
+          delivered_at = coalesce(x.delivered_at, c.delivered_at),
+          response_received_at = coalesce(x.response_received_at, c.response_received_at),
+          completed_at = coalesce(x.completed_at, c.completed_at),
+          response_code = coalesce(x.response_code, c.response_code),
+          response_message = coalesce(x.response_message, c.response_message),
+          vendor_response = coalesce(x.vendor_response, c.vendor_response),
+          failure_code = coalesce(x.failure_code, c.failure_code),
+          failure_reason = coalesce(x.failure_reason, c.failure_reason),
+          updated_at = x.updated_at,
+          snapshot = x.snapshot
+        from jsonb_to_recordset(${json}) as x(
+          command_id uuid, status text, delivered_at timestamptz, response_received_at timestamptz,
+          completed_at timestamptz, response_code text, response_message text,
+          vendor_response jsonb, failure_code text, failure_reason text, updated_at timestamptz,
+          snapshot jsonb)
+        where c.command_id = x.command_id
+          and (c.status in ('ACCEPTED', 'DELIVERED') or c.status = x.status)
+        returning c.command_id`;
+      return new Set(updated.map((r) => r.command_id as string));
+    },
+
+    async loadInFlight(partitions) {
+      if (partitions.length === 0) return [];
+      const rows = await sql`
+        select command_id, tenant_id, client_id, vendor, device_id, command_type, channel,
+               partition, bid, status, accepted_at, deadline_at, delivered_at, snapshot,
+               case when status = 'ACCEPTED' then payload_enc end as payload_enc
+        from commands
+        where partition = any(${partitions as number[]}::int[])
+          and status in ('ACCEPTED', 'DELIVERED')
+        order by accepted_at, command_id`;
+      return rows.map((r) => ({
+        ...toCommand(r),
+        ...(r.payload_enc ? { payload_enc: new Uint8Array(r.payload_enc) } : {}),
+      }));
+    },
+
+    async loadOutbound(commandIds) {
+      const out = new Map<string, Outbound>();
+      if (commandIds.length === 0) return out;
+      const rows = await sql`
+        select command_id, bid, payload_enc, status from commands
+        where command_id = any(${commandIds as string[]}::uuid[])`;
+      for (const r of rows) {
+        out.set(r.command_id, {
+          bid: r.bid,
+          payload_enc: new Uint8Array(r.payload_enc),
+          status: r.status,
+        });
+      }
+      return out;
+    },
+
+    async findCommand(commandId) {
+      if (!UUID.test(commandId)) return undefined;
+      const [row] = await sql`
+        select command_id, tenant_id, client_id, vendor, device_id, command_type, channel,
+               partition, bid, status, accepted_at, deadline_at, delivered_at, snapshot
+        from commands where command_id = ${commandId}`;
+      return row ? toCommand(row) : undefined;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// A reply that reaches the shard before the bridge's delivery ack, made deterministic: no
+// bridge role runs, the test plays the bridge and sends the reply first, then the ack.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
+import { partitionOf } from "../../src/bus/subjects.ts";
+import type { DeliveredFact, ReplyFact } from "../../src/bus/messages.ts";
+
+let f: LifecycleFixture;
+
+before(async () => {
+  f = await startLifecycleFixture({ env: { DOWNLINK_ROLES: "api,shard" } });
+});
+
+after(async () => {
+  await f.stop();
+});
+
+test("a reply before the delivery ack ends the command from ACCEPTED; the late ack changes nothing", async () => {
+  const sn = f.device("overtaken");
+  const id = await f.submit(sn);
+  const { sql, names, config } = f.harness.downlink.context;
+  // Hosted: the shard committed the command's first snapshot.
+  for (let i = 0; i < 400; i++) {
+    const [row] = await sql`select snapshot from commands where command_id = ${id}`;
+    if (row?.snapshot) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const subject = names.factSubject(partitionOf(sn, config.partitions), sn);
+  const publish = (m: ReplyFact | DeliveredFact) =>
+    f.harness.downlink.context.nc.request(subject, new TextEncoder().encode(JSON.stringify(m)));
+  await publish({
+    kind: "reply",
+    gateway: sn,
+    channel: "services",
+    received_at: Date.now(),
+    reply: { tid: id, bid: "b", method: "fileupload_start", data: { result: 0 } },
+  });
+  const body = await f.waitForStatus(id, ["SUCCEEDED"]);
+  assert.equal(body.delivered_at, undefined);
+  await publish({ kind: "delivered", command_id: id, device_id: sn, at: Date.now() });
+  await new Promise((r) => setTimeout(r, 300));
+  const again = await f.get(id);
+  assert.equal(again.status, "SUCCEEDED");
+  const kinds = f.events.filter((e) => e.command_id === id).map((e) => e.event_type);
+  assert.deepEqual(kinds, ["command.accepted", "command.completed"]);
+});
