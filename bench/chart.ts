@@ -23,7 +23,9 @@ export function latencyChartSvg(title: string, series: readonly Series[]): strin
     const v = 10 ** e;
     parts.push(
       `<line x1="${x(v)}" y1="${T}" x2="${x(v)}" y2="${H - B}" stroke="#ddd"/>`,
-      `<text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${v >= 1 ? v : v.toFixed(-e)} ms</text>`,
+      `<text x="${x(v)}" y="${H - B + 16}" text-anchor="middle">${
+        v >= 1 ? v : v.toFixed(-e)
+      } ms</text>`,
     );
   }
   for (const q of [0, 0.5, 0.9, 0.95, 0.99, 1]) {
@@ -58,5 +60,8 @@ export function latencyChartSvg(title: string, series: readonly Series[]): strin
 }
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+  return s.replace(
+    /[<>&"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
+  );
 }

@@ -10,7 +10,10 @@ export interface DownlinkProcess {
   port: number;
   rssBytes(): number;
   /** Resolves with the first log line for which `match` is true. */
-  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+  ): Promise<Record<string, unknown>>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -52,7 +55,10 @@ export async function startDownlinkProcess(
         if (listeners.delete(listener)) reject(new Error("downlink exited"));
       });
     });
-  const started = await waitForLog((l) => l.msg === "downlink started", options.startTimeoutMs ?? 60_000);
+  const started = await waitForLog(
+    (l) => l.msg === "downlink started",
+    options.startTimeoutMs ?? 60_000,
+  );
   return {
     pid: child.pid!,
     port: Number(started.port),

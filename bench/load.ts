@@ -32,9 +32,10 @@ export class EventWatch {
   count = 0;
 
   constructor(nc: NatsConnection, tenantId: string, readonly kind: "completed" | "delivered") {
-    this.sub = nc.subscribe(`tenant.${tenantId}.command.${kind}`);
+    const sub = nc.subscribe(`tenant.${tenantId}.command.${kind}`);
+    this.sub = sub;
     (async () => {
-      for await (const m of this.sub) {
+      for await (const m of sub) {
         const at = performance.now();
         const event = m.json<{ command_id: string; status: string }>();
         this.count++;

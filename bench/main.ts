@@ -85,7 +85,19 @@ async function main() {
     log("creating an API client");
     const created = JSON.parse(execFileSync(
       process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "client", "create", "--tenant", ns, "--name", "bench", "--devices", "bench-*"],
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "client",
+        "create",
+        "--tenant",
+        ns,
+        "--name",
+        "bench",
+        "--devices",
+        "bench-*",
+      ],
       { env: { ...process.env, ...env, DOWNLINK_LOG_LEVEL: "warn" }, encoding: "utf8" },
     ));
 
@@ -121,7 +133,13 @@ async function main() {
     const accept = summarize(open.accept);
     const e2e = summarize(open.endToEnd);
     results.throughput = { ...sat, ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond };
-    results.open_loop = { rate: plan.rate, accept, end_to_end: e2e, errors: open.errors, sent: open.sent };
+    results.open_loop = {
+      rate: plan.rate,
+      accept,
+      end_to_end: e2e,
+      errors: open.errors,
+      sent: open.sent,
+    };
 
     log(`memory: ${plan.inflight} commands in flight to ${plan.inflightDevices} silent devices`);
     const idleRss = downlink.rssBytes();
@@ -161,8 +179,16 @@ async function main() {
     writeFileSync(
       svgPath,
       latencyChartSvg(`Downlink at ${plan.rate} commands/s (open loop, ${plan.docks} docks)`, [
-        { label: `accept (HTTP 202) p99 ${accept.p99.toFixed(1)} ms`, samples: open.accept, color: "#1f77b4" },
-        { label: `end to end (→ SUCCEEDED) p99 ${e2e.p99.toFixed(1)} ms`, samples: open.endToEnd, color: "#d62728" },
+        {
+          label: `accept (HTTP 202) p99 ${accept.p99.toFixed(1)} ms`,
+          samples: open.accept,
+          color: "#1f77b4",
+        },
+        {
+          label: `end to end (→ SUCCEEDED) p99 ${e2e.p99.toFixed(1)} ms`,
+          samples: open.endToEnd,
+          color: "#d62728",
+        },
       ]),
     );
     console.log(`\nresults: ${jsonPath}\nchart:   ${svgPath}`);
@@ -209,16 +235,47 @@ function printTable(
 ) {
   const f = (n: number, d = 1) => n.toLocaleString("en-US", { maximumFractionDigits: d });
   const rows: [string, string, string][] = [
-    ["baseline: MQTT QoS 1 request/reply", `${f(mqttRate, 0)} /s`, `concurrency ${r.baselines.mqtt.concurrency}`],
-    ["baseline: Postgres single-row commit", `${f(pg.commitsPerSecond, 0)} /s`, `${f(pg.concurrentCommitsPerSecond, 0)} /s at ${pg.concurrency} connections`],
-    ["end-to-end throughput (→ SUCCEEDED)", `${f(r.throughput.perSecond, 0)} /s`, `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35)`],
-    [`accept latency at ${r.open_loop.rate}/s`, `p50 ${f(accept.p50, 2)} ms`, `p95 ${f(accept.p95, 2)} ms, p99 ${f(accept.p99, 2)} ms (target p99 ≤ 10)`],
-    [`end-to-end latency at ${r.open_loop.rate}/s`, `p50 ${f(e2e.p50, 2)} ms`, `p95 ${f(e2e.p95, 2)} ms, p99 ${f(e2e.p99, 2)} ms`],
+    [
+      "baseline: MQTT QoS 1 request/reply",
+      `${f(mqttRate, 0)} /s`,
+      `concurrency ${r.baselines.mqtt.concurrency}`,
+    ],
+    [
+      "baseline: Postgres single-row commit",
+      `${f(pg.commitsPerSecond, 0)} /s`,
+      `${f(pg.concurrentCommitsPerSecond, 0)} /s at ${pg.concurrency} connections`,
+    ],
+    [
+      "end-to-end throughput (→ SUCCEEDED)",
+      `${f(r.throughput.perSecond, 0)} /s`,
+      `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35)`,
+    ],
+    [
+      `accept latency at ${r.open_loop.rate}/s`,
+      `p50 ${f(accept.p50, 2)} ms`,
+      `p95 ${f(accept.p95, 2)} ms, p99 ${f(accept.p99, 2)} ms (target p99 ≤ 10)`,
+    ],
+    [
+      `end-to-end latency at ${r.open_loop.rate}/s`,
+      `p50 ${f(e2e.p50, 2)} ms`,
+      `p95 ${f(e2e.p95, 2)} ms, p99 ${f(e2e.p99, 2)} ms`,
+    ],
     ["open-loop errors", `${r.open_loop.errors}`, `of ${r.open_loop.sent} sent`],
-    [`memory, ${f(r.memory.in_flight, 0)} in flight`, `${f(r.memory.bytes_per_command, 0)} B/command`, `RSS ${f(r.memory.idle_rss / 2 ** 20, 0)} → ${f(r.memory.loaded_rss / 2 ** 20, 0)} MiB (target ≤ 4096 B)`],
-    ["restart after SIGKILL", `${f(r.restart.seconds, 2)} s`, `${f(r.restart.in_flight_restored, 0)} in flight restored (target ≤ 10 s)`],
+    [
+      `memory, ${f(r.memory.in_flight, 0)} in flight`,
+      `${f(r.memory.bytes_per_command, 0)} B/command`,
+      `RSS ${f(r.memory.idle_rss / 2 ** 20, 0)} → ${
+        f(r.memory.loaded_rss / 2 ** 20, 0)
+      } MiB (target ≤ 4096 B)`,
+    ],
+    [
+      "restart after SIGKILL",
+      `${f(r.restart.seconds, 2)} s`,
+      `${f(r.restart.in_flight_restored, 0)} in flight restored (target ≤ 10 s)`,
+    ],
   ];
-  const w0 = Math.max(...rows.map((x) => x[0].length)), w1 = Math.max(...rows.map((x) => x[1].length));
+  const w0 = Math.max(...rows.map((x) => x[0].length)),
+    w1 = Math.max(...rows.map((x) => x[1].length));
   console.log(`\nDownlink benchmark${quick ? " (--quick)" : ""}: ${plan.docks} docks`);
   console.log(`${"measure".padEnd(w0)} | ${"value".padEnd(w1)} | detail`);
   console.log(`${"-".repeat(w0)}-|-${"-".repeat(w1)}-|-------`);

@@ -41,7 +41,13 @@ export async function measureMqttBaseline(
       const sn = topic.split("/")[2];
       dock.publish(
         `thing/product/${sn}/services_reply`,
-        JSON.stringify({ tid: req.tid, bid: req.bid, method: req.method, timestamp: Date.now(), data: { result: 0 } }),
+        JSON.stringify({
+          tid: req.tid,
+          bid: req.bid,
+          method: req.method,
+          timestamp: Date.now(),
+          data: { result: 0 },
+        }),
         { qos: 1 },
       );
     });
@@ -63,7 +69,13 @@ export async function measureMqttBaseline(
         const sn = sns[(w + i * concurrency) % sns.length];
         await cloud.publishAsync(
           `thing/product/${sn}/services`,
-          JSON.stringify({ tid, bid: crypto.randomUUID(), timestamp: Date.now(), method: "fileupload_start", data: {} }),
+          JSON.stringify({
+            tid,
+            bid: crypto.randomUUID(),
+            timestamp: Date.now(),
+            method: "fileupload_start",
+            data: {},
+          }),
           { qos: 1 },
         );
         await replied;

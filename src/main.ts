@@ -7,7 +7,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { type Clock, systemClock } from "./time.ts";
-import { createSql, type Sql } from "./store/db.ts";
+import { createSql } from "./store/db.ts";
 import { runMigrations } from "./store/migrations.ts";
 import { connectNats, ensureStreams } from "./bus/nats.ts";
 import { topologyNames } from "./bus/subjects.ts";

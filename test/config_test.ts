@@ -23,7 +23,10 @@ test("production without DOWNLINK_DATA_KEY stops start-up naming the variable", 
 });
 
 test("a malformed DOWNLINK_DATA_KEY is refused even in development", () => {
-  assert.throws(() => loadConfig({ DOWNLINK_DATA_KEY: "c2hvcnQ=" }), /DOWNLINK_DATA_KEY must be 32 bytes/);
+  assert.throws(
+    () => loadConfig({ DOWNLINK_DATA_KEY: "c2hvcnQ=" }),
+    /DOWNLINK_DATA_KEY must be 32 bytes/,
+  );
 });
 
 test("a 32-byte base64 key is accepted in production", () => {
@@ -38,9 +41,15 @@ test("a non-integer PORT names the variable and the value seen", () => {
 });
 
 test("an unknown role is refused", () => {
-  assert.throws(() => loadConfig({ DOWNLINK_ROLES: "api,worker" }), /DOWNLINK_ROLES must list roles/);
+  assert.throws(
+    () => loadConfig({ DOWNLINK_ROLES: "api,worker" }),
+    /DOWNLINK_ROLES must list roles/,
+  );
 });
 
 test("an out-of-range value is refused with the variable's name", () => {
-  assert.throws(() => loadConfig({ DOWNLINK_DEFAULT_TIMEOUT_SECONDS: "301" }), /DOWNLINK_DEFAULT_TIMEOUT_SECONDS/);
+  assert.throws(
+    () => loadConfig({ DOWNLINK_DEFAULT_TIMEOUT_SECONDS: "301" }),
+    /DOWNLINK_DEFAULT_TIMEOUT_SECONDS/,
+  );
 });

@@ -3,7 +3,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import type { LifecycleEvent } from "./messages.ts";
-import { eventSubject, type EventKind, UNOWNED_PROBLEM_SUBJECT } from "./subjects.ts";
+import { type EventKind, eventSubject, UNOWNED_PROBLEM_SUBJECT } from "./subjects.ts";
 
 export interface EventPublisher {
   /** Resolves once JetStream has stored the event (deduplicated by event_id). */

@@ -54,10 +54,12 @@ export async function ensureStreams(nc: NatsConnection, names: TopologyNames): P
     duplicate_window: DUPLICATE_WINDOW_NS,
   });
   // Internal streams are work queues: a message is gone once its consumer acked it.
-  for (const [name, subjects] of [
-    [names.shardStream, names.shardSubjects],
-    [names.bridgeStream, names.bridgeSubjects],
-  ] as const) {
+  for (
+    const [name, subjects] of [
+      [names.shardStream, names.shardSubjects],
+      [names.bridgeStream, names.bridgeSubjects],
+    ] as const
+  ) {
     await ensureStream(jsm, {
       name,
       subjects: [subjects],
@@ -101,7 +103,14 @@ export async function deleteNamespaceStreams(
   names: TopologyNames,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  for (const name of [names.shardStream, names.bridgeStream, `KV_${names.nonceBucket}`, `KV_${names.leaseBucket}`]) {
+  for (
+    const name of [
+      names.shardStream,
+      names.bridgeStream,
+      `KV_${names.nonceBucket}`,
+      `KV_${names.leaseBucket}`,
+    ]
+  ) {
     await jsm.streams.delete(name).catch(() => {});
   }
 }

@@ -7,7 +7,11 @@ import { testEnv } from "../support/test_env.ts";
 
 test("instances starting at once apply each migration exactly once", async () => {
   const config = loadConfig(testEnv());
-  const pools = [createSql(config, { max: 1 }), createSql(config, { max: 1 }), createSql(config, { max: 1 })];
+  const pools = [
+    createSql(config, { max: 1 }),
+    createSql(config, { max: 1 }),
+    createSql(config, { max: 1 }),
+  ];
   try {
     const results = await Promise.all(pools.map((sql) => runMigrations(sql, config.dbSchema)));
     const applied = results.flat().sort();

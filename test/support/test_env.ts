@@ -22,4 +22,3 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     ...overrides,
   };
 }
-
