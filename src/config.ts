@@ -2,6 +2,7 @@
 // A bad value stops start-up with a message that names the variable.
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { hostname } from "node:os";
 import { decodeDataKey, DEVELOPMENT_DATA_KEY } from "./crypto/data_key.ts";
 
 export const ROLES = ["api", "shard", "bridge"] as const;
@@ -157,15 +158,15 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     logLevel: e.DOWNLINK_LOG_LEVEL as Config["logLevel"],
     maxReplyBytes: e.DOWNLINK_MAX_REPLY_BYTES,
     leaseTtlSeconds: e.DOWNLINK_LEASE_TTL_SECONDS,
-    instanceId: e.DOWNLINK_INSTANCE_ID ?? `dl-${randomSuffix()}`,
+    instanceId: e.DOWNLINK_INSTANCE_ID ?? defaultInstanceId(),
   };
 }
 
-function randomSuffix(): string {
-  return crypto.getRandomValues(new Uint8Array(6)).reduce(
-    (s, b) => s + b.toString(16).padStart(2, "0"),
-    "",
-  );
+/** The host name: stable across restarts, so a restarted process takes its own partition
+ * leases and MQTT session back at once instead of waiting for them to expire. */
+function defaultInstanceId(): string {
+  const id = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 64);
+  return id || "downlink";
 }
 
 function processEnv(): Record<string, string | undefined> {

@@ -18,6 +18,7 @@ import { startApiRole } from "./http/api_role.ts";
 import { startShardRole } from "./shard/shard_role.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
 import { createMqttProbe } from "./bridge/mqtt_probe.ts";
+import { roleCounters } from "./metrics.ts";
 
 export interface Downlink {
   /** The HTTP port when this process runs the api role. */
@@ -49,6 +50,12 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
   );
   const names = topologyNames(config.namespace);
+  const identity = await claimInstanceId(nc, config, names.instanceSubject(config.instanceId))
+    .catch(async (err) => {
+      await nc.close();
+      await sql.end({ timeout: 1 });
+      throw err;
+    });
   await ensureStreams(nc, names);
 
   const context: RoleContext = {
@@ -67,10 +74,13 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   let port: number | undefined;
   try {
     // Shard and bridge first: the API should only accept once the pipeline behind it runs.
-    if (config.roles.has("shard")) roles.push(await startShardRole(context));
-    if (config.roles.has("bridge")) roles.push(await startBridgeRole(context));
+    const shard = config.roles.has("shard") ? await startShardRole(context) : undefined;
+    if (shard) roles.push(shard);
+    const bridge = config.roles.has("bridge") ? await startBridgeRole(context) : undefined;
+    if (bridge) roles.push(bridge);
     if (config.roles.has("api")) {
       const api = await startApiRole(context, {
+        metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
         readiness: async () => ({
           postgres: await sql`select 1`.then(() => true, () => false),
           nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),
@@ -83,6 +93,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   } catch (err) {
     await Promise.allSettled(roles.reverse().map((r) => r.stop()));
     await mqttProbe?.close();
+    identity.unsubscribe();
     await nc.close().catch(() => {});
     await sql.end({ timeout: 1 });
     throw err;
@@ -105,11 +116,32 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
           await role.stop().catch((err) => log.error("role failed to stop", { err }));
         }
         await mqttProbe?.close();
+        identity.unsubscribe();
         await nc.drain().catch(() => nc.close());
         await sql.end({ timeout: 2 });
         log.info("downlink stopped");
       })(),
   };
+}
+
+/** Leases and the bridge's MQTT session are keyed by the instance id, so two live processes
+ * sharing one would both drive the same devices. A live holder answers on its instance
+ * subject; a crashed one's subscription died with its connection. */
+async function claimInstanceId(nc: NatsConnection, config: Config, subject: string) {
+  const answer = await nc.request(subject, undefined, { timeout: 1_000 }).then(
+    (m) => m.string(),
+    () => undefined, // no responders (or no answer): nobody holds the id
+  );
+  if (answer !== undefined) {
+    throw new ConfigError(
+      `DOWNLINK_INSTANCE_ID=${config.instanceId} is in use by a running process (${answer}) in namespace ${config.namespace}: give each process its own`,
+    );
+  }
+  return nc.subscribe(subject, {
+    callback: (_err, msg) => {
+      msg.respond(`pid ${process.pid}`);
+    },
+  });
 }
 
 async function retryUntilUp<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {

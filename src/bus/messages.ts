@@ -33,6 +33,12 @@ export interface CommandDispatch {
   timeout_seconds: number;
   accepted_at: number;
   deadline_at: number;
+  /** The payload sealed at the API edge (AES-256-GCM, aad = command_id), base64: the shard
+   * hosts the command without reading Postgres, and only the bridge can open it. */
+  payload_enc: string;
+  /** Carried by an outbox pass rather than straight after the commit: it may have been
+   * carried (and even finished) before, so the shard checks it against Postgres. */
+  recovered?: true;
 }
 
 /** shard → bridge: publish this command on the device's MQTT topic. The payload stays sealed

@@ -18,6 +18,9 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     timeout: 5_000,
+    // Capturing a stack trace for every request (each JetStream publish is one) cost ~8% of
+    // the CPU under load; errors still say what failed.
+    noAsyncTraces: true,
   });
 }
 

@@ -1,11 +1,14 @@
 // Carries committed commands from the Postgres outbox to JetStream: the `command.accepted`
 // event, then the CommandDispatch to the device's shard, then deletes the outbox rows.
+import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import { jetstream } from "@nats-io/jetstream";
 import { v5 } from "uuid";
 import type { RoleContext } from "../role_context.ts";
 import { rfc3339 } from "../time.ts";
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandDispatch, LifecycleEvent } from "./messages.ts";
+import type { AcceptedCommand } from "../store/accept_batch.ts";
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -16,6 +19,10 @@ export interface OutboxRelayOptions {
 }
 
 export interface OutboxRelay {
+  /** Carries a command this process just committed, straight from memory: no outbox read.
+   * Its outbox row is deleted once JetStream has both messages; if anything fails, the row
+   * stays and a pass carries it. */
+  carry(command: AcceptedCommand): void;
   /** Asks for a pass now (coalesced with one already running). */
   wake(): void;
   /** Runs passes until the outbox is empty (or a pass fails); resolves with rows carried. */
@@ -25,20 +32,23 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-interface OutboxRow {
-  command_id: string;
-  tenant_id: string;
-  client_id: string;
-  vendor: string;
-  device_id: string;
-  command_type: string;
-  channel: CommandChannel;
-  partition: number;
-  bid: string;
-  timeout_seconds: number;
-  accepted_at: Date;
-  deadline_at: Date;
-}
+type OutboxRow =
+  & Pick<
+    AcceptedCommand,
+    | "command_id"
+    | "tenant_id"
+    | "client_id"
+    | "vendor"
+    | "device_id"
+    | "command_type"
+    | "partition"
+    | "bid"
+    | "timeout_seconds"
+    | "accepted_at"
+    | "deadline_at"
+    | "payload_enc"
+  >
+  & { channel: CommandChannel };
 
 /** The accepted event's id is derived from the command id, so a re-publish after a crash is
  * deduplicated by JetStream like the dispatch is. */
@@ -63,7 +73,7 @@ export function acceptedEvent(row: OutboxRow): LifecycleEvent {
   };
 }
 
-function dispatchOf(row: OutboxRow): CommandDispatch {
+function dispatchOf(row: OutboxRow, recovered: boolean): CommandDispatch {
   return {
     kind: "command",
     command_id: row.command_id,
@@ -77,6 +87,8 @@ function dispatchOf(row: OutboxRow): CommandDispatch {
     timeout_seconds: row.timeout_seconds,
     accepted_at: row.accepted_at.getTime(),
     deadline_at: row.deadline_at.getTime(),
+    payload_enc: Buffer.from(row.payload_enc).toString("base64"),
+    ...(recovered ? { recovered: true } : {}),
   };
 }
 
@@ -91,13 +103,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Tells relays in other processes that the outbox has new rows. */
-export function publishOutboxWake(
-  ctx: Pick<RoleContext, "nc" | "names" | "config">,
-): void {
-  ctx.nc.publish(ctx.names.outboxWake, new TextEncoder().encode(ctx.config.instanceId));
-}
-
 /** Starts the relay; its first pass carries whatever a crash left in the outbox. */
 export async function startOutboxRelay(
   ctx: RelayContext,
@@ -106,40 +111,80 @@ export async function startOutboxRelay(
   const { sql, nc, names, events, log, clock } = ctx;
   const js = jetstream(nc, { timeout: publishTimeoutMs });
   const encoder = new TextEncoder();
-
-  // One pass: lock a batch (other relays skip it), publish, delete, commit. A failure rolls
-  // back, leaving the rows for the next pass; JetStream's msgID dedupes what was published.
-  const pass = (): Promise<number> =>
-    sql.begin(async (tx) => {
-      const rows = await tx<OutboxRow[]>`
-        select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
-               c.channel, c.partition, c.bid, c.timeout_seconds, c.accepted_at, c.deadline_at
-        from command_outbox o join commands c on c.command_id = o.command_id
-        order by o.created_at, o.command_id
-        limit ${batchSize}
-        for update of o skip locked`;
-      if (rows.length === 0) return 0;
-      // Pipelined, but every accepted event is stored before any dispatch is sent, so no
-      // later event of a command can overtake its accepted event.
-      await Promise.all(rows.map((r) => events.publish("accepted", acceptedEvent(r))));
-      await Promise.all(rows.map((r) =>
-        js.publish(
-          names.commandSubject(r.partition, r.device_id),
-          encoder.encode(JSON.stringify(dispatchOf(r))),
-          { msgID: r.command_id },
-        )
-      ));
-      await tx`delete from command_outbox where command_id = any(${
-        rows.map((r) => r.command_id)
-      }::uuid[])`;
-      return rows.length;
-    });
-
   let stopped = false;
   let running: Promise<number> | undefined;
   let again = false;
   let failing = false;
   let carried = 0;
+  const carrying = new Set<Promise<void>>();
+
+  // Pipelined, but every accepted event is stored before any dispatch is sent, so no later
+  // event of a command can overtake its accepted event.
+  const publish = async (rows: readonly OutboxRow[], recovered: boolean) => {
+    await Promise.all(rows.map((r) => events.publish("accepted", acceptedEvent(r))));
+    await Promise.all(rows.map((r) =>
+      js.publish(
+        names.commandSubject(r.partition, r.device_id),
+        encoder.encode(JSON.stringify(dispatchOf(r, recovered))),
+        { msgID: r.command_id },
+      )
+    ));
+  };
+
+  // The fast path: commands committed by this process, carried from memory in batches.
+  const inFlight = new Set<string>();
+  let toCarry: OutboxRow[] = [];
+  const carryNow = async () => {
+    const rows = toCarry;
+    toCarry = [];
+    try {
+      await publish(rows, false);
+    } catch (err) {
+      // The rows stay in the outbox; the next pass carries them.
+      for (const r of rows) inFlight.delete(r.command_id);
+      log.warn("carrying accepted commands failed; the outbox poll will retry", {
+        err,
+        commands: rows.length,
+      });
+      return;
+    }
+    carried += rows.length;
+    await deleteCarried(rows.map((r) => r.command_id));
+  };
+  const deleteCarried = async (ids: string[]) => {
+    try {
+      await sql`delete from command_outbox where command_id = any(${ids}::uuid[])`;
+    } catch (err) {
+      // Harmless: a pass will carry them again and JetStream drops the duplicates (msgID).
+      log.warn("could not clear carried outbox rows", { err, commands: ids.length });
+    } finally {
+      for (const id of ids) inFlight.delete(id);
+    }
+  };
+
+  // One pass: lock a batch (other relays skip it), publish, delete, commit. A failure rolls
+  // back, leaving the rows for the next pass; JetStream's msgID dedupes what was published.
+  // Rows this process is carrying right now are skipped; a row carried by a pass is marked
+  // recovered, so the shard checks it against Postgres before hosting it.
+  const pass = (): Promise<number> =>
+    sql.begin(async (tx) => {
+      const skip = [...inFlight];
+      const rows = await tx<OutboxRow[]>`
+        select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
+               c.channel, c.partition, c.bid, c.timeout_seconds, c.accepted_at, c.deadline_at,
+               c.payload_enc
+        from command_outbox o join commands c on c.command_id = o.command_id
+        where not (o.command_id = any(${skip}::uuid[]))
+        order by o.created_at, o.command_id
+        limit ${batchSize}
+        for update of o skip locked`;
+      if (rows.length === 0) return 0;
+      await publish(rows, true);
+      await tx`delete from command_outbox where command_id = any(${
+        rows.map((r) => r.command_id)
+      }::uuid[])`;
+      return rows.length;
+    });
 
   const drain = (): Promise<number> => {
     if (running) {
@@ -176,7 +221,8 @@ export async function startOutboxRelay(
     if (!stopped) void drain();
   };
 
-  // A wake-up from this process's own API already arrived as a direct call.
+  // Another process's API committed rows it may not be able to carry (it wakes us when its
+  // own carrying failed or it has no relay).
   const self = encoder.encode(ctx.config.instanceId);
   const sub = nc.subscribe(names.outboxWake, {
     callback: (_err, msg) => {
@@ -195,6 +241,17 @@ export async function startOutboxRelay(
   await drain();
 
   return {
+    carry(command) {
+      if (stopped) return;
+      inFlight.add(command.command_id);
+      if (toCarry.length === 0) {
+        setImmediate(() => {
+          const p = carryNow().finally(() => carrying.delete(p));
+          carrying.add(p);
+        });
+      }
+      toCarry.push(command as OutboxRow);
+    },
     wake,
     drain,
     carried: () => carried,
@@ -203,6 +260,7 @@ export async function startOutboxRelay(
       clock.clearTimeout(timer);
       sub.unsubscribe();
       await running;
+      await Promise.allSettled([...carrying]);
     },
   };
 }

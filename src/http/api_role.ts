@@ -2,9 +2,10 @@
 import type { Hono } from "hono";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { createKvNonceCache } from "../bus/nonce_cache.ts";
-import { publishOutboxWake, startOutboxRelay } from "../bus/outbox_relay.ts";
+import { startOutboxRelay } from "../bus/outbox_relay.ts";
 import { createPostgresClientStore } from "../store/client_store.ts";
 import { createPostgresCommandStore } from "../store/command_store.ts";
+import { createCompletionWatch } from "../bus/completion_watch.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
 import type { ApiEnv } from "./commands.ts";
@@ -17,9 +18,9 @@ export interface ApiRoleOptions {
   port?: number;
   /** How long a client lookup is trusted (default 2 s). */
   clientCacheTtlMs?: number;
+  /** Counters kept by other roles (e.g. `roleCounters({ shard: s.metrics })`), for /metrics. */
+  metrics?: () => Record<string, number>;
 }
-
-const REMOTE_WAKE_EVERY_MS = 50;
 
 export interface RunningApiRole extends RunningRole {
   port: number;
@@ -33,7 +34,7 @@ export async function startApiRole(
   const { config, log, clock, sql, nc, names, cipher } = ctx;
   const relay = await startOutboxRelay(ctx);
   const nonces = await createKvNonceCache(nc, names, { clock });
-  let lastRemoteWake = -Infinity;
+  const completions = createCompletionWatch(nc);
   const app = createApp({
     config,
     log,
@@ -45,24 +46,16 @@ export async function startApiRole(
     commands: createPostgresCommandStore(sql, cipher),
     nonces,
     readiness: opts.readiness,
-    onAccepted: () => {
-      relay.wake();
-      // Relays in other processes hear this; throttled because a publish per command would
-      // cost a socket write per request at 1,000 req/s for a wake-up they rarely need.
-      const now = clock.now();
-      if (now - lastRemoteWake < REMOTE_WAKE_EVERY_MS) return;
-      lastRemoteWake = now;
-      try {
-        publishOutboxWake(ctx);
-      } catch {
-        // NATS down: the relays' polls carry the command once NATS is back.
-      }
-    },
+    completions,
+    metrics: opts.metrics,
+    // The relay beside this API carries what it commits, from memory.
+    onAccepted: (command) => relay.carry(command),
   });
   let server;
   try {
     server = await serve(app.fetch, { port: opts.port ?? config.port, hostname: config.host });
   } catch (err) {
+    completions.close();
     await relay.stop();
     nonces.close();
     throw err;
@@ -72,6 +65,8 @@ export async function startApiRole(
     port: server.port,
     app,
     async stop() {
+      // Waiting requests answer now with the state they read, so closing does not wait on them.
+      completions.close();
       await server.close();
       await relay.stop();
       nonces.close();

@@ -1,5 +1,6 @@
-// The HTTP API as a hono app: request ids, health, the signed command endpoints, and the one
-// error handler that turns every failure into the error envelope.
+// The HTTP API as a hono app: request ids, health, metrics, OpenAPI, the signed command and
+// catalog endpoints, and the one error handler that turns every failure into the error envelope.
+import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono } from "hono";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -12,6 +13,13 @@ import { type ApiEnv, commandRoutes, COMMANDS_PATH } from "./commands.ts";
 import { errorBody, errorHandler } from "./errors.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { requestId } from "./request_id.ts";
+import type { CompletionWatch } from "../bus/completion_watch.ts";
+import { createMetricsRegistry } from "../metrics.ts";
+import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
+import { commandListRoutes } from "./command_list.ts";
+import { commandWaitRoutes } from "./command_wait.ts";
+import { countResponses, metricsRoutes } from "./metrics.ts";
+import { openApiRoutes } from "./openapi.ts";
 
 export interface AppDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
@@ -22,19 +30,38 @@ export interface AppDeps {
   nonces: NonceCache;
   readiness: Readiness;
   /** Called after each newly committed command (wakes the outbox relay). */
-  onAccepted?: (commandId: string) => void;
+  onAccepted?: (command: AcceptedCommand) => void;
+  /** Wakes waiting requests when their command completes. */
+  completions: CompletionWatch;
+  /** Counters kept outside the API (the shard's and bridge's), shown on /metrics. */
+  metrics?: () => Record<string, number>;
 }
 
 export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
+  const registry = createMetricsRegistry();
+  if (deps.metrics) registry.collect(deps.metrics, { prefix: "downlink_" });
   app.use("*", requestId());
+  app.use(
+    "*",
+    countResponses(registry.counter("downlink_http_responses", "HTTP responses by status code")),
+  );
   app.route("/", healthRoutes(deps.readiness));
+  app.route("/", metricsRoutes(registry));
+  app.route("/", openApiRoutes());
 
-  const api = new Hono<ApiEnv>();
-  api.use("*", rawBody());
-  api.use("*", signatureAuth({ clients: deps.clients, nonces: deps.nonces, clock: deps.clock }));
+  const signed = () => {
+    const api = new Hono<ApiEnv>();
+    api.use("*", rawBody());
+    api.use("*", signatureAuth({ clients: deps.clients, nonces: deps.nonces, clock: deps.clock }));
+    return api;
+  };
+  const api = signed();
   api.route("/", commandRoutes(deps));
+  api.route("/", commandListRoutes(deps));
+  api.route("/", commandWaitRoutes(deps));
   app.route(COMMANDS_PATH, api);
+  app.route(CATALOG_PATH, signed().route("/", catalogRoutes()));
 
   app.notFound((c) =>
     c.json(

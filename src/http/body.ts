@@ -27,9 +27,29 @@ export function rawBody(
     if (declared !== undefined && Number(declared) > limit) {
       throw new PayloadTooLargeError(limit, Number(declared));
     }
-    c.set("rawBody", await readLimited(c.req.raw, limit));
+    // On Node the request's own stream is read directly: turning it into a web ReadableStream
+    // first cost ~4% of the API's CPU under load. Deno hands a web Request already.
+    const incoming = (c.env as { incoming?: AsyncIterable<Uint8Array> } | undefined)?.incoming;
+    c.set(
+      "rawBody",
+      incoming ? await readChunks(incoming, limit) : await readLimited(c.req.raw, limit),
+    );
     await next();
   };
+}
+
+async function readChunks(
+  source: AsyncIterable<Uint8Array>,
+  limit: number,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.byteLength;
+    if (size > limit) throw new PayloadTooLargeError(limit, `more than ${limit}`);
+    chunks.push(chunk);
+  }
+  return concat(chunks, size);
 }
 
 // Streams the body so a chunked upload without Content-Length cannot exceed the limit in memory.
@@ -48,6 +68,11 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
     }
     chunks.push(value);
   }
+  return concat(chunks, size);
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 0) return EMPTY;
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(size);
   let offset = 0;

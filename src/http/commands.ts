@@ -1,4 +1,5 @@
 // The seed's two endpoints: accept a command (POST) and read its state (GET).
+import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono } from "hono";
 import type { Config } from "../config.ts";
 import { partitionOf } from "../bus/subjects.ts";
@@ -23,7 +24,7 @@ export interface CommandRoutesDeps {
   clock: Clock;
   commands: CommandStore;
   /** Called after a command was committed (not on a replay): wakes the outbox relay. */
-  onAccepted?: (commandId: string) => void;
+  onAccepted?: (command: AcceptedCommand) => void;
 }
 
 export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
@@ -68,7 +69,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       acceptedAt: clock.now(),
     });
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);
-    if (outcome.outcome === "accepted") onAccepted?.(outcome.command_id);
+    if (outcome.outcome === "accepted") onAccepted?.(outcome.command);
     else c.header("Idempotent-Replayed", "true");
     return c.json({
       command_id: outcome.command_id,

@@ -6,6 +6,8 @@ import { isUuid, newBid, newCommandId } from "../ids.ts";
 import { rfc3339 } from "../time.ts";
 import type { CommandStatus } from "../bus/messages.ts";
 import type { Sql } from "./db.ts";
+import { type AcceptedCommand, createAcceptBatcher } from "./accept_batch.ts";
+import { type CommandPage, listCommandPage, type ListFilter } from "./command_list.ts";
 
 export interface AcceptInput {
   tenantId: string;
@@ -24,7 +26,7 @@ export interface AcceptInput {
 }
 
 export type AcceptOutcome =
-  | { outcome: "accepted"; command_id: string; accepted_at: Date }
+  | { outcome: "accepted"; command_id: string; accepted_at: Date; command: AcceptedCommand }
   | { outcome: "replayed"; command_id: string; accepted_at: Date }
   | { outcome: "conflict"; command_id: string };
 
@@ -54,6 +56,8 @@ export interface CommandStore {
   acceptCommand(input: AcceptInput): Promise<AcceptOutcome>;
   /** The command if it exists and belongs to `tenantId`; undefined otherwise (or not a UUID). */
   getCommand(tenantId: string, commandId: string): Promise<CommandView | undefined>;
+  /** One page of the tenant's commands, newest first (see command_list.ts). */
+  listCommands(tenantId: string, filter: ListFilter): Promise<CommandPage>;
 }
 
 /** Stable JSON: object keys sorted at every depth, so equal requests hash equally. */
@@ -135,42 +139,38 @@ export function toCommandView(row: CommandRow): CommandView {
 }
 
 export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): CommandStore {
-  const findByKey = async (clientId: string, key: string) => {
-    const [row] = await sql<{ command_id: string; accepted_at: Date; request_hash: string }[]>`
-      select command_id, accepted_at, request_hash from commands
-      where client_id = ${clientId} and idempotency_key = ${key}`;
-    return row;
-  };
+  const batcher = createAcceptBatcher(sql);
 
   const acceptCommand = async (input: AcceptInput): Promise<AcceptOutcome> => {
     const hash = requestHash(input);
-    const commandId = newCommandId();
-    const acceptedAt = new Date(input.acceptedAt);
-    const deadlineAt = new Date(input.acceptedAt + input.timeoutSeconds * 1000);
-    const payloadEnc = cipher.seal(JSON.stringify(input.payload), commandId);
-    // One statement is one transaction and one round trip: the command row and its outbox
-    // row commit together or not at all. A concurrent first request with the same key waits
-    // on the unique index, then does nothing.
-    const inserted = await sql<{ command_id: string }[]>`
-        with ins as (
-          insert into commands (command_id, tenant_id, client_id, idempotency_key, request_hash,
-            vendor, device_id, command_type, channel, partition, bid, payload_enc, status,
-            timeout_seconds, accepted_at, deadline_at, updated_at)
-          values (${commandId}, ${input.tenantId}, ${input.clientId}, ${input.idempotencyKey},
-            ${hash}, ${input.vendor}, ${input.deviceId}, ${input.commandType}, ${input.channel},
-            ${input.partition}, ${newBid()}, ${payloadEnc}, 'ACCEPTED', ${input.timeoutSeconds},
-            ${acceptedAt}, ${deadlineAt}, ${acceptedAt})
-          on conflict (client_id, idempotency_key) do nothing
-          returning command_id
-        ), outbox as (
-          insert into command_outbox (command_id, created_at)
-          select command_id, ${acceptedAt} from ins
-        )
-        select command_id from ins`;
-    if (inserted.length > 0) {
-      return { outcome: "accepted", command_id: commandId, accepted_at: acceptedAt };
+    const row: AcceptedCommand = {
+      command_id: newCommandId(),
+      tenant_id: input.tenantId,
+      client_id: input.clientId,
+      idempotency_key: input.idempotencyKey,
+      request_hash: hash,
+      vendor: input.vendor,
+      device_id: input.deviceId,
+      command_type: input.commandType,
+      channel: input.channel,
+      partition: input.partition,
+      bid: newBid(),
+      payload_enc: new Uint8Array(0),
+      timeout_seconds: input.timeoutSeconds,
+      accepted_at: new Date(input.acceptedAt),
+      deadline_at: new Date(input.acceptedAt + input.timeoutSeconds * 1000),
+    };
+    row.payload_enc = cipher.seal(JSON.stringify(input.payload), row.command_id);
+    const result = await batcher.insert(row);
+    if (result.inserted) {
+      return {
+        outcome: "accepted",
+        command_id: row.command_id,
+        accepted_at: row.accepted_at,
+        command: row,
+      };
     }
-    const existing = await findByKey(input.clientId, input.idempotencyKey);
+    const existing = result.existing;
     if (!existing) {
       // Only if the row vanished between the two statements (retention); try once more.
       return await acceptCommand(input);
@@ -187,6 +187,7 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
 
   return {
     acceptCommand,
+    listCommands: (tenantId, filter) => listCommandPage(sql, tenantId, filter),
 
     async getCommand(tenantId, commandId) {
       if (!isUuid(commandId)) return undefined;

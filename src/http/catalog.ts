@@ -1,0 +1,58 @@
+// GET /api/v1/open/downlink/catalog: every command type a caller may send, with the JSON
+// Schema of its payload. Built from the catalog once; it holds names and schemas, never values.
+import { Hono } from "hono";
+import { type CatalogEntry, listCommands } from "../vendors/dji/catalog.ts";
+import { payloadSchema } from "../vendors/dji/payload_schema.ts";
+import type { ApiEnv } from "./commands.ts";
+
+export const CATALOG_PATH = "/api/v1/open/downlink/catalog";
+
+export interface CatalogItem {
+  vendor: "dji";
+  method: string;
+  module: string;
+  channel: CatalogEntry["channel"];
+  summary: string;
+  devices: readonly string[];
+  progress_event?: string;
+  /** Payload paths stored encrypted and never logged (names only). */
+  secret_fields: readonly string[];
+  /** JSON Schema of `payload` (TypeBox schemas are JSON Schema). */
+  payload_schema: Record<string, unknown>;
+}
+
+/** A TypeBox schema as plain JSON Schema: TypeBox's symbol keys do not survive JSON. */
+export function plainJsonSchema(schema: unknown): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(schema));
+}
+
+let items: CatalogItem[] | undefined;
+
+/** The catalog as the API shows it, sorted by method. */
+export function catalogItems(): CatalogItem[] {
+  return items ??= listCommands().map((entry) => {
+    const item: CatalogItem = {
+      vendor: "dji",
+      method: entry.method,
+      module: entry.module,
+      channel: entry.channel,
+      summary: entry.summary,
+      devices: entry.devices,
+      secret_fields: entry.secret_fields,
+      payload_schema: plainJsonSchema(payloadSchema(entry.method)),
+    };
+    if (entry.progress_event) item.progress_event = entry.progress_event;
+    return item;
+  });
+}
+
+export function catalogRoutes(): Hono<ApiEnv> {
+  const routes = new Hono<ApiEnv>();
+  // Any signed request of an active client may read it: it only describes what may be sent.
+  routes.get("/", (c) => {
+    const module = c.req.query("module");
+    const all = catalogItems();
+    return c.json({ items: module ? all.filter((i) => i.module === module) : all });
+  });
+  return routes;
+}

@@ -1,0 +1,162 @@
+// GET /api/v1/open/downlink/commands: the caller's tenant's commands, newest first, filtered,
+// paginated with an opaque keyset cursor.
+import { Buffer } from "node:buffer";
+import { Hono } from "hono";
+import { type CommandStatus, TERMINAL_STATUSES } from "../bus/messages.ts";
+import { isUuid } from "../ids.ts";
+import type { ListFilter, ListPosition } from "../store/command_list.ts";
+import type { CommandStore } from "../store/command_store.ts";
+import { findCommand } from "../vendors/dji/catalog.ts";
+import { describeValue } from "../vendors/dji/describe_value.ts";
+import { requireScope } from "./auth.ts";
+import { DEVICE_ID } from "./command_request.ts";
+import type { ApiEnv } from "./commands.ts";
+import { type ErrorDetail, ValidationError } from "./errors.ts";
+
+export const LIST_DEFAULT_LIMIT = 50;
+export const LIST_MAX_LIMIT = 200;
+
+export const COMMAND_STATUSES: readonly CommandStatus[] = [
+  "ACCEPTED",
+  "DELIVERED",
+  ...TERMINAL_STATUSES,
+];
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const DEVICE_ID_RE = new RegExp(DEVICE_ID);
+const PARAMS = new Set([
+  "status",
+  "device_id",
+  "command_type",
+  "accepted_after",
+  "accepted_before",
+  "limit",
+  "cursor",
+]);
+
+/** The opaque cursor: base64url of `accepted_at|command_id` of the previous page's last item. */
+export function encodeCursor(position: ListPosition): string {
+  return Buffer.from(`${position.acceptedAt}|${position.commandId}`, "utf8").toString("base64url");
+}
+
+/** The position inside a cursor, or undefined when the cursor is not one we issued. */
+export function decodeCursor(cursor: string): ListPosition | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return undefined;
+  const [acceptedAt, commandId, extra] = Buffer.from(cursor, "base64url").toString("utf8").split(
+    "|",
+  );
+  if (extra !== undefined || !CURSOR_AT.test(acceptedAt ?? "") || !isUuid(commandId ?? "")) {
+    return undefined;
+  }
+  if (Number.isNaN(Date.parse(acceptedAt))) return undefined;
+  return { acceptedAt, commandId };
+}
+
+/**
+ * Reads the list query into a filter. Throws VALIDATION_FAILED listing every offending
+ * parameter as `query.<name>` (unknown parameters too: a misspelt filter must not silently
+ * widen the answer).
+ */
+export function parseListQuery(queries: Record<string, string[]>): ListFilter {
+  const details: ErrorDetail[] = [];
+  const fail = (name: string, reason: string) => details.push({ path: `query.${name}`, reason });
+  const one = (name: string): string | undefined => {
+    const values = queries[name];
+    if (!values) return undefined;
+    if (values.length > 1) fail(name, "must be given at most once");
+    return values[0];
+  };
+  for (const name of Object.keys(queries)) {
+    if (!PARAMS.has(name)) fail(name, "is not a known parameter");
+  }
+
+  const filter: ListFilter = { limit: LIST_DEFAULT_LIMIT };
+  if (queries.status) {
+    const statuses = queries.status.flatMap((v) => v.split(",")).map((s) => s.trim());
+    const unknown = statuses.filter((s) => !(COMMAND_STATUSES as string[]).includes(s));
+    if (unknown.length > 0) {
+      fail(
+        "status",
+        `must be a comma-separated list of ${COMMAND_STATUSES.join(", ")}, got ${
+          describeValue(unknown[0])
+        }`,
+      );
+    } else {
+      filter.statuses = [...new Set(statuses)] as CommandStatus[];
+    }
+  }
+  const deviceId = one("device_id");
+  if (deviceId !== undefined) {
+    if (deviceId.length > 64 || !DEVICE_ID_RE.test(deviceId)) {
+      fail(
+        "device_id",
+        `must be a device id (1-64 of A-Z a-z 0-9 . _ -), got ${describeValue(deviceId)}`,
+      );
+    } else filter.deviceId = deviceId;
+  }
+  const commandType = one("command_type");
+  if (commandType !== undefined) {
+    if (!findCommand(commandType)) {
+      fail(
+        "command_type",
+        `must be a command type of the catalog, got ${describeValue(commandType)}`,
+      );
+    } else filter.commandType = commandType;
+  }
+  for (
+    const [name, key] of [["accepted_after", "acceptedFrom"], [
+      "accepted_before",
+      "acceptedBefore",
+    ]] as const
+  ) {
+    const value = one(name);
+    if (value === undefined) continue;
+    if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
+      fail(
+        name,
+        `must be an RFC 3339 date-time (e.g. 2026-04-22T12:00:00Z; send + as %2B), got ${
+          describeValue(value)
+        }`,
+      );
+    } else filter[key] = value;
+  }
+  const limit = one("limit");
+  if (limit !== undefined) {
+    const n = /^\d{1,4}$/.test(limit) ? Number(limit) : NaN;
+    if (!(n >= 1 && n <= LIST_MAX_LIMIT)) {
+      fail("limit", `must be an integer 1-${LIST_MAX_LIMIT}, got ${describeValue(limit)}`);
+    } else filter.limit = n;
+  }
+  const cursor = one("cursor");
+  if (cursor !== undefined) {
+    const position = decodeCursor(cursor);
+    if (!position) fail("cursor", "is not a cursor this API issued (pass next_cursor as it came)");
+    else filter.after = position;
+  }
+
+  if (details.length > 0) {
+    throw new ValidationError(
+      "VALIDATION_FAILED",
+      `Cannot list commands: ${details.map((d) => `${d.path} ${d.reason}`).join("; ")}`,
+      details,
+    );
+  }
+  return filter;
+}
+
+export function commandListRoutes(deps: { commands: CommandStore }): Hono<ApiEnv> {
+  const routes = new Hono<ApiEnv>();
+  routes.get("/", async (c) => {
+    const client = c.get("client");
+    requireScope(client, "open:command:read");
+    const filter = parseListQuery(c.req.queries() ?? {});
+    const page = await deps.commands.listCommands(client.tenant_id, filter);
+    return c.json(
+      page.next
+        ? { items: page.items, next_cursor: encodeCursor(page.next) }
+        : { items: page.items },
+    );
+  });
+  return routes;
+}

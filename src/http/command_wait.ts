@@ -1,0 +1,90 @@
+// GET /api/v1/open/downlink/commands/{id}/wait: answers the Query Response as soon as the
+// command is terminal, or its current state after timeout_seconds (X-Wait-Timed-Out: true).
+// Woken by the tenant's completed event on core NATS; Postgres is read before and after.
+import { Hono } from "hono";
+import { TERMINAL_STATUSES } from "../bus/messages.ts";
+import type { CompletionWatch } from "../bus/completion_watch.ts";
+import type { CommandStore, CommandView } from "../store/command_store.ts";
+import type { Clock } from "../time.ts";
+import { describeValue } from "../vendors/dji/describe_value.ts";
+import { requireScope } from "./auth.ts";
+import type { ApiEnv } from "./commands.ts";
+import { NotFoundError, ValidationError } from "./errors.ts";
+
+export const WAIT_DEFAULT_SECONDS = 30;
+export const WAIT_MAX_SECONDS = 60;
+
+export interface CommandWaitDeps {
+  clock: Clock;
+  commands: CommandStore;
+  completions: CompletionWatch;
+}
+
+/** timeout_seconds of the query: an integer 0-60, default 30. */
+export function parseWaitSeconds(value: string | undefined): number {
+  if (value === undefined) return WAIT_DEFAULT_SECONDS;
+  const n = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= WAIT_MAX_SECONDS)) {
+    const reason = `must be an integer 0-${WAIT_MAX_SECONDS}, got ${describeValue(value)}`;
+    throw new ValidationError(
+      "VALIDATION_FAILED",
+      `Cannot wait for command: timeout_seconds ${reason}`,
+      [{ path: "query.timeout_seconds", reason }],
+    );
+  }
+  return n;
+}
+
+const isTerminal = (view: CommandView) => TERMINAL_STATUSES.has(view.status);
+
+export function commandWaitRoutes(deps: CommandWaitDeps): Hono<ApiEnv> {
+  const { clock, commands, completions } = deps;
+  const routes = new Hono<ApiEnv>();
+
+  routes.get("/:command_id/wait", async (c) => {
+    const client = c.get("client");
+    requireScope(client, "open:command:read");
+    const timeoutSeconds = parseWaitSeconds(c.req.query("timeout_seconds"));
+    const id = c.req.param("command_id");
+    const read = async () => {
+      // Another tenant's command is answered exactly like one that does not exist (as GET).
+      const view = await commands.getCommand(client.tenant_id, id);
+      if (!view) {
+        throw new NotFoundError(
+          "COMMAND_NOT_FOUND",
+          `No command ${JSON.stringify(id.slice(0, 80))}`,
+        );
+      }
+      return view;
+    };
+
+    let view: CommandView;
+    if (timeoutSeconds === 0) {
+      view = await read();
+    } else {
+      // A caller that hangs up keeps its place until the timeout (at most 60 s): request.signal
+      // is not used because Deno (legacy mode) also aborts it after every successful answer.
+      let timer: unknown;
+      const expired = new Promise<void>((resolve) => {
+        timer = clock.setTimeout(resolve, timeoutSeconds * 1000);
+      });
+      // Subscribe before the first read: a completion between the two is then never missed.
+      const watching = completions.watch(client.tenant_id, id);
+      try {
+        await Promise.race([watching.ready, expired]);
+        view = await read();
+        if (!isTerminal(view)) {
+          await Promise.race([watching.completed, expired]);
+          view = await read();
+        }
+      } finally {
+        watching.stop();
+        clock.clearTimeout(timer);
+      }
+    }
+    if (!isTerminal(view)) c.header("X-Wait-Timed-Out", "true");
+    return c.json(view);
+  });
+
+  return routes;
+}

@@ -1,0 +1,406 @@
+// GET /openapi.json (unsigned): the OpenAPI 3.1 document of the HTTP API. Schemas are TypeBox
+// (JSON Schema): the request envelope is the one the API validates with; the response shapes
+// are declared here and tests check real responses against them.
+import { type TSchema, Type } from "@sinclair/typebox";
+import { Hono } from "hono";
+import { SIGNING_ALGORITHM } from "./signing.ts";
+import { CommandRequestSchema, MAX_TIMEOUT_SECONDS } from "./command_request.ts";
+import { COMMANDS_PATH } from "./commands.ts";
+import { CATALOG_PATH, plainJsonSchema } from "./catalog.ts";
+import { COMMAND_STATUSES, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./command_list.ts";
+import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from "./command_wait.ts";
+import { METRICS_PATH } from "./metrics.ts";
+
+export const OPENAPI_PATH = "/openapi.json";
+
+const DateTime = (description?: string) =>
+  Type.String({ format: "date-time", ...(description ? { description } : {}) });
+
+export const CommandStatusSchema = Type.Union(COMMAND_STATUSES.map((s) => Type.Literal(s)));
+
+/** The Query Response: a field with no value yet is left out; never the payload. */
+export const CommandViewSchema = Type.Object({
+  command_id: Type.String({ format: "uuid" }),
+  status: CommandStatusSchema,
+  vendor: Type.String(),
+  device_id: Type.String(),
+  command_type: Type.String(),
+  response_code: Type.Optional(Type.String()),
+  response_message: Type.Optional(Type.String()),
+  vendor_response: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: "{tid, bid, method, timestamp, gateway?, result, code?, message?, output?, ...}",
+  })),
+  failure_code: Type.Optional(Type.String()),
+  failure_reason: Type.Optional(Type.String()),
+  timeout_seconds: Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_SECONDS }),
+  accepted_at: DateTime(),
+  delivered_at: Type.Optional(DateTime()),
+  response_received_at: Type.Optional(DateTime()),
+  completed_at: Type.Optional(DateTime()),
+  deadline_at: DateTime("accepted_at + timeout_seconds"),
+  updated_at: DateTime(),
+}, { additionalProperties: false });
+
+export const AcceptedSchema = Type.Object({
+  command_id: Type.String({ format: "uuid" }),
+  status: Type.Literal("ACCEPTED"),
+  accepted_at: DateTime(),
+  request_id: Type.String(),
+}, { additionalProperties: false });
+
+export const CommandListSchema = Type.Object({
+  items: Type.Array(CommandViewSchema),
+  next_cursor: Type.Optional(Type.String({
+    description: "Present when more items follow: pass it as `cursor` for the next page",
+  })),
+}, { additionalProperties: false });
+
+export const CatalogSchema = Type.Object({
+  items: Type.Array(Type.Object({
+    vendor: Type.Literal("dji"),
+    method: Type.String(),
+    module: Type.String(),
+    channel: Type.Union([Type.Literal("services"), Type.Literal("drc")]),
+    summary: Type.String(),
+    devices: Type.Array(Type.String()),
+    progress_event: Type.Optional(Type.String()),
+    secret_fields: Type.Array(Type.String(), {
+      description: "Payload paths stored encrypted and never logged",
+    }),
+    payload_schema: Type.Record(Type.String(), Type.Unknown(), {
+      description: "JSON Schema of the command's payload",
+    }),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false });
+
+/** The error envelope of every non-2xx answer. */
+export const ErrorSchema = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  request_id: Type.String(),
+  details: Type.Optional(Type.Array(Type.Object({
+    path: Type.String({ description: "JSON path ($.payload.x) or query.<parameter>" }),
+    reason: Type.String(),
+  }))),
+}, { additionalProperties: false });
+
+const SCHEMAS: Record<string, TSchema> = {
+  CommandRequest: CommandRequestSchema,
+  Accepted: AcceptedSchema,
+  CommandView: CommandViewSchema,
+  CommandList: CommandListSchema,
+  Catalog: CatalogSchema,
+  Error: ErrorSchema,
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const errorResponse = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+const SIGNED_ERRORS = {
+  "401": errorResponse("Unauthorized"),
+  "403": errorResponse("Forbidden"),
+  "500": errorResponse("InternalError"),
+  "503": errorResponse("ServiceUnavailable"),
+};
+
+const SIGNED = [{ ApiId: [], ApiTimestamp: [], ApiNonce: [], ApiSignature: [] }];
+const UNSIGNED: never[] = [];
+
+const requestIdHeader = {
+  "X-Request-Id": {
+    description: "The caller's X-Request-Id when given (sane), else a generated one",
+    schema: { type: "string" },
+  },
+};
+
+const query = (name: string, schema: Record<string, unknown>, description: string) => ({
+  name,
+  in: "query",
+  required: false,
+  description,
+  schema,
+});
+
+const commandIdParam = {
+  name: "command_id",
+  in: "path",
+  required: true,
+  schema: { type: "string", format: "uuid" },
+};
+
+const SEED_EXAMPLE = {
+  vendor: "dji",
+  device_id: "drone-001",
+  command_type: "fileupload_start",
+  payload: {
+    bucket: "string",
+    region: "string",
+    credentials: {
+      access_key_id: "id-001",
+      access_key_secret: "string",
+      expire: 0,
+      security_token: "string",
+    },
+    endpoint: "string",
+    provider: "string",
+    params: { files: [{ list: {}, module: "string", object_key: "string" }] },
+  },
+  idempotency_key: "req-fileupload_start-001",
+  timeout_seconds: 30,
+};
+
+function buildDocument(): Record<string, unknown> {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Downlink",
+      version: "1",
+      description:
+        "Command gateway for DJI docks and drones: accept a signed command, follow it to its end.",
+    },
+    security: SIGNED,
+    paths: {
+      [COMMANDS_PATH]: {
+        post: {
+          operationId: "createCommand",
+          summary: "Accept a command (scope open:command:create, device grant)",
+          requestBody: {
+            required: true,
+            description: "At most 64 KiB. `payload` is checked against the command type's " +
+              `schema (GET ${CATALOG_PATH}); unknown fields inside it pass through.`,
+            content: {
+              "application/json": { schema: ref("CommandRequest"), example: SEED_EXAMPLE },
+            },
+          },
+          responses: {
+            "202": {
+              ...json(ref("Accepted"), "Accepted (or an idempotent replay)"),
+              headers: {
+                ...requestIdHeader,
+                "Idempotent-Replayed": {
+                  description: "`true` when the idempotency key was seen with the same request",
+                  schema: { type: "string", enum: ["true"] },
+                },
+              },
+            },
+            "400": errorResponse("BadRequest"),
+            "409": errorResponse("Conflict"),
+            "413": errorResponse("PayloadTooLarge"),
+            "415": errorResponse("UnsupportedMediaType"),
+            ...SIGNED_ERRORS,
+          },
+        },
+        get: {
+          operationId: "listCommands",
+          summary: "The tenant's commands, newest first (scope open:command:read)",
+          parameters: [
+            query("status", { type: "string" }, `Comma list of ${COMMAND_STATUSES.join(", ")}`),
+            query("device_id", { type: "string" }, "Only this device's commands"),
+            query("command_type", { type: "string" }, "Only this command type"),
+            query(
+              "accepted_after",
+              { type: "string", format: "date-time" },
+              "RFC 3339, inclusive (send `+` as `%2B`)",
+            ),
+            query(
+              "accepted_before",
+              { type: "string", format: "date-time" },
+              "RFC 3339, exclusive",
+            ),
+            query(
+              "limit",
+              {
+                type: "integer",
+                minimum: 1,
+                maximum: LIST_MAX_LIMIT,
+                default: LIST_DEFAULT_LIMIT,
+              },
+              "Page size",
+            ),
+            query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
+          ],
+          responses: {
+            "200": { ...json(ref("CommandList"), "One page"), headers: requestIdHeader },
+            "400": errorResponse("BadRequest"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      [`${COMMANDS_PATH}/{command_id}`]: {
+        get: {
+          operationId: "getCommand",
+          summary: "The command's state (scope open:command:read)",
+          parameters: [commandIdParam],
+          responses: {
+            "200": { ...json(ref("CommandView"), "The Query Response"), headers: requestIdHeader },
+            "404": errorResponse("NotFound"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      [`${COMMANDS_PATH}/{command_id}/wait`]: {
+        get: {
+          operationId: "waitForCommand",
+          summary: "The command's state once terminal, or after timeout_seconds",
+          parameters: [
+            commandIdParam,
+            query(
+              "timeout_seconds",
+              {
+                type: "integer",
+                minimum: 0,
+                maximum: WAIT_MAX_SECONDS,
+                default: WAIT_DEFAULT_SECONDS,
+              },
+              "How long to wait for a terminal state",
+            ),
+          ],
+          responses: {
+            "200": {
+              ...json(ref("CommandView"), "The Query Response"),
+              headers: {
+                ...requestIdHeader,
+                "X-Wait-Timed-Out": {
+                  description: "`true` when the command was not terminal when the wait ended",
+                  schema: { type: "string", enum: ["true"] },
+                },
+              },
+            },
+            "400": errorResponse("BadRequest"),
+            "404": errorResponse("NotFound"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      [CATALOG_PATH]: {
+        get: {
+          operationId: "getCatalog",
+          summary: "Every command type with its payload's JSON Schema (any active client)",
+          parameters: [query("module", { type: "string" }, "Only this module, e.g. file")],
+          responses: {
+            "200": json(ref("Catalog"), "The catalog, sorted by method"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      "/healthz": {
+        get: {
+          operationId: "health",
+          summary: "200 once the process serves",
+          security: UNSIGNED,
+          responses: { "200": json({ type: "object" }, "Serving") },
+        },
+      },
+      "/readyz": {
+        get: {
+          operationId: "readiness",
+          summary: "200 only when Postgres, NATS and MQTT are reachable",
+          security: UNSIGNED,
+          responses: {
+            "200": json({ type: "object" }, "Ready"),
+            "503": json({ type: "object" }, "A dependency is unreachable (named in `failed`)"),
+          },
+        },
+      },
+      [METRICS_PATH]: {
+        get: {
+          operationId: "metrics",
+          summary: "Process counters, Prometheus text format",
+          security: UNSIGNED,
+          responses: {
+            "200": {
+              description: "Prometheus text exposition format 0.0.4",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
+      [OPENAPI_PATH]: {
+        get: {
+          operationId: "openapi",
+          summary: "This document",
+          security: UNSIGNED,
+          responses: { "200": json({ type: "object" }, "OpenAPI 3.1") },
+        },
+      },
+    },
+    components: {
+      schemas: Object.fromEntries(
+        Object.entries(SCHEMAS).map(([name, schema]) => [name, plainJsonSchema(schema)]),
+      ),
+      responses: {
+        BadRequest: json(
+          ref("Error"),
+          "VALIDATION_FAILED (with details), INVALID_REQUEST_BODY, UNSUPPORTED_VENDOR, " +
+            "UNSUPPORTED_COMMAND",
+        ),
+        Unauthorized: json(
+          ref("Error"),
+          "UNAUTHORIZED, SIGNATURE_INVALID, TIMESTAMP_EXPIRED, NONCE_REPLAYED",
+        ),
+        Forbidden: json(ref("Error"), "FORBIDDEN: a scope or device grant is missing"),
+        NotFound: json(
+          ref("Error"),
+          "COMMAND_NOT_FOUND: unknown, or another tenant's (never told apart)",
+        ),
+        Conflict: json(ref("Error"), "IDEMPOTENCY_CONFLICT: the key was used with another request"),
+        PayloadTooLarge: json(ref("Error"), "PAYLOAD_TOO_LARGE: body over 64 KiB"),
+        UnsupportedMediaType: json(ref("Error"), "UNSUPPORTED_MEDIA_TYPE: not application/json"),
+        InternalError: json(ref("Error"), "INTERNAL_ERROR: quote request_id to the operator"),
+        ServiceUnavailable: json(
+          ref("Error"),
+          "SERVICE_UNAVAILABLE: a dependency is down; nothing was accepted",
+        ),
+      },
+      securitySchemes: {
+        ApiId: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Api-Id",
+          description: "The API client's id",
+        },
+        ApiTimestamp: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Api-Timestamp",
+          description: "Unix seconds, within the client's allowed_clock_skew_seconds",
+        },
+        ApiNonce: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Api-Nonce",
+          description: "16-64 chars of [A-Za-z0-9_-], used once per client in the replay window",
+        },
+        ApiSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Api-Signature",
+          description: "Lowercase hex HMAC-SHA256, keyed with the client secret, of eight " +
+            `lines joined by \\n: ${SIGNING_ALGORITHM}, METHOD, PATH, CANONICAL_QUERY (keys ` +
+            "sorted, RFC 3986 encoded, k=v joined by &; empty if none), X-Api-Id, " +
+            "X-Api-Timestamp, X-Api-Nonce, hex(sha256(raw body)) (of the empty string for GET)",
+        },
+      },
+    },
+  };
+}
+
+let document: string | undefined;
+
+/** The OpenAPI document as JSON text, built once. */
+export function openApiJson(): string {
+  return document ??= JSON.stringify(buildDocument());
+}
+
+export function openApiRoutes(): Hono {
+  const routes = new Hono();
+  routes.get(
+    OPENAPI_PATH,
+    (c) => c.body(openApiJson(), 200, { "Content-Type": "application/json; charset=utf-8" }),
+  );
+  return routes;
+}

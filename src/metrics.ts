@@ -1,0 +1,106 @@
+// Process-level counters in the Prometheus text format: a small registry any role can count
+// into, plus counters kept elsewhere (the shard's and bridge's `metrics` records) read at scrape.
+
+export type Labels = Readonly<Record<string, string>>;
+
+export interface Counter {
+  inc(labels?: Labels, n?: number): void;
+}
+
+export interface MetricsRegistry {
+  /** A counter named `name` (`_total` is appended when missing); the same name, the same counter. */
+  counter(name: string, help: string): Counter;
+  /** Counters held outside the registry, read at each scrape; each key becomes
+   * `{prefix}{key}_total`. */
+  collect(source: () => Record<string, number>, options?: { prefix?: string }): void;
+  /** Every counter in the Prometheus text exposition format (version 0.0.4). */
+  render(): string;
+}
+
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** A Prometheus metric name from any text: invalid characters become `_`. */
+export function metricName(text: string): string {
+  const name = text.replace(/[^a-zA-Z0-9_:]/g, "_");
+  return /^[a-zA-Z_:]/.test(name) ? name : `_${name}`;
+}
+
+function labelText(labels: Labels | undefined): string {
+  const entries = Object.entries(labels ?? {});
+  if (entries.length === 0) return "";
+  const escape = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  return `{${entries.map(([k, v]) => `${metricName(k)}="${escape(v)}"`).join(",")}}`;
+}
+
+function withTotal(name: string): string {
+  const n = metricName(name);
+  return n.endsWith("_total") ? n : `${n}_total`;
+}
+
+export function createMetricsRegistry(): MetricsRegistry {
+  const counters = new Map<string, { help: string; values: Map<string, number> }>();
+  const sources: { read: () => Record<string, number>; prefix: string }[] = [];
+
+  return {
+    counter(name, help) {
+      const full = withTotal(name);
+      let entry = counters.get(full);
+      if (!entry) counters.set(full, entry = { help, values: new Map() });
+      const values = entry.values;
+      return {
+        inc(labels, n = 1) {
+          const key = labelText(labels);
+          values.set(key, (values.get(key) ?? 0) + n);
+        },
+      };
+    },
+    collect(read, { prefix = "" } = {}) {
+      sources.push({ read, prefix });
+    },
+    render() {
+      const lines: string[] = [];
+      const seen = new Set<string>();
+      for (const [name, { help, values }] of counters) {
+        seen.add(name);
+        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+        for (const [labels, value] of values) lines.push(`${name}${labels} ${value}`);
+      }
+      for (const { read, prefix } of sources) {
+        let record: Record<string, number>;
+        try {
+          record = read();
+        } catch {
+          continue; // a role that is stopping must not break the scrape
+        }
+        for (const [key, value] of Object.entries(record).sort(([a], [b]) => a < b ? -1 : 1)) {
+          const name = withTotal(prefix + key);
+          if (seen.has(name) || typeof value !== "number" || !Number.isFinite(value)) continue;
+          seen.add(name);
+          lines.push(
+            `# HELP ${name} Counted by the process (${key}).`,
+            `# TYPE ${name} counter`,
+            `${name} ${value}`,
+          );
+        }
+      }
+      return lines.join("\n") + "\n";
+    },
+  };
+}
+
+/**
+ * The roles' `metrics` records as one source for `collect`, each key prefixed by its role:
+ * `roleCounters({ shard: shard.metrics, bridge: bridge.metrics })` → `{ shard_transitions: … }`.
+ * The records are read live, so later increments show at the next scrape.
+ */
+export function roleCounters(
+  records: Readonly<Record<string, Record<string, number> | undefined>>,
+): () => Record<string, number> {
+  return () => {
+    const out: Record<string, number> = {};
+    for (const [role, record] of Object.entries(records)) {
+      for (const [key, value] of Object.entries(record ?? {})) out[`${role}_${key}`] = value;
+    }
+    return out;
+  };
+}

@@ -1,0 +1,79 @@
+// GET /metrics on a real api role: unsigned Prometheus text, HTTP responses counted by status,
+// and the counters other roles hand in through startApiRole's `metrics` option.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
+import { startApiRole } from "../../src/http/api_role.ts";
+import { roleCounters } from "../../src/metrics.ts";
+
+let f: ApiFixture;
+
+before(async () => {
+  f = await startApiFixture();
+});
+after(async () => {
+  await f?.stop();
+});
+
+async function scrape(
+  baseUrl = f.baseUrl,
+): Promise<{ status: number; type: string; text: string }> {
+  const res = await fetch(`${baseUrl}/metrics`);
+  return {
+    status: res.status,
+    type: res.headers.get("content-type") ?? "",
+    text: await res.text(),
+  };
+}
+
+function responses(text: string, status: number): number {
+  const m = text.match(
+    new RegExp(`^downlink_http_responses_total\\{status="${status}"\\} (\\d+)$`, "m"),
+  );
+  return m ? Number(m[1]) : 0;
+}
+
+describe("GET /metrics", () => {
+  test("is unsigned Prometheus text", async () => {
+    const res = await scrape();
+    assert.equal(res.status, 200);
+    assert.match(res.type, /^text\/plain; version=0\.0\.4/);
+    assert.match(res.text, /^# TYPE downlink_http_responses_total counter$/m);
+  });
+
+  test("counts HTTP responses by status code, error responses included", async () => {
+    const caller = await f.createClient();
+    const before = (await scrape()).text;
+
+    await caller.http.request("GET", "/api/v1/open/downlink/commands"); // 200
+    await caller.http.request("GET", "/api/v1/open/downlink/commands", { unsigned: true }); // 401
+    await caller.http.request("GET", "/api/v1/open/downlink/commands", { unsigned: true }); // 401
+    await fetch(`${f.baseUrl}/no/such/route`); // 404
+
+    const now = (await scrape()).text;
+    assert.equal(responses(now, 200) - responses(before, 200), 2); // the list and the scrape
+    assert.equal(responses(now, 401) - responses(before, 401), 2);
+    assert.equal(responses(now, 404) - responses(before, 404), 1);
+  });
+
+  test("shows the counters other roles hand to startApiRole, read at each scrape", async () => {
+    const shard: Record<string, number> = { transitions: 3 };
+    const bridge: Record<string, number> = { delivered: 2 };
+    const api = await startApiRole(f.ctx, {
+      port: 0,
+      readiness: async () => ({}),
+      metrics: roleCounters({ shard, bridge }),
+    });
+    try {
+      const baseUrl = `http://127.0.0.1:${api.port}`;
+      const first = (await scrape(baseUrl)).text;
+      assert.match(first, /^downlink_shard_transitions_total 3$/m);
+      assert.match(first, /^downlink_bridge_delivered_total 2$/m);
+
+      shard.transitions = 10;
+      assert.match((await scrape(baseUrl)).text, /^downlink_shard_transitions_total 10$/m);
+    } finally {
+      await api.stop();
+    }
+  });
+});

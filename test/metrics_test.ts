@@ -1,0 +1,67 @@
+// The metrics registry: counters with labels, counters read from elsewhere at each scrape,
+// in the Prometheus text format.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createMetricsRegistry, metricName, roleCounters } from "../src/metrics.ts";
+
+test("a counter renders HELP, TYPE and one line per label set", () => {
+  const registry = createMetricsRegistry();
+  const responses = registry.counter("http_responses", "HTTP responses by status code");
+  responses.inc({ status: "200" });
+  responses.inc({ status: "200" });
+  responses.inc({ status: "404" }, 3);
+
+  assert.equal(
+    registry.render(),
+    [
+      "# HELP http_responses_total HTTP responses by status code",
+      "# TYPE http_responses_total counter",
+      'http_responses_total{status="200"} 2',
+      'http_responses_total{status="404"} 3',
+      "",
+    ].join("\n"),
+  );
+});
+
+test("asking for a counter twice returns the same counter", () => {
+  const registry = createMetricsRegistry();
+  registry.counter("jobs_total", "jobs").inc();
+  registry.counter("jobs", "jobs").inc();
+  assert.match(registry.render(), /^jobs_total 2$/m);
+});
+
+test("label values are escaped", () => {
+  const registry = createMetricsRegistry();
+  registry.counter("x", "x").inc({ v: 'a"b\\c\nd' });
+  assert.match(registry.render(), /^x_total\{v="a\\"b\\\\c\\nd"\} 1$/m);
+});
+
+test("collected records are read live at each scrape, prefixed and named as counters", () => {
+  const shard: Record<string, number> = { transitions: 1 };
+  const bridge: Record<string, number> = {};
+  const registry = createMetricsRegistry();
+  registry.collect(roleCounters({ shard, bridge }), { prefix: "downlink_" });
+  assert.match(registry.render(), /^downlink_shard_transitions_total 1$/m);
+
+  shard.transitions = 5;
+  bridge["mqtt.reconnects"] = 2;
+
+  const text = registry.render();
+  assert.match(text, /^downlink_shard_transitions_total 5$/m);
+  assert.match(text, /^# TYPE downlink_bridge_mqtt_reconnects_total counter$/m);
+  assert.match(text, /^downlink_bridge_mqtt_reconnects_total 2$/m);
+});
+
+test("a source that throws leaves the rest of the scrape intact", () => {
+  const registry = createMetricsRegistry();
+  registry.counter("ok", "ok").inc();
+  registry.collect(() => {
+    throw new Error("role stopping");
+  });
+  assert.match(registry.render(), /^ok_total 1$/m);
+});
+
+test("metric names keep only Prometheus characters", () => {
+  assert.equal(metricName("a.b-c d"), "a_b_c_d");
+  assert.equal(metricName("9lives"), "_9lives");
+});
