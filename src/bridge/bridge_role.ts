@@ -23,6 +23,10 @@ export interface BridgeRole extends RunningRole {
 /** Commands published and not yet PUBACKed. Mosquitto's default queues drop QoS 1 bursts, so the
  * bridge never has more than this in flight towards the broker. */
 const MAX_IN_FLIGHT = 256;
+/** Connections that take device replies. Each acknowledges a reply (PUBACK) only once JetStream
+ * has stored it, which mqtt.js does one message at a time per connection; several connections
+ * in the shared subscription take replies in parallel. */
+const REPLY_CONNECTIONS = 4;
 /** Broker keeps the bridge's session (its shared subscription, queued replies) this long. */
 const SESSION_EXPIRY_SECONDS = 60;
 
@@ -41,25 +45,56 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
     maxAckPending: MAX_IN_FLIGHT * 4,
   });
 
+  // Commands out: a publish not PUBACKed before a crash is redelivered by JetStream, so this
+  // connection needs no broker session. The reply connections below keep theirs (clean=false,
+  // a stable client id per instance): a reconnect or restart resumes them with the replies
+  // queued meanwhile.
   const mqtt: MqttClient = await connectMqtt({
     url: config.mqttUrl,
-    // Stable per instance and clean=false: a reconnect resumes the session and gets the replies
-    // queued meanwhile. Set DOWNLINK_INSTANCE_ID to keep it across restarts too.
     clientId: `${config.namespace}-bridge-${config.instanceId}`,
-    clean: false,
-    sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
+    clean: true,
     onError: (err) => log.warn("mqtt error (reconnecting)", { err }),
   });
   mqtt.on("reconnect", () => count("mqtt_reconnects"));
 
-  // Replies: shared among the bridges of this namespace, one copy to one bridge.
-  mqtt.on("message", (topic, bytes) => onReply(topic, bytes));
-  await mqtt.subscribeAsync(
-    REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`),
-    { qos: 1 },
-  );
+  // Replies: shared among the bridges of this namespace (and among this bridge's reply
+  // connections), one copy to one connection. A reply is acknowledged to the broker only after
+  // JetStream stored it: a crash in between leaves it unacknowledged in the broker session,
+  // which delivers it again on reconnect.
+  const replyClients: MqttClient[] = [];
+  for (let i = 0; i < REPLY_CONNECTIONS; i++) {
+    const client: MqttClient = await connectMqtt({
+      url: config.mqttUrl,
+      clientId: `${config.namespace}-bridge-${config.instanceId}-replies-${i}`,
+      clean: false,
+      sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
+      onError: (err) => log.warn("mqtt error on a reply connection (reconnecting)", { err }),
+      customHandleAcks: (topic, message, _packet, done) => {
+        onReply(topic, message).then(
+          () => done(0),
+          (err) => {
+            count("reply_forward_errors");
+            log.error("could not hand a device reply to its shard; the broker will resend it", {
+              err,
+              topic,
+            });
+            // No PUBACK: drop the connection so the broker resends it on reconnect.
+            done(err as Error);
+            (client.stream as unknown as { destroy?: () => void })?.destroy?.();
+          },
+        );
+      },
+    });
+    client.on("reconnect", () => count("mqtt_reconnects"));
+    await client.subscribeAsync(
+      REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`),
+      { qos: 1 },
+    );
+    replyClients.push(client);
+  }
 
-  function onReply(topic: string, bytes: Uint8Array): void {
+  /** Resolves once the reply (or the problem it is) is stored in JetStream. */
+  async function onReply(topic: string, bytes: Uint8Array): Promise<void> {
     const received_at = clock.now();
     const parsed = parseDeviceReply(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
@@ -71,7 +106,7 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
         detail: parsed.detail.slice(0, 200),
         bytes: bytes.byteLength,
       });
-      void ctx.events.publish(
+      await ctx.events.publish(
         "problem",
         unownedProblem(
           received_at,
@@ -81,7 +116,7 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
             ...(parsed.gateway ? { device_id: parsed.gateway } : {}),
           },
         ),
-      ).catch((err) => log.error("problem event publish failed", { err }));
+      );
       return;
     }
     count("replies");
@@ -96,14 +131,7 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
       partitionOf(parsed.gateway, config.partitions),
       parsed.gateway,
     );
-    js.publish(subject, encoder.encode(JSON.stringify(fact))).catch((err) => {
-      count("reply_forward_errors");
-      log.error("could not forward a device reply to its shard", {
-        err,
-        gateway: parsed.gateway,
-        tid: parsed.reply.tid,
-      });
-    });
+    await js.publish(subject, encoder.encode(JSON.stringify(fact)));
   }
 
   async function deliver(msg: JsMsg): Promise<void> {
@@ -195,6 +223,7 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
       await loop;
       await Promise.allSettled([...inFlight]);
       await mqtt.endAsync().catch(() => {});
+      await Promise.allSettled(replyClients.map((c) => c.endAsync()));
     },
   };
 }

@@ -10,6 +10,8 @@ export interface MqttConnectionOptions {
   /** MQTT 5 session expiry: how long the broker keeps a session of a vanished client. */
   sessionExpirySeconds?: number;
   onError?: (err: Error) => void;
+  /** Decides when a received QoS 1 message is acknowledged (mqtt.js `customHandleAcks`). */
+  customHandleAcks?: IClientOptions["customHandleAcks"];
 }
 
 /** Connects and resolves once the first CONNACK arrived; reconnects forever afterwards. */
@@ -21,6 +23,7 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
     reconnectPeriod: 500,
     connectTimeout: 5_000,
     keepalive: 30,
+    ...(o.customHandleAcks ? { customHandleAcks: o.customHandleAcks } : {}),
     ...(o.sessionExpirySeconds !== undefined
       ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds } }
       : {}),
