@@ -9,6 +9,8 @@ export interface DownlinkProcess {
   pid: number;
   port: number;
   rssBytes(): number;
+  /** CPU time (user + system) the process has used, in seconds. */
+  cpuSeconds(): number;
   /** Resolves with the first log line for which `match` is true. */
   waitForLog(
     match: (line: Record<string, unknown>) => boolean,
@@ -19,9 +21,14 @@ export interface DownlinkProcess {
 
 export async function startDownlinkProcess(
   env: Record<string, string>,
-  options: { startTimeoutMs?: number } = {},
+  options: { startTimeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<DownlinkProcess> {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child: ChildProcess = spawn(process.execPath, [
+    ...(options.nodeArgs ?? []),
+    "--import",
+    "tsx",
+    "src/main.ts",
+  ], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -66,6 +73,12 @@ export async function startDownlinkProcess(
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
       const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
       return kb * 1024;
+    },
+    cpuSeconds: () => {
+      // Fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     waitForLog,
     kill: async (signal = "SIGTERM") => {

@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     inflight: { type: "string" },
     devices: { type: "string" },
     out: { type: "string", default: "bench/results" },
+    /** Writes a V8 CPU profile of Downlink (saturation and open loop only) into this folder. */
+    profile: { type: "string" },
   },
 });
 const quick = args.quick!;
@@ -101,14 +103,16 @@ async function main() {
       { env: { ...process.env, ...env, DOWNLINK_LOG_LEVEL: "warn" }, encoding: "utf8" },
     ));
 
-    downlink = await startDownlinkProcess(env);
+    downlink = await startDownlinkProcess(env, {
+      nodeArgs: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [],
+    });
     const client = createDownlinkClient({
       baseUrl: `http://127.0.0.1:${downlink.port}`,
       clientId: created.client_id,
       secret: created.secret,
     });
     const payload = seedPayload();
-    const submit: Submit = async (deviceId, key, timeoutSeconds) => {
+    const submitOnce: Submit = async (deviceId, key, timeoutSeconds) => {
       const res = await client.createCommand({
         vendor: "dji",
         device_id: deviceId,
@@ -119,6 +123,9 @@ async function main() {
       });
       return { status: res.status, commandId: (res.body as { command_id?: string }).command_id };
     };
+    // A refused or reset connection is an error of the run, counted like a non-202.
+    const submit: Submit = (deviceId, key, timeoutSeconds) =>
+      submitOnce(deviceId, key, timeoutSeconds).catch(() => ({ status: 0 }));
     const completed = new EventWatch(nc, created.tenant_id, "completed");
     const dockSns = docks.sns;
 
@@ -126,13 +133,19 @@ async function main() {
     await saturate(submit, completed, dockSns, concurrency, quick ? 1 : 3, "warm");
 
     log(`saturation: closed loop, concurrency ${concurrency}, ${plan.seconds}s`);
+    const cpuBefore = downlink.cpuSeconds();
     const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
+    const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
     log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
     const open = await openLoop(submit, completed, dockSns, plan.rate, plan.seconds, "open");
     completed.stop();
     const accept = summarize(open.accept);
     const e2e = summarize(open.endToEnd);
-    results.throughput = { ...sat, ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond };
+    results.throughput = {
+      ...sat,
+      ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond,
+      downlink_cpu_ms_per_command: cpuPerCommandMs,
+    };
     results.open_loop = {
       rate: plan.rate,
       accept,
@@ -140,6 +153,12 @@ async function main() {
       errors: open.errors,
       sent: open.sent,
     };
+    if (args.profile) {
+      await downlink.kill("SIGTERM"); // V8 writes the profile on a clean exit
+      console.log(JSON.stringify({ throughput: results.throughput, accept, e2e }, null, 2));
+      console.log(`profile written to ${args.profile}`);
+      return;
+    }
 
     log(`memory: ${plan.inflight} commands in flight to ${plan.inflightDevices} silent devices`);
     const idleRss = downlink.rssBytes();
@@ -248,7 +267,9 @@ function printTable(
     [
       "end-to-end throughput (→ SUCCEEDED)",
       `${f(r.throughput.perSecond, 0)} /s`,
-      `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35)`,
+      `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35); Downlink CPU ${
+        f(r.throughput.downlink_cpu_ms_per_command, 2)
+      } ms/command`,
     ],
     [
       `accept latency at ${r.open_loop.rate}/s`,
