@@ -1,6 +1,7 @@
 // The lifecycle of one command, as pure data: ACCEPTED → DELIVERED → terminal, or TIMED_OUT at
 // the absolute deadline. Effects (persisting, reporting problems) are named actions provided later.
-import { assign, enqueueActions, raise, setup } from "xstate";
+// The machine arms no timer: its host keeps the deadline schedule and sends `deadline.reached`.
+import { assign, setup } from "xstate";
 import type { CommandStatus } from "../src/bus/messages.ts";
 
 export type CommandChannel = "services" | "drc";
@@ -44,10 +45,8 @@ export type CommandEvent =
   | { type: "bridge.delivered"; at: number }
   /** A reply carrying this command's tid; `gateway` is the device that sent it. */
   | { type: "device.reply"; gateway: string; received_at: number; outcome: ReplyOutcome }
-  /** The absolute deadline passed (raised by the deadline timer, or sent by a sweeper). */
-  | { type: "deadline.reached"; at: number }
-  /** Re-arms the deadline timer after a restore (xstate does not, statelyai/xstate#5331). */
-  | { type: "deadline.rearm" };
+  /** The absolute deadline passed: sent by the host's deadline schedule, `at` = `deadline_at`. */
+  | { type: "deadline.reached"; at: number };
 
 /** What a persisted transition reports: the lifecycle event it publishes after the commit. */
 export type TransitionKind = "hosted" | "delivered" | "completed" | "late_reply";
@@ -56,11 +55,6 @@ export const TIMED_OUT_FAILURE = {
   failure_code: "DEVICE_TIMEOUT",
   failure_reason: "no reply from the device before the deadline",
 } as const;
-
-/** The machine reads the clock only through this delay; the composition root provides one bound
- * to the injected Clock (tests: SimulatedClock) with `withDeadlineClock`. */
-const untilDeadline = ({ context }: { context: CommandContext }) =>
-  Math.max(0, context.deadline_at - Date.now());
 
 export const commandMachine = setup({
   types: {} as {
@@ -73,13 +67,9 @@ export const commandMachine = setup({
     record: (_, _params: { kind: TransitionKind }) => {},
     /** A reply that must change nothing (foreign gateway, finished command): count, log, publish. */
     reportProblem: (_, _params: { problem: string; detail: string }) => {},
-    /** Tells the hosting device shard that this command needs nothing more from it. A command
-     * restored outside a shard (a late reply to a TIMED_OUT row) has no parent to tell. */
-    notifyFinished: enqueueActions(({ context, self, enqueue }) => {
-      if (self._parent) {
-        enqueue.sendParent({ type: "command.finished", command_id: context.command_id });
-      }
-    }),
+    /** Tells the host that this command needs nothing more from its device shard (no delivery,
+     * no deadline): it stops hosting it. */
+    notifyFinished: () => {},
     markDelivered: assign({
       delivered_at: ({ event }) => event.type === "bridge.delivered" ? event.at : undefined,
     }),
@@ -112,7 +102,6 @@ export const commandMachine = setup({
     outcomeIs: ({ event }, status: ReplyOutcome["status"]) =>
       event.type === "device.reply" && event.outcome.status === status,
   },
-  delays: { untilDeadline },
 }).createMachine({
   id: "command",
   context: ({ input }) => ({ ...input }),
@@ -121,7 +110,6 @@ export const commandMachine = setup({
   entry: { type: "record", params: { kind: "hosted" } },
   states: {
     ACCEPTED: {
-      after: { untilDeadline: { actions: raise(({ context }) => deadlineEvent(context)) } },
       on: {
         "bridge.delivered": {
           target: "DELIVERED",
@@ -129,15 +117,12 @@ export const commandMachine = setup({
         },
         "device.reply": replyTransitions(),
         "deadline.reached": timeoutTransition(),
-        "deadline.rearm": { target: "ACCEPTED", reenter: true },
       },
     },
     DELIVERED: {
-      after: { untilDeadline: { actions: raise(({ context }) => deadlineEvent(context)) } },
       on: {
         "device.reply": replyTransitions(),
         "deadline.reached": timeoutTransition(),
-        "deadline.rearm": { target: "DELIVERED", reenter: true },
       },
     },
     SUCCEEDED: { type: "final", entry: "notifyFinished" },
@@ -158,10 +143,6 @@ export const commandMachine = setup({
     },
   },
 });
-
-function deadlineEvent(context: CommandContext): CommandEvent {
-  return { type: "deadline.reached", at: context.deadline_at };
-}
 
 function foreignGatewayTransition() {
   return {
@@ -201,13 +182,34 @@ function timeoutTransition() {
   };
 }
 
-/** The command machine with its deadline delay bound to `now` (the injected Clock). */
-export function withDeadlineClock(machine: typeof commandMachine, now: () => number) {
-  return machine.provide({
-    delays: {
-      untilDeadline: ({ context }) => Math.max(0, context.deadline_at - now()),
-    },
-  });
+/** A command machine snapshot in its persisted form: what the host keeps while the command
+ * waits, what Postgres stores, and what `createActor(commandMachine, { snapshot })` restores. */
+export interface PersistedCommandSnapshot {
+  status: "active" | "done";
+  value: CommandStatus;
+  context: CommandContext;
+  children: Record<string, never>;
+  historyValue: Record<string, never>;
+  output: undefined;
+  error: undefined;
+}
+
+/** The persisted snapshot of a command at rest in `status` (ACCEPTED or DELIVERED), built from
+ * its row without starting an actor: the snapshot a started machine would persist (its entry
+ * action, "hosted", is the ACCEPTED row the API committed). */
+export function restingSnapshot(
+  status: "ACCEPTED" | "DELIVERED",
+  context: CommandContext,
+): PersistedCommandSnapshot {
+  return {
+    status: "active",
+    value: status,
+    context,
+    children: {},
+    historyValue: {},
+    output: undefined,
+    error: undefined,
+  };
 }
 
 /** The lifecycle status a command machine snapshot stands for. */

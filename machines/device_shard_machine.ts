@@ -1,11 +1,13 @@
-// One device's shard, as pure data: hosts one command actor per command, hands commands to the
-// bridge one at a time in acceptance order, and routes the device's replies to the right command.
+// One device's shard, as pure data: knows the device's hosted commands, hands them to the bridge
+// one at a time in acceptance order, and routes the device's replies, delivery acks and deadlines
+// to the right command. It spawns no command actors: the host keeps each command's persisted
+// snapshot and materialises its command actor only to take an event (`toCommand`).
 import { enqueueActions, setup, type Snapshot } from "xstate";
-import {
-  type CommandChannel,
-  type CommandInput,
-  commandMachine,
-  type ReplyOutcome,
+import type {
+  CommandChannel,
+  CommandEvent,
+  CommandInput,
+  ReplyOutcome,
 } from "./command_machine.ts";
 
 /** A hosted, not yet finished command, in acceptance order. */
@@ -39,9 +41,12 @@ export type DeviceShardEvent =
   | { type: "command.dispatched"; command: CommandInput }
   | { type: "bridge.delivered"; command_id: string; at: number }
   | DeviceReplyEvent
+  /** The host's deadline schedule: the command's absolute deadline passed. */
+  | { type: "deadline.reached"; command_id: string; at: number }
+  /** The host: the command reached a state that needs nothing more from this shard. */
   | { type: "command.finished"; command_id: string }
-  /** After a restore: re-arm every command's deadline and resume sending. */
-  | { type: "commands.rearm" };
+  /** After a restore: resume handing commands to the bridge. */
+  | { type: "commands.resume" };
 
 export const deviceShardMachine = setup({
   types: {} as {
@@ -49,8 +54,11 @@ export const deviceShardMachine = setup({
     events: DeviceShardEvent;
     input: { device_id: string };
   },
-  actors: { command: commandMachine },
   actions: {
+    /** Start hosting a new command (its command machine in its initial state). */
+    startCommand: (_, _params: { command: CommandInput }) => {},
+    /** Hand `event` to the command's actor (the host materialises it from its snapshot). */
+    toCommand: (_, _params: { command_id: string; event: CommandEvent }) => {},
     /** Publish the command's ToDevice message for the bridge. */
     sendToBridge: (_, _params: { command_id: string }) => {},
     /** A reply this shard hosts no command for: unknown tid, a finished command, or a command of
@@ -90,9 +98,9 @@ export const deviceShardMachine = setup({
           // Redelivered dispatch of a command hosted already: nothing to do.
           guard: ({ context, event }) => !isHosted(context, event.command.command_id),
           actions: [
+            { type: "startCommand", params: ({ event }) => ({ command: event.command }) },
             enqueueActions(({ context, event, enqueue }) => {
               const c = event.command;
-              enqueue.spawnChild("command", { id: c.command_id, input: c });
               enqueue.assign({
                 pending: [...context.pending, {
                   id: c.command_id,
@@ -108,8 +116,14 @@ export const deviceShardMachine = setup({
         "bridge.delivered": {
           guard: "isHosted",
           actions: [
+            {
+              type: "toCommand",
+              params: ({ event }) => ({
+                command_id: event.command_id,
+                event: { type: "bridge.delivered", at: event.at },
+              }),
+            },
             enqueueActions(({ context, event, enqueue }) => {
-              enqueue.sendTo(event.command_id, { type: "bridge.delivered", at: event.at });
               if (context.awaiting === event.command_id) enqueue.assign({ awaiting: null });
             }),
             "sendNext",
@@ -118,23 +132,35 @@ export const deviceShardMachine = setup({
         "device.reply": [
           {
             guard: ({ context, event }) => matchReply(context, event) !== undefined,
-            actions: enqueueActions(({ context, event, enqueue }) => {
-              const { type: _, ...reply } = event;
-              enqueue.sendTo(matchReply(context, event)!, {
-                type: "device.reply",
-                gateway: reply.gateway,
-                received_at: reply.received_at,
-                outcome: reply.outcome,
-              });
-            }),
+            actions: {
+              type: "toCommand",
+              params: ({ context, event }) => ({
+                command_id: matchReply(context, event)!,
+                event: {
+                  type: "device.reply",
+                  gateway: event.gateway,
+                  received_at: event.received_at,
+                  outcome: event.outcome,
+                },
+              }),
+            },
           },
           { actions: { type: "reportUnknownReply", params: ({ event }) => ({ reply: event }) } },
         ],
+        "deadline.reached": {
+          guard: "isHosted",
+          actions: {
+            type: "toCommand",
+            params: ({ event }) => ({
+              command_id: event.command_id,
+              event: { type: "deadline.reached", at: event.at },
+            }),
+          },
+        },
         "command.finished": {
           guard: "isHosted",
           actions: [
             enqueueActions(({ context, event, enqueue }) => {
-              enqueue.stopChild(event.command_id);
               enqueue.assign({
                 pending: context.pending.filter((p) => p.id !== event.command_id),
                 awaiting: context.awaiting === event.command_id ? null : context.awaiting,
@@ -143,14 +169,7 @@ export const deviceShardMachine = setup({
             "sendNext",
           ],
         },
-        "commands.rearm": {
-          actions: [
-            enqueueActions(({ context, enqueue }) => {
-              for (const p of context.pending) enqueue.sendTo(p.id, { type: "deadline.rearm" });
-            }),
-            "sendNext",
-          ],
-        },
+        "commands.resume": { actions: "sendNext" },
       },
     },
   },
@@ -176,15 +195,12 @@ export interface RestoredCommand {
   snapshot: { value: unknown; context: CommandInput };
 }
 
-/** Builds the persisted snapshot of a device shard hosting `commands` (in acceptance order),
- * so that `createActor(deviceShardMachine, { snapshot })` restores every command actor from its
- * own snapshot. Send `commands.rearm` after start: restored `after` timers are not re-armed. */
+/** Builds the persisted snapshot of a device shard hosting `commands` (in acceptance order);
+ * the commands' own snapshots stay with the host. Send `commands.resume` after start. */
 export function restoredDeviceSnapshot(device_id: string, commands: readonly RestoredCommand[]) {
-  const children: Record<string, unknown> = {};
   const pending: PendingCommand[] = [];
   for (const c of commands) {
     const ctx = c.snapshot.context;
-    children[ctx.command_id] = { snapshot: c.snapshot, src: "command", syncSnapshot: false };
     pending.push({
       id: ctx.command_id,
       method: ctx.command_type,
@@ -198,7 +214,7 @@ export function restoredDeviceSnapshot(device_id: string, commands: readonly Res
     status: "active",
     value: "hosting",
     context: { device_id, pending, awaiting: null } satisfies DeviceShardContext,
-    children,
+    children: {},
     historyValue: {},
     output: undefined,
     error: undefined,

@@ -1,13 +1,21 @@
 // Hosts the device-shard actors of the partitions this process owns: feeds them the JetStream
 // messages of those partitions, gives the machines their real effects, and restores them.
+//
+// Commands are passivated (as Orleans and Akka passivate idle actors): a waiting command is only
+// its persisted command-machine snapshot; its actor is materialised from it to take one event
+// and stopped again. Deadlines live in one schedule with one armed timer, so a restore creates
+// no command actor and arms no per-command timer (nor meets statelyai/xstate#5331).
 import { setImmediate } from "node:timers";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import {
+  type CommandContext,
+  type CommandEvent,
   type CommandInput,
   commandMachine,
+  type PersistedCommandSnapshot,
+  restingSnapshot,
   statusOf,
-  withDeadlineClock,
 } from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
@@ -23,12 +31,13 @@ import {
   type ToDevice,
 } from "../bus/messages.ts";
 import type { TopologyNames } from "../bus/subjects.ts";
-import type { LifecycleStore } from "../store/lifecycle_store.ts";
+import type { LifecycleCommand, LifecycleStore } from "../store/lifecycle_store.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import { mapReply } from "../vendors/dji/reply_mapping.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 import { lifecycleEvent, unownedProblem } from "./lifecycle_event.ts";
+import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { Buffer } from "node:buffer";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;
@@ -38,15 +47,19 @@ interface HostedDevice {
   partition: number;
 }
 
-/** What must still reach the bridge for a command not yet handed over. */
-interface Unsent {
-  partition: number;
-  device_id: string;
-  method: string;
-  channel: ToDevice["channel"];
-  bid: string;
-  deadline_at: number;
-  payload_enc: Uint8Array;
+/** A hosted command at rest: its persisted snapshot (the only copy of its context), and until
+ * it is handed to the bridge, what the bridge needs besides. The transition writer reads the
+ * snapshot at commit time. A class, so that entries share their method and hold no closure. */
+class HostedCommand {
+  constructor(
+    readonly id: string,
+    public snapshot: PersistedCommandSnapshot,
+    public bid: string | undefined,
+    public payload_enc: Uint8Array | undefined,
+  ) {}
+  getPersistedSnapshot(): PersistedCommandSnapshot {
+    return this.snapshot;
+  }
 }
 
 export interface DeviceHostOptions {
@@ -78,15 +91,38 @@ const encoder = new TextEncoder();
 
 export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const devices = new Map<string, HostedDevice>();
-  const unsent = new Map<string, Unsent>();
+  /** Every hosted, unfinished command (the device actors' `pending`, by id). */
+  const commands = new Map<string, HostedCommand>();
+  const deadlines = createDeadlineSchedule<string>({
+    clock: o.clock,
+    onDue: (command_id, at) => {
+      const c = commands.get(command_id);
+      const device = c && devices.get(c.snapshot.context.device_id);
+      try {
+        device?.actor.send({ type: "deadline.reached", command_id, at });
+      } catch (err) {
+        o.log.error("deadline handling failed", { err, command_id });
+      }
+    },
+  });
   // The ReplyFact being handled, for the unknown-reply path that needs the raw reply, and the
   // work the current message must wait for before it is acknowledged.
   let currentReply: ReplyFact | undefined;
   let holds: Promise<unknown>[] = [];
+  // What the dispatch being hosted carries for the bridge (read by `startCommand`).
+  let arriving: { bid: string; payload_enc: Uint8Array } | undefined;
+  // Set by the command machine's `notifyFinished` while a materialised actor takes its event.
+  let finished = false;
 
-  const commandLogic = withDeadlineClock(commandMachine, () => o.clock.now()).provide({
+  const commandLogic = commandMachine.provide({
     actions: {
-      record: ({ self, context }, { kind }) => o.writer.record(self, kind, context),
+      record: ({ context }, { kind }) => {
+        // "hosted" is the initial state the API already committed as the ACCEPTED row.
+        if (kind === "hosted") return;
+        // The entry's snapshot is set once the actor has taken its event; the writer reads it
+        // at commit time, after that.
+        if (materialising) o.writer.record(materialising, kind, context);
+      },
       reportProblem: ({ context, self }, { problem, detail }) => {
         o.count("problems");
         o.log.warn("reply problem", { problem, detail, command_id: context.command_id });
@@ -97,12 +133,69 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           lifecycleEvent("problem", context, status, o.clock.now(), { problem, detail }),
         );
       },
+      notifyFinished: () => {
+        finished = true;
+      },
     },
   });
+  // The command whose actor is materialised now: what `record` hands the writer.
+  let materialising: HostedCommand | undefined;
+
+  /** Materialises the command's actor from its snapshot, has it take `event`, keeps the new
+   * persisted snapshot and stops the actor. Returns whether the command is finished. */
+  function toCommand(c: HostedCommand, event: CommandEvent): boolean {
+    const previous = materialising;
+    materialising = c;
+    finished = false;
+    try {
+      const actor = createActor(commandLogic, {
+        id: c.id,
+        snapshot: c.snapshot as never,
+        input: c.snapshot.context,
+        clock: o.clock,
+        ...(o.inspect ? { inspect: o.inspect } : {}),
+      });
+      actor.start();
+      actor.send(event);
+      c.snapshot = actor.getPersistedSnapshot() as PersistedCommandSnapshot;
+      actor.stop();
+      return finished;
+    } finally {
+      materialising = previous;
+      finished = false;
+    }
+  }
+
+  /** Stops hosting a command: no deadline, no payload, no snapshot kept. */
+  function forget(command_id: string): void {
+    commands.delete(command_id);
+    deadlines.delete(command_id);
+  }
 
   const deviceLogic = deviceShardMachine.provide({
-    actors: { command: commandLogic },
     actions: {
+      startCommand: (_, { command }) => {
+        const c = new HostedCommand(
+          command.command_id,
+          restingSnapshot("ACCEPTED", command),
+          arriving?.bid,
+          arriving?.payload_enc,
+        );
+        commands.set(c.id, c);
+        deadlines.set(c.id, command.deadline_at);
+      },
+      toCommand: ({ self }, { command_id, event }) => {
+        const c = commands.get(command_id);
+        if (!c) {
+          o.log.error("no snapshot for a hosted command", { command_id });
+          return;
+        }
+        if (toCommand(c, event)) {
+          forget(command_id);
+          // Queued: the device actor takes it right after the event it is processing.
+          self.send({ type: "command.finished", command_id });
+        }
+      },
       sendToBridge: (_, { command_id }) => sendToBridge(command_id),
       reportUnknownReply: (_, { reply }) => {
         holds.push(unknownReply(reply, currentReply));
@@ -124,28 +217,32 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   }
 
   function sendToBridge(command_id: string): void {
-    const u = unsent.get(command_id);
-    if (!u) {
+    const c = commands.get(command_id);
+    if (!c?.bid || !c.payload_enc) {
       o.log.error("no payload to send for command", { command_id });
       return;
     }
-    unsent.delete(command_id);
-    // A command whose deadline passed in the queue is not sent; its actor times out by itself.
+    const ctx = c.snapshot.context;
+    const partition = devices.get(ctx.device_id)!.partition;
     const message: ToDevice = {
       command_id,
-      device_id: u.device_id,
-      method: u.method,
-      channel: u.channel,
-      bid: u.bid,
-      deadline_at: u.deadline_at,
-      payload_enc: Buffer.from(u.payload_enc).toString("base64"),
+      device_id: ctx.device_id,
+      method: ctx.command_type,
+      channel: ctx.channel,
+      bid: c.bid,
+      deadline_at: ctx.deadline_at,
+      payload_enc: Buffer.from(c.payload_enc).toString("base64"),
     };
-    const subject = o.names.bridgeSubject(u.partition, u.device_id);
+    // The payload is kept only until it is handed over.
+    c.bid = undefined;
+    c.payload_enc = undefined;
+    const subject = o.names.bridgeSubject(partition, ctx.device_id);
     const body = encoder.encode(JSON.stringify(message));
+    const deadline_at = ctx.deadline_at;
     // msgID = command id: a resend after a restart is deduplicated by the bridge stream.
     const publish = (attempt: number): Promise<void> =>
       o.js.publish(subject, body, { msgID: command_id }).then(() => {}, async (err) => {
-        if (attempt >= 5 || o.clock.now() > u.deadline_at) {
+        if (attempt >= 5 || o.clock.now() > deadline_at) {
           o.log.error("could not hand command to the bridge", { err, command_id });
           return;
         }
@@ -158,11 +255,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   // Dispatches of one event-loop turn share one Postgres read.
   let dispatchBatch: Array<{ msg: JsMsg; d: CommandDispatch; partition: number }> = [];
   function queueDispatch(msg: JsMsg, d: CommandDispatch, partition: number) {
-    if (
-      devices.get(d.device_id)?.actor.getSnapshot().context.pending.some((p) =>
-        p.id === d.command_id
-      )
-    ) {
+    if (commands.has(d.command_id)) {
       msg.ack(); // redelivery of a hosted command
       return;
     }
@@ -185,39 +278,47 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   async function hostDispatches(
     batch: Array<{ msg: JsMsg; d: CommandDispatch; partition: number }>,
   ): Promise<void> {
-    let rows;
-    try {
-      rows = await o.store.loadOutbound(batch.map((b) => b.d.command_id));
-    } catch (err) {
-      o.log.error("could not load dispatched commands, will retry", { err });
-      for (const b of batch) b.msg.nak(1_000);
-      return;
+    // A first delivery carries all the shard needs (bid, sealed payload): no Postgres read.
+    // Only a redelivered dispatch (its first delivery's ack was lost) or one an outbox pass
+    // recovered may belong to a command that has finished since: for those, the row decides.
+    const needsCheck = (b: { msg: JsMsg; d: CommandDispatch }) =>
+      b.msg.redelivered || b.d.recovered;
+    const redelivered = batch.filter(needsCheck).map((b) => b.d.command_id);
+    let rows: Map<string, { status: string }> | undefined;
+    if (redelivered.length > 0) {
+      try {
+        rows = await o.store.loadOutbound(redelivered);
+      } catch (err) {
+        o.log.error("could not load dispatched commands, will retry", { err });
+        for (const b of batch) b.msg.nak(1_000);
+        return;
+      }
     }
     for (const { msg, d, partition } of batch) {
-      const row = rows.get(d.command_id);
       const hosted = devices.get(d.device_id);
-      if (!row || TERMINAL_STATUSES.has(row.status) || row.status !== "ACCEPTED") {
-        // Finished already (redelivery after the end), or restored from Postgres instead.
-        if (!row) o.log.warn("dispatch for a command with no row", { command_id: d.command_id });
+      if (needsCheck({ msg, d })) {
+        const row = rows!.get(d.command_id);
+        if (!row || row.status !== "ACCEPTED") {
+          // Finished already, or restored from Postgres and hosted from there.
+          if (!row) o.log.warn("dispatch for a command with no row", { command_id: d.command_id });
+          msg.ack();
+          continue;
+        }
+      }
+      if (commands.has(d.command_id)) {
         msg.ack();
         continue;
       }
-      if (hosted?.actor.getSnapshot().context.pending.some((p) => p.id === d.command_id)) {
-        msg.ack();
-        continue;
-      }
-      unsent.set(d.command_id, {
-        partition,
-        device_id: d.device_id,
-        method: d.command_type,
-        channel: d.channel,
-        bid: row.bid,
-        deadline_at: d.deadline_at,
-        payload_enc: row.payload_enc,
-      });
       const actor = hosted?.actor ?? createDevice(d.device_id, partition);
-      actor.send({ type: "command.dispatched", command: toInput(d) });
-      o.writer.afterCommit(() => msg.ack());
+      arriving = { bid: d.bid, payload_enc: Buffer.from(d.payload_enc, "base64") };
+      try {
+        actor.send({ type: "command.dispatched", command: toInput(d) });
+      } finally {
+        arriving = undefined;
+      }
+      // Hosting writes nothing: the committed ACCEPTED row is the command's initial state (a
+      // restore starts a command without a snapshot from its row), so the ack can go now.
+      msg.ack();
     }
   }
 
@@ -300,20 +401,13 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     }
     if (row.status === "TIMED_OUT" && row.snapshot && fact) {
       // Late reply: the command machine itself keeps it (TIMED_OUT takes device.reply).
-      const actor = createActor(commandLogic, {
-        snapshot: row.snapshot as never,
-        clock: o.clock,
-        input: toInput(row),
-        ...(o.inspect ? { inspect: o.inspect } : {}),
-      });
-      actor.start();
-      actor.send({
+      const c = new HostedCommand(row.command_id, row.snapshot as never, undefined, undefined);
+      toCommand(c, {
         type: "device.reply",
         gateway: event.gateway,
         received_at: event.received_at,
         outcome: mapReply(row.command_type, fact.reply),
       });
-      actor.stop();
       return;
     }
     o.count("stray_replies");
@@ -335,40 +429,34 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   return {
     async restore(partition) {
       const rows = await o.store.loadInFlight([partition]);
-      const byDevice = new Map<string, typeof rows>();
+      // O(n): one pass over the rows keeps each command's snapshot and deadline; one device
+      // actor per device; no command actor and no per-command timer.
+      const byDevice = new Map<string, HostedCommand[]>();
       for (const r of rows) {
+        const snapshot = (r.snapshot as PersistedCommandSnapshot | undefined) ??
+          // A command accepted but never moved has no snapshot yet: start it from its row.
+          restingSnapshot(r.status === "DELIVERED" ? "DELIVERED" : "ACCEPTED", contextOf(r));
+        const accepted = snapshot.value === "ACCEPTED" && r.payload_enc !== undefined;
+        const c = new HostedCommand(
+          r.command_id,
+          snapshot,
+          accepted ? r.bid : undefined,
+          accepted ? r.payload_enc : undefined,
+        );
+        commands.set(c.id, c);
+        // The original absolute deadline: a command overdue already times out at once.
+        deadlines.set(c.id, snapshot.context.deadline_at);
         let list = byDevice.get(r.device_id);
         if (!list) byDevice.set(r.device_id, list = []);
-        list.push(r);
-        if (r.status === "ACCEPTED" && r.payload_enc) {
-          unsent.set(r.command_id, {
-            partition,
-            device_id: r.device_id,
-            method: r.command_type,
-            channel: r.channel,
-            bid: r.bid,
-            deadline_at: r.deadline_at,
-            payload_enc: r.payload_enc,
-          });
-        }
+        list.push(c);
       }
       for (const [device_id, list] of byDevice) {
-        const snapshot = restoredDeviceSnapshot(
+        const actor = createDevice(
           device_id,
-          list.map((r) => ({
-            // A command accepted but never hosted has no snapshot yet: start it from its row.
-            snapshot: (r.snapshot as never) ?? {
-              status: "active",
-              value: r.status,
-              context: { ...toInput(r), delivered_at: r.delivered_at },
-              children: {},
-              historyValue: {},
-            },
-          })),
+          partition,
+          restoredDeviceSnapshot(device_id, list.map((c) => ({ snapshot: c.snapshot }))),
         );
-        const actor = createDevice(device_id, partition, snapshot);
-        // Restored `after` timers are not re-armed by xstate (statelyai/xstate#5331).
-        actor.send({ type: "commands.rearm" });
+        actor.send({ type: "commands.resume" });
       }
       return rows.length;
     },
@@ -397,10 +485,10 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     drop(partition) {
       for (const [id, d] of devices) {
         if (d.partition !== partition) continue;
+        for (const p of d.actor.getSnapshot().context.pending) forget(p.id);
         d.actor.stop();
         devices.delete(id);
       }
-      for (const [id, u] of unsent) if (u.partition === partition) unsent.delete(id);
     },
 
     sweepIdle() {
@@ -415,15 +503,14 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     },
 
     size() {
-      let commands = 0;
-      for (const d of devices.values()) commands += d.actor.getSnapshot().context.pending.length;
-      return { devices: devices.size, commands };
+      return { devices: devices.size, commands: commands.size };
     },
 
     stop() {
+      deadlines.clear();
       for (const d of devices.values()) d.actor.stop();
       devices.clear();
-      unsent.clear();
+      commands.clear();
     },
   };
 }
@@ -440,4 +527,11 @@ function toInput(d: CommandInput): CommandInput {
     accepted_at: d.accepted_at,
     deadline_at: d.deadline_at,
   };
+}
+
+/** A command's machine context rebuilt from its row (a row without a snapshot). */
+function contextOf(r: LifecycleCommand): CommandContext {
+  return r.delivered_at === undefined
+    ? toInput(r)
+    : { ...toInput(r), delivered_at: r.delivered_at };
 }

@@ -72,7 +72,9 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
     while (!isEmpty(current)) {
       const batch = current;
       current = newBatch();
-      const rows = toRows(batch, o.clock.now());
+      const snapshots = new Map<string, { value: unknown; context: CommandContext }>();
+      for (const [id, ref] of batch.refs) snapshots.set(id, ref.getPersistedSnapshot() as never);
+      const rows = toRows(snapshots, o.clock.now());
       let applied = new Set<string>();
       for (let attempt = 0;; attempt++) {
         try {
@@ -87,7 +89,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         }
       }
       o.onMetric?.("transitions", rows.length);
-      const events = eventsOf(batch, applied);
+      const events = eventsOf(batch, snapshots, applied);
       const previous = publishing;
       publishing = previous.then(() => publishAll(events)).then(() => {
         for (const fn of batch.after) fn();
@@ -95,10 +97,12 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
     }
   }
 
-  function toRows(batch: Batch, now: number): TransitionRow[] {
+  function toRows(
+    snapshots: Map<string, { value: unknown; context: CommandContext }>,
+    now: number,
+  ): TransitionRow[] {
     const rows: TransitionRow[] = [];
-    for (const ref of batch.refs.values()) {
-      const snapshot = ref.getPersistedSnapshot() as { value: unknown; context: CommandContext };
+    for (const snapshot of snapshots.values()) {
       const c = snapshot.context;
       rows.push({
         command_id: c.command_id,
@@ -118,13 +122,15 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
     return rows;
   }
 
-  function eventsOf(batch: Batch, applied: Set<string>) {
+  function eventsOf(
+    batch: Batch,
+    snapshots: Map<string, { value: unknown; context: CommandContext }>,
+    applied: Set<string>,
+  ) {
     const out: Array<{ kind: EventKind; event: LifecycleEvent }> = [];
     for (const r of batch.records) {
       if (r.kind === "hosted" || !applied.has(r.context.command_id)) continue;
-      const status = r.kind === "delivered" ? "DELIVERED" : statusOf(
-        r.ref.getPersistedSnapshot() as { value: unknown },
-      );
+      const status = r.kind === "delivered" ? "DELIVERED" : statusOf(snapshots.get(r.ref.id)!);
       if (r.kind === "late_reply") {
         out.push({
           kind: "problem",

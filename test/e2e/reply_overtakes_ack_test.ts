@@ -18,15 +18,14 @@ after(async () => {
 
 test("a reply before the delivery ack ends the command from ACCEPTED; the late ack changes nothing", async () => {
   const sn = f.device("overtaken");
+  const { nc, names, config } = f.harness.downlink.context;
+  const partition = partitionOf(sn, config.partitions);
+  // Hosted: the shard handed the command to the (absent) bridge. Hosting writes nothing to
+  // Postgres, so the ToDevice message is the sign.
+  const toBridge = nc.subscribe(names.bridgeSubject(partition, sn), { max: 1 });
   const id = await f.submit(sn);
-  const { sql, names, config } = f.harness.downlink.context;
-  // Hosted: the shard committed the command's first snapshot.
-  for (let i = 0; i < 400; i++) {
-    const [row] = await sql`select snapshot from commands where command_id = ${id}`;
-    if (row?.snapshot) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  const subject = names.factSubject(partitionOf(sn, config.partitions), sn);
+  for await (const _ of toBridge) break;
+  const subject = names.factSubject(partition, sn);
   const publish = (m: ReplyFact | DeliveredFact) =>
     f.harness.downlink.context.nc.request(subject, new TextEncoder().encode(JSON.stringify(m)));
   await publish({

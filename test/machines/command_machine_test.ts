@@ -1,14 +1,17 @@
-// The command machine on its own: every lifecycle transition, driven with a SimulatedClock.
+// The command machine on its own: every lifecycle transition. It arms no timer: deadlines arrive
+// as `deadline.reached` (the host's deadline schedule sends them; test/shard covers that).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createActor, SimulatedClock } from "xstate";
 import {
+  type CommandEvent,
   type CommandInput,
   commandMachine,
+  type PersistedCommandSnapshot,
   type ReplyOutcome,
+  restingSnapshot,
   statusOf,
   type TransitionKind,
-  withDeadlineClock,
 } from "../../machines/command_machine.ts";
 
 const T0 = 1_700_000_000_000;
@@ -44,7 +47,8 @@ function start(overrides: Partial<CommandInput> = {}, snapshot?: unknown) {
   clock.set(T0);
   const records: Array<{ kind: TransitionKind; status: string }> = [];
   const problems: string[] = [];
-  const machine = withDeadlineClock(commandMachine, () => clock.now()).provide({
+  const finished: string[] = [];
+  const machine = commandMachine.provide({
     actions: {
       record: ({ self }, params) => {
         // The status the row will carry is the one after the transition: read it after it.
@@ -53,6 +57,7 @@ function start(overrides: Partial<CommandInput> = {}, snapshot?: unknown) {
         );
       },
       reportProblem: (_, params) => problems.push(params.problem),
+      notifyFinished: ({ context }) => finished.push(context.command_id),
     },
   });
   const actor = createActor(machine, {
@@ -61,8 +66,10 @@ function start(overrides: Partial<CommandInput> = {}, snapshot?: unknown) {
     ...(snapshot ? { snapshot: snapshot as never } : {}),
   });
   actor.start();
-  return { actor, clock, records, problems };
+  return { actor, clock, records, problems, finished };
 }
+
+const DEADLINE: CommandEvent = { type: "deadline.reached", at: T0 + 30_000 };
 
 const flush = () => new Promise<void>((r) => queueMicrotask(r));
 
@@ -127,27 +134,29 @@ test("a reply that overtakes the delivery ack finishes from ACCEPTED, the late a
   assert.equal(s.context.delivered_at, undefined);
 });
 
-test("no reply before the absolute deadline ends TIMED_OUT at the deadline, not before", () => {
-  const { actor, clock } = start();
+test("deadline.reached ends TIMED_OUT, completed at the deadline, and finishes the command", () => {
+  const { actor, clock, finished } = start();
   actor.send({ type: "bridge.delivered", at: T0 + 5 });
-  clock.increment(29_999);
-  assert.equal(statusOf(actor.getSnapshot()), "DELIVERED");
-  clock.increment(1);
+  clock.increment(60_000);
+  assert.equal(statusOf(actor.getSnapshot()), "DELIVERED", "the machine arms no timer itself");
+  assert.deepEqual(finished, []);
+  actor.send(DEADLINE);
   const s = actor.getSnapshot();
   assert.equal(statusOf(s), "TIMED_OUT");
   assert.equal(s.context.completed_at, T0 + 30_000);
   assert.equal(s.context.failure_code, "DEVICE_TIMEOUT");
+  assert.deepEqual(finished, [s.context.command_id]);
 });
 
 test("a command never delivered also times out, from ACCEPTED", () => {
-  const { actor, clock } = start();
-  clock.increment(30_000);
+  const { actor } = start();
+  actor.send(DEADLINE);
   assert.equal(statusOf(actor.getSnapshot()), "TIMED_OUT");
 });
 
 test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async () => {
-  const { actor, clock, records } = start();
-  clock.increment(30_000);
+  const { actor, records } = start();
+  actor.send(DEADLINE);
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
@@ -179,14 +188,14 @@ test("a reply from another gateway changes nothing and reports a problem", () =>
 });
 
 test("terminal states ignore later events", () => {
-  const { actor, clock } = start();
+  const { actor } = start();
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
     received_at: T0 + 9,
     outcome: outcome("FAILED", "7"),
   });
-  clock.increment(60_000);
+  actor.send({ type: "deadline.reached", at: T0 + 30_000 });
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
@@ -197,35 +206,53 @@ test("terminal states ignore later events", () => {
   assert.equal(actor.getSnapshot().context.response_code, "7");
 });
 
-test("a restored snapshot keeps its original deadline once re-armed", () => {
-  const first = start();
-  first.actor.send({ type: "bridge.delivered", at: T0 + 5 });
-  const persisted = JSON.parse(JSON.stringify(first.actor.getPersistedSnapshot()));
-  first.actor.stop();
+test("a passivated command (persisted, stopped, restored per event) ends as a live one", async () => {
+  const events: CommandEvent[] = [
+    { type: "bridge.delivered", at: T0 + 5 },
+    {
+      type: "device.reply",
+      gateway: "DOCK1",
+      received_at: T0 + 50,
+      outcome: outcome("FAILED", "7"),
+    },
+  ];
+  const live = start();
+  for (const e of events) live.actor.send(e);
 
-  const { actor, clock, records } = start({}, persisted);
-  // Restored 10 s later: xstate does not re-arm `after` timers (statelyai/xstate#5331)...
-  clock.set(T0 + 10_000);
-  actor.send({ type: "deadline.rearm" });
-  assert.equal(statusOf(actor.getSnapshot()), "DELIVERED");
-  // ...the re-armed timer fires at the original absolute deadline.
-  clock.increment(19_999);
-  assert.equal(statusOf(actor.getSnapshot()), "DELIVERED");
-  clock.increment(1);
-  assert.equal(statusOf(actor.getSnapshot()), "TIMED_OUT");
-  assert.equal(actor.getSnapshot().context.delivered_at, T0 + 5);
-  // A restore does not record "hosted" again.
-  assert.equal(records.filter((r) => r.kind === "hosted").length, 0);
+  let snapshot: unknown = restingSnapshot("ACCEPTED", input());
+  const kinds: TransitionKind[] = [];
+  for (const e of events) {
+    // What the host does per event: materialise from the JSON form, take the event, persist.
+    const m = start({}, JSON.parse(JSON.stringify(snapshot)));
+    m.actor.send(e);
+    snapshot = m.actor.getPersistedSnapshot();
+    m.actor.stop();
+    await flush();
+    kinds.push(...m.records.map((r) => r.kind));
+  }
+  await flush();
+  assert.deepEqual(
+    JSON.parse(JSON.stringify(snapshot)),
+    JSON.parse(JSON.stringify(live.actor.getPersistedSnapshot())),
+  );
+  assert.equal(statusOf(snapshot as PersistedCommandSnapshot), "FAILED");
+  // A restored snapshot never records "hosted" again.
+  assert.deepEqual(kinds, ["delivered", "completed"]);
 });
 
-test("a command restored after its deadline times out at once when re-armed", () => {
-  const first = start();
-  const persisted = first.actor.getPersistedSnapshot();
-  first.actor.stop();
-  const { actor, clock } = start({}, persisted);
-  clock.set(T0 + 120_000);
-  actor.send({ type: "deadline.rearm" });
-  clock.increment(0);
-  assert.equal(statusOf(actor.getSnapshot()), "TIMED_OUT");
-  assert.equal(actor.getSnapshot().context.completed_at, T0 + 30_000);
+test("restingSnapshot is the snapshot a freshly started command persists", () => {
+  const { actor } = start();
+  assert.deepEqual(actor.getPersistedSnapshot(), restingSnapshot("ACCEPTED", input()));
+});
+
+test("a resting DELIVERED snapshot built from a row takes the deadline like a live one", () => {
+  const { actor } = start(
+    {},
+    restingSnapshot("DELIVERED", { ...input(), delivered_at: T0 + 5 }),
+  );
+  actor.send(DEADLINE);
+  const s = actor.getSnapshot();
+  assert.equal(statusOf(s), "TIMED_OUT");
+  assert.equal(s.context.delivered_at, T0 + 5);
+  assert.equal(s.context.completed_at, T0 + 30_000);
 });

@@ -1,13 +1,16 @@
-// The device shard machine: hosting, FIFO hand-off to the bridge, reply routing, restore.
+// The device shard machine: hosting, FIFO hand-off to the bridge, reply routing, restore. Its
+// `startCommand`/`toCommand` actions are given as the host gives them: each command is kept as
+// its persisted snapshot and materialised only to take an event.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createActor, SimulatedClock } from "xstate";
 import {
   type CommandInput,
   commandMachine,
+  type PersistedCommandSnapshot,
   type ReplyOutcome,
+  restingSnapshot,
   statusOf,
-  withDeadlineClock,
 } from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
@@ -37,23 +40,37 @@ function command(n: number, overrides: Partial<CommandInput> = {}): CommandInput
   };
 }
 
-function start(snapshot?: unknown) {
+function start(restored?: { device: unknown; commands: PersistedCommandSnapshot[] }) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const sent: string[] = [];
   const unknown: DeviceReplyEvent[] = [];
-  const snapshots = new Map<string, () => unknown>();
+  /** The commands' snapshots, as the host keeps them while they wait. */
+  const snapshots = new Map<string, PersistedCommandSnapshot>();
+  for (const c of restored?.commands ?? []) snapshots.set(c.context.command_id, c);
+  let finished = false;
+  const commandLogic = commandMachine.provide({
+    actions: { notifyFinished: () => void (finished = true) },
+  });
   const machine = deviceShardMachine.provide({
-    actors: {
-      command: withDeadlineClock(commandMachine, () => clock.now()).provide({
-        actions: {
-          record: ({ self }) => {
-            snapshots.set(self.id, () => self.getPersistedSnapshot());
-          },
-        },
-      }),
-    },
     actions: {
+      startCommand: (_, { command }) => {
+        snapshots.set(command.command_id, restingSnapshot("ACCEPTED", command));
+      },
+      toCommand: ({ self }, { command_id, event }) => {
+        finished = false;
+        const snapshot = snapshots.get(command_id)!;
+        const actor = createActor(commandLogic, {
+          snapshot: snapshot as never,
+          input: snapshot.context,
+          clock,
+        });
+        actor.start();
+        actor.send(event);
+        snapshots.set(command_id, actor.getPersistedSnapshot() as PersistedCommandSnapshot);
+        actor.stop();
+        if (finished) self.send({ type: "command.finished", command_id });
+      },
       sendToBridge: (_, { command_id }) => sent.push(command_id),
       reportUnknownReply: (_, { reply }) => unknown.push(reply),
     },
@@ -61,14 +78,14 @@ function start(snapshot?: unknown) {
   const actor = createActor(machine, {
     clock,
     input: { device_id: "DOCK1" },
-    ...(snapshot ? { snapshot: snapshot as never } : {}),
+    ...(restored ? { snapshot: restored.device as never } : {}),
   });
   actor.start();
-  const statusOfChild = (id: string) => {
-    const child = actor.getSnapshot().children[id];
-    return child ? statusOf(child.getSnapshot()) : undefined;
-  };
-  return { actor, clock, sent, unknown, snapshots, statusOfChild };
+  const hosted = (id: string) => actor.getSnapshot().context.pending.some((p) => p.id === id);
+  /** The command's status while hosted; undefined once the shard let it go. */
+  const statusOfHosted = (id: string) => hosted(id) ? statusOf(snapshots.get(id)!) : undefined;
+  const statusOfCommand = (id: string) => statusOf(snapshots.get(id)!);
+  return { actor, clock, sent, unknown, snapshots, statusOfHosted, statusOfCommand };
 }
 
 function reply(tid: string | undefined, extra: Partial<DeviceReplyEvent> = {}): DeviceReplyEvent {
@@ -96,11 +113,11 @@ test("hands commands to the bridge one at a time, the next after the previous is
 });
 
 test("a command finished before its delivery ack releases the next one", () => {
-  const { actor, sent, statusOfChild } = start();
+  const { actor, sent, statusOfHosted } = start();
   actor.send({ type: "command.dispatched", command: command(1) });
   actor.send({ type: "command.dispatched", command: command(2) });
   actor.send(reply("cmd-1"));
-  assert.equal(statusOfChild("cmd-1"), undefined, "a finished command is no longer hosted");
+  assert.equal(statusOfHosted("cmd-1"), undefined, "a finished command is no longer hosted");
   assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
   assert.deepEqual(actor.getSnapshot().context.pending.map((p) => p.id), ["cmd-2"]);
 });
@@ -114,75 +131,88 @@ test("a redelivered dispatch does not host the command twice", () => {
 });
 
 test("replies reach the command with their tid", () => {
-  const { actor, statusOfChild } = start();
+  const { actor, statusOfHosted } = start();
   actor.send({ type: "command.dispatched", command: command(1) });
   actor.send({ type: "command.dispatched", command: command(2) });
   actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
   actor.send({ type: "bridge.delivered", command_id: "cmd-2", at: T0 + 6 });
   actor.send(reply("cmd-2"));
-  assert.equal(statusOfChild("cmd-1"), "DELIVERED");
-  assert.equal(statusOfChild("cmd-2"), undefined);
+  assert.equal(statusOfHosted("cmd-1"), "DELIVERED");
+  assert.equal(statusOfHosted("cmd-2"), undefined);
   assert.deepEqual(actor.getSnapshot().context.pending.map((p) => p.id), ["cmd-1"]);
 });
 
 test("a reply with an unknown tid is reported and changes nothing", () => {
-  const { actor, unknown, statusOfChild } = start();
+  const { actor, unknown, statusOfHosted } = start();
   actor.send({ type: "command.dispatched", command: command(1) });
   actor.send(reply("nope"));
   assert.equal(unknown.length, 1);
   assert.equal(unknown[0].tid, "nope");
-  assert.equal(statusOfChild("cmd-1"), "ACCEPTED");
+  assert.equal(statusOfHosted("cmd-1"), "ACCEPTED");
 });
 
 test("a reply from another gateway leaves the command as it was", () => {
-  const { actor, statusOfChild } = start();
+  const { actor, statusOfHosted } = start();
   actor.send({ type: "command.dispatched", command: command(1) });
   actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
   actor.send(reply("cmd-1", { gateway: "OTHER" }));
-  assert.equal(statusOfChild("cmd-1"), "DELIVERED");
+  assert.equal(statusOfHosted("cmd-1"), "DELIVERED");
 });
 
 test("a DRC reply without tid matches the oldest pending command with the same method", () => {
-  const { actor, statusOfChild } = start();
+  const { actor, statusOfHosted } = start();
   const drc = { channel: "drc" as const, command_type: "drone_control" };
   actor.send({ type: "command.dispatched", command: command(1, drc) });
   actor.send({ type: "command.dispatched", command: command(2, drc) });
   actor.send(reply(undefined, { channel: "drc", method: "drone_control" }));
-  assert.equal(statusOfChild("cmd-1"), undefined);
-  assert.equal(statusOfChild("cmd-2"), "ACCEPTED");
+  assert.equal(statusOfHosted("cmd-1"), undefined);
+  assert.equal(statusOfHosted("cmd-2"), "ACCEPTED");
 });
 
 test("a timed-out command is released and the queue moves on", () => {
-  const { actor, clock, sent } = start();
+  const { actor, sent, statusOfCommand } = start();
   actor.send({ type: "command.dispatched", command: command(1, { deadline_at: T0 + 1_000 }) });
   actor.send({ type: "command.dispatched", command: command(2) });
   assert.deepEqual(sent, ["cmd-1"]);
-  clock.increment(1_000);
+  actor.send({ type: "deadline.reached", command_id: "cmd-1", at: T0 + 1_000 });
+  assert.equal(statusOfCommand("cmd-1"), "TIMED_OUT");
   assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
   assert.deepEqual(actor.getSnapshot().context.pending.map((p) => p.id), ["cmd-2"]);
 });
 
-test("a restored shard resends undelivered commands and keeps original deadlines", () => {
+test("a deadline for a command no longer hosted changes nothing", () => {
+  const { actor, statusOfCommand } = start();
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send(reply("cmd-1"));
+  actor.send({ type: "deadline.reached", command_id: "cmd-1", at: T0 + 30_001 });
+  assert.equal(statusOfCommand("cmd-1"), "SUCCEEDED");
+});
+
+test("the shard spawns no child actor per command", () => {
+  const { actor } = start();
+  for (let i = 1; i <= 3; i++) actor.send({ type: "command.dispatched", command: command(i) });
+  assert.deepEqual(Object.keys(actor.getSnapshot().children), []);
+});
+
+test("a restored shard resends undelivered commands and routes to the restored snapshots", () => {
   const first = start();
   first.actor.send({ type: "command.dispatched", command: command(1) });
   first.actor.send({ type: "command.dispatched", command: command(2) });
   first.actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
   const persisted = ["cmd-1", "cmd-2"].map((id) =>
-    JSON.parse(JSON.stringify(first.snapshots.get(id)!()))
+    JSON.parse(JSON.stringify(first.snapshots.get(id)!)) as PersistedCommandSnapshot
   );
   first.actor.stop();
 
-  const snapshot = restoredDeviceSnapshot("DOCK1", persisted.map((snapshot) => ({ snapshot })));
-  const { actor, clock, sent, statusOfChild } = start(snapshot);
-  clock.set(T0 + 20_000);
-  actor.send({ type: "commands.rearm" });
-  assert.equal(statusOfChild("cmd-1"), "DELIVERED");
-  assert.equal(statusOfChild("cmd-2"), "ACCEPTED");
+  const device = restoredDeviceSnapshot("DOCK1", persisted.map((snapshot) => ({ snapshot })));
+  const { actor, sent, statusOfHosted } = start({ device, commands: persisted });
+  actor.send({ type: "commands.resume" });
+  assert.equal(statusOfHosted("cmd-1"), "DELIVERED");
+  assert.equal(statusOfHosted("cmd-2"), "ACCEPTED");
   assert.deepEqual(sent, ["cmd-2"], "only the undelivered command goes to the bridge again");
-  clock.increment(10_001);
-  assert.equal(statusOfChild("cmd-1"), undefined, "cmd-1 timed out at T0+30001");
-  assert.equal(statusOfChild("cmd-2"), "ACCEPTED");
-  clock.increment(1);
-  assert.equal(statusOfChild("cmd-2"), undefined);
+  actor.send({ type: "deadline.reached", command_id: "cmd-1", at: T0 + 30_001 });
+  assert.equal(statusOfHosted("cmd-1"), undefined, "cmd-1 timed out");
+  actor.send(reply("cmd-2"));
+  assert.equal(statusOfHosted("cmd-2"), undefined);
   assert.equal(actor.getSnapshot().context.pending.length, 0);
 });

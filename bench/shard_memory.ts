@@ -1,0 +1,204 @@
+// Micro-benchmark of the shard's device host on its own: heap bytes per in-flight command with
+// 100,000 commands on 10,000 devices, and the time to restore as many from in-memory rows.
+// Effects are fakes (no NATS, no Postgres). Run: node --expose-gc --import tsx bench/shard_memory.ts
+import process from "node:process";
+import { setImmediate } from "node:timers";
+import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { createDeviceHost, type DeviceHost } from "../src/shard/device_host.ts";
+import type { TransitionWriter } from "../src/shard/transition_writer.ts";
+import type { InFlightCommand, LifecycleStore } from "../src/store/lifecycle_store.ts";
+import type { CommandDispatch } from "../src/bus/messages.ts";
+import { topologyNames } from "../src/bus/subjects.ts";
+import type { Logger } from "../src/log.ts";
+import { systemClock } from "../src/time.ts";
+
+const COMMANDS = Number(process.env.COMMANDS ?? 100_000);
+const DEVICES = Number(process.env.DEVICES ?? 10_000);
+/** A sealed payload of a typical command (AES-GCM of a small JSON body, plus IV and tag). */
+const PAYLOAD_BYTES = Number(process.env.PAYLOAD_BYTES ?? 256);
+const TIMEOUT_MS = 300_000;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with node --expose-gc");
+
+const silent: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silent,
+};
+
+function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
+  const js = { publish: () => Promise.resolve({ seq: 1 }) } as unknown as JetStreamClient;
+  const writer: TransitionWriter = {
+    record() {},
+    publish() {},
+    afterCommit(fn) {
+      fn();
+    },
+    settled: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
+  let pending: InFlightCommand[] | undefined = rows;
+  const store: LifecycleStore = {
+    writeTransitions: () => Promise.resolve(new Set()),
+    loadInFlight: () => {
+      const out = pending ?? [];
+      pending = undefined; // the host keeps what it needs, the bench nothing
+      return Promise.resolve(out);
+    },
+    loadOutbound: () => Promise.resolve(new Map()),
+    findCommand: () => Promise.resolve(undefined),
+  };
+  return createDeviceHost({
+    js,
+    names: topologyNames("bench"),
+    store,
+    writer,
+    clock: systemClock,
+    log: silent,
+    count() {},
+  });
+}
+
+const id = (i: number) => `0190b6c4-0000-7000-8000-${i.toString(16).padStart(12, "0")}`;
+const device = (i: number) => `DOCK-${(i % DEVICES).toString().padStart(6, "0")}`;
+// Fresh strings per command, as JSON.parse of each message makes them.
+const fresh = (s: string) => (" " + s).slice(1);
+
+function dispatch(i: number, now: number): CommandDispatch {
+  const payload = new Uint8Array(PAYLOAD_BYTES).fill(i & 0xff);
+  return {
+    kind: "command",
+    command_id: id(i),
+    tenant_id: fresh("tenant_bench"),
+    client_id: fresh("0190b6c4-0000-7000-8000-client000001"),
+    vendor: fresh("dji"),
+    device_id: fresh(device(i)),
+    command_type: fresh("fileupload_start"),
+    channel: "services",
+    bid: crypto.randomUUID(),
+    timeout_seconds: TIMEOUT_MS / 1000,
+    accepted_at: now,
+    deadline_at: now + TIMEOUT_MS,
+    payload_enc: Buffer.from(payload).toString("base64"),
+  };
+}
+
+function row(i: number, now: number): InFlightCommand {
+  const d = dispatch(i, now);
+  // The first command of each device reached the bridge before the crash; the rest wait.
+  const delivered = i < DEVICES;
+  const context = {
+    command_id: d.command_id,
+    tenant_id: d.tenant_id,
+    client_id: d.client_id,
+    vendor: d.vendor,
+    device_id: d.device_id,
+    command_type: d.command_type,
+    channel: d.channel,
+    accepted_at: d.accepted_at,
+    deadline_at: d.deadline_at,
+    ...(delivered ? { delivered_at: now + 5 } : {}),
+  };
+  return {
+    command_id: d.command_id,
+    tenant_id: d.tenant_id,
+    client_id: d.client_id,
+    vendor: d.vendor,
+    device_id: d.device_id,
+    command_type: d.command_type,
+    channel: d.channel,
+    partition: 0,
+    bid: d.bid,
+    status: delivered ? "DELIVERED" : "ACCEPTED",
+    accepted_at: d.accepted_at,
+    deadline_at: d.deadline_at,
+    ...(delivered ? { delivered_at: now + 5 } : {}),
+    // Delivered rows carry the snapshot their transition stored; ACCEPTED rows none (the API
+    // commits the row; hosting writes nothing), but their sealed payload.
+    snapshot: delivered
+      ? JSON.parse(JSON.stringify({
+        status: "active",
+        value: "DELIVERED",
+        context,
+        children: {},
+        historyValue: {},
+      }))
+      : null,
+    ...(delivered ? {} : { payload_enc: Buffer.from(d.payload_enc, "base64") }),
+  };
+}
+
+function heap() {
+  for (let i = 0; i < 4; i++) gc!();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, buffers: m.arrayBuffers, rss: m.rss };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function fakeMsg(d: CommandDispatch): JsMsg {
+  const data = new TextEncoder().encode(JSON.stringify(d));
+  return {
+    data,
+    subject: "bench",
+    redelivered: false,
+    ack() {},
+    nak() {},
+    term() {},
+  } as unknown as JsMsg;
+}
+
+function report(label: string, before: ReturnType<typeof heap>, after: ReturnType<typeof heap>) {
+  const perCmd = (n: number) => (n / COMMANDS).toFixed(0);
+  console.log(
+    `${label}: heap ${perCmd(after.heap - before.heap)} B/command, ` +
+      `+ buffers ${perCmd(after.buffers - before.buffers)} B/command, ` +
+      `rss ${perCmd(after.rss - before.rss)} B/command`,
+  );
+}
+
+async function hostByDispatch() {
+  const now = Date.now();
+  const host = fakeHost();
+  const before = heap();
+  const started = performance.now();
+  for (let i = 0; i < COMMANDS; i++) {
+    host.handle(fakeMsg(dispatch(i, now)), 0);
+    if (i % 2_000 === 1_999) await tick();
+  }
+  for (let i = 0; i < 5; i++) await tick();
+  const ms = performance.now() - started;
+  const after = heap();
+  const size = host.size();
+  console.log(
+    `dispatch: hosted ${size.commands} commands on ${size.devices} devices in ${ms.toFixed(0)} ms`,
+  );
+  report("dispatch", before, after);
+  host.stop();
+}
+
+async function restore() {
+  const now = Date.now();
+  const base = heap();
+  // Only the fake store holds the rows, and only until the host has loaded them.
+  const host = fakeHost(Array.from({ length: COMMANDS }, (_, i) => row(i, now)));
+  const started = performance.now();
+  const n = await host.restore(0);
+  const ms = performance.now() - started;
+  const after = heap();
+  const size = host.size();
+  console.log(
+    `restore: ${n} rows → ${size.commands} commands on ${size.devices} devices in ${
+      ms.toFixed(0)
+    } ms`,
+  );
+  report("restore", base, after);
+  host.stop();
+}
+
+await hostByDispatch();
+await restore();
+process.exit(0);

@@ -1,0 +1,145 @@
+// The device host with fake effects and a SimulatedClock: commands are kept as snapshots, their
+// deadlines fire from the one schedule, and a restore keeps every original deadline.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { SimulatedClock } from "xstate";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { createDeviceHost } from "../../src/shard/device_host.ts";
+import type { SnapshotSource, TransitionWriter } from "../../src/shard/transition_writer.ts";
+import type { InFlightCommand, LifecycleStore } from "../../src/store/lifecycle_store.ts";
+import type { TransitionKind } from "../../machines/command_machine.ts";
+import { topologyNames } from "../../src/bus/subjects.ts";
+import type { Logger } from "../../src/log.ts";
+
+const T0 = 1_700_000_000_000;
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+
+function row(n: number, status: "ACCEPTED" | "DELIVERED", deadline_at: number): InFlightCommand {
+  return {
+    command_id: `0190b6c4-0000-7000-8000-00000000000${n}`,
+    tenant_id: "t1",
+    client_id: "c1",
+    vendor: "dji",
+    device_id: "DOCK1",
+    command_type: "fileupload_start",
+    channel: "services",
+    partition: 0,
+    bid: `bid-${n}`,
+    status,
+    accepted_at: T0 - 10_000 + n,
+    deadline_at,
+    ...(status === "DELIVERED" ? { delivered_at: T0 - 9_000 } : {}),
+    snapshot: undefined,
+    ...(status === "ACCEPTED" ? { payload_enc: new Uint8Array([n]) } : {}),
+  };
+}
+
+function start(rows: InFlightCommand[]) {
+  const clock = new SimulatedClock();
+  clock.set(T0);
+  const published: Array<{ subject: string; command_id: string; bid: string }> = [];
+  const js = {
+    publish: (subject: string, body: Uint8Array) => {
+      const m = JSON.parse(new TextDecoder().decode(body));
+      published.push({ subject, command_id: m.command_id, bid: m.bid });
+      return Promise.resolve({ seq: 1 });
+    },
+  } as unknown as JetStreamClient;
+  const records: Array<{ ref: SnapshotSource; kind: TransitionKind; at: number }> = [];
+  const writer: TransitionWriter = {
+    record: (ref, kind) => records.push({ ref, kind, at: clock.now() }),
+    publish() {},
+    afterCommit: (fn) => fn(),
+    settled: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
+  };
+  const store: LifecycleStore = {
+    writeTransitions: () => Promise.resolve(new Set()),
+    loadInFlight: () => Promise.resolve(rows),
+    loadOutbound: () => Promise.resolve(new Map()),
+    findCommand: () => Promise.resolve(undefined),
+  };
+  const host = createDeviceHost({
+    js,
+    names: topologyNames("test"),
+    store,
+    writer,
+    clock,
+    log: silent,
+    count() {},
+  });
+  /** What the writer would store for each recorded transition, read as at commit time. */
+  const stored = () =>
+    records.map((r) => {
+      const s = r.ref.getPersistedSnapshot() as { value: string; context: Record<string, any> };
+      return { id: r.ref.id, kind: r.kind, status: s.value, at: r.at, context: s.context };
+    });
+  return { clock, host, published, stored };
+}
+
+test("restored commands time out at their original deadlines, not at restore + timeout", async () => {
+  const a = row(1, "DELIVERED", T0 + 2_000);
+  const b = row(2, "ACCEPTED", T0 + 5_000);
+  const { clock, host, published, stored } = start([a, b]);
+  assert.equal(await host.restore(0), 2);
+  assert.deepEqual(host.size(), { devices: 1, commands: 2 });
+  // The undelivered command goes to the bridge again with its bid; the delivered one does not.
+  assert.deepEqual(published.map((p) => [p.command_id, p.bid]), [[b.command_id, "bid-2"]]);
+
+  clock.increment(1_999);
+  assert.deepEqual(stored(), []);
+  clock.increment(1);
+  assert.deepEqual(
+    stored().map((s) => [s.id, s.kind, s.status, s.at, s.context.completed_at]),
+    [[a.command_id, "completed", "TIMED_OUT", T0 + 2_000, T0 + 2_000]],
+  );
+  assert.equal(stored()[0].context.delivered_at, T0 - 9_000, "restored from the row");
+  assert.deepEqual(host.size(), { devices: 1, commands: 1 });
+
+  clock.increment(3_000);
+  assert.deepEqual(stored().map((s) => [s.id, s.status, s.context.completed_at]), [
+    [a.command_id, "TIMED_OUT", T0 + 2_000],
+    [b.command_id, "TIMED_OUT", T0 + 5_000],
+  ]);
+  assert.deepEqual(host.size(), { devices: 1, commands: 0 });
+  host.stop();
+});
+
+test("a command restored after its deadline times out at once, completed at that deadline", async () => {
+  const overdue = row(1, "ACCEPTED", T0 - 1_000);
+  const { clock, host, stored } = start([overdue]);
+  await host.restore(0);
+  clock.increment(0);
+  assert.deepEqual(
+    stored().map((s) => [s.status, s.context.completed_at]),
+    [["TIMED_OUT", T0 - 1_000]],
+  );
+  host.stop();
+});
+
+test("a restored snapshot is kept as is and takes the deadline from its context", async () => {
+  const r = row(1, "DELIVERED", T0 + 1_000);
+  r.snapshot = JSON.parse(JSON.stringify({
+    status: "active",
+    value: "DELIVERED",
+    context: { ...r, delivered_at: T0 - 1 },
+    children: {},
+    historyValue: {},
+  }));
+  const { clock, host, stored } = start([r]);
+  await host.restore(0);
+  clock.increment(1_000);
+  assert.deepEqual(
+    stored().map((s) => [s.status, s.context.delivered_at, s.context.completed_at]),
+    [["TIMED_OUT", T0 - 1, T0 + 1_000]],
+  );
+  host.stop();
+});
+
+test("stop leaves no deadline armed", async () => {
+  const { clock, host, stored } = start([row(1, "ACCEPTED", T0 + 1_000)]);
+  await host.restore(0);
+  host.stop();
+  clock.increment(5_000);
+  assert.deepEqual(stored(), []);
+});
