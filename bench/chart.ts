@@ -28,7 +28,7 @@ export function latencyChartSvg(title: string, series: readonly Series[]): strin
       } ms</text>`,
     );
   }
-  for (const q of [0, 0.5, 0.9, 0.95, 0.99, 1]) {
+  for (const q of [0, 0.25, 0.5, 0.75, 1]) {
     parts.push(
       `<line x1="${L}" y1="${y(q)}" x2="${W - R}" y2="${y(q)}" stroke="#eee"/>`,
       `<text x="${L - 6}" y="${y(q) + 4}" text-anchor="end">${Math.round(q * 100)}%</text>`,

@@ -171,9 +171,13 @@ async function main() {
     delivered.stop();
     await new Promise((r) => setTimeout(r, 1000));
     const loadedRss = downlink.rssBytes();
-    const perCommand = (loadedRss - idleRss) / many.accepted;
+    // Submitting takes minutes at full scale, so the first commands may have timed out by now:
+    // divide by what is really in flight.
+    const inFlight = await countInFlight(ns);
+    const perCommand = (loadedRss - idleRss) / inFlight;
     results.memory = {
-      in_flight: many.accepted,
+      accepted: many.accepted,
+      in_flight: inFlight,
       devices: plan.inflightDevices,
       idle_rss: idleRss,
       loaded_rss: loadedRss,

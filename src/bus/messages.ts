@@ -2,6 +2,7 @@
 // lifecycle events. Times are epoch milliseconds inside, RFC 3339 in public events.
 import type { EventKind } from "./subjects.ts";
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
+import type { CommandInput } from "../../machines/command_machine.ts";
 import type { DeviceReply } from "../vendors/dji/envelope.ts";
 
 export type CommandStatus =
@@ -20,19 +21,10 @@ export const TERMINAL_STATUSES: ReadonlySet<CommandStatus> = new Set([
 ]);
 
 /** api → shard: a command committed in Postgres, to be hosted by its device's shard. */
-export interface CommandDispatch {
+export interface CommandDispatch extends CommandInput {
   kind: "command";
-  command_id: string;
-  tenant_id: string;
-  client_id: string;
-  vendor: string;
-  device_id: string;
-  command_type: string;
-  channel: CommandChannel;
   bid: string;
   timeout_seconds: number;
-  accepted_at: number;
-  deadline_at: number;
   /** The payload sealed at the API edge (AES-256-GCM, aad = command_id), base64: the shard
    * hosts the command without reading Postgres, and only the bridge can open it. */
   payload_enc: string;

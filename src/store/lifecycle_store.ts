@@ -2,38 +2,21 @@
 // the in-flight commands a shard restores, and the lookups late or foreign replies need.
 import type { Sql } from "./db.ts";
 import type { CommandStatus } from "../bus/messages.ts";
-import type { CommandChannel } from "../vendors/dji/catalog.ts";
+import type { CommandContext, CommandInput } from "../../machines/command_machine.ts";
 
 /** One command's state after its latest transition(s), as the row stores it. */
-export interface TransitionRow {
+export interface TransitionRow extends Omit<CommandContext, keyof CommandInput> {
   command_id: string;
   status: CommandStatus;
-  delivered_at?: number;
-  response_received_at?: number;
-  completed_at?: number;
-  response_code?: string;
-  response_message?: string;
-  vendor_response?: Record<string, unknown>;
-  failure_code?: string;
-  failure_reason?: string;
   updated_at: number;
   snapshot: unknown;
 }
 
 /** A command as the lifecycle needs it (never the decrypted payload). */
-export interface LifecycleCommand {
-  command_id: string;
-  tenant_id: string;
-  client_id: string;
-  vendor: string;
-  device_id: string;
-  command_type: string;
-  channel: CommandChannel;
+export interface LifecycleCommand extends CommandInput {
   partition: number;
   bid: string;
   status: CommandStatus;
-  accepted_at: number;
-  deadline_at: number;
   delivered_at?: number;
   snapshot: unknown;
 }
