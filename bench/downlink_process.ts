@@ -88,3 +88,30 @@ export async function startDownlinkProcess(
     },
   };
 }
+
+/** Downlink as one process per role group (e.g. [["api"], ["shard"], ["bridge"]]), seen as one:
+ * the API's port, memory and CPU summed, killed together. */
+export async function startDownlinkGroup(
+  env: Record<string, string>,
+  groups: readonly (readonly string[])[],
+  options: { startTimeoutMs?: number; nodeArgs?: string[] } = {},
+): Promise<DownlinkProcess> {
+  const parts = await Promise.all(groups.map((roles, i) =>
+    startDownlinkProcess({
+      ...env,
+      DOWNLINK_ROLES: roles.join(","),
+      DOWNLINK_INSTANCE_ID: `${env.DOWNLINK_INSTANCE_ID ?? "bench"}-${i}`,
+    }, options)
+  ));
+  const api = parts[groups.findIndex((g) => g.includes("api"))] ?? parts[0];
+  return {
+    pid: api.pid,
+    port: api.port,
+    rssBytes: () => parts.reduce((sum, p) => sum + p.rssBytes(), 0),
+    cpuSeconds: () => parts.reduce((sum, p) => sum + p.cpuSeconds(), 0),
+    waitForLog: (match, timeoutMs) => Promise.any(parts.map((p) => p.waitForLog(match, timeoutMs))),
+    kill: async (signal) => {
+      await Promise.all(parts.map((p) => p.kill(signal)));
+    },
+  };
+}

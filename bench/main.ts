@@ -11,7 +11,7 @@ import postgres from "postgres";
 import { startBroker } from "./mosquitto.ts";
 import { measurePostgresBaseline } from "./postgres_baseline.ts";
 import { measureMqttBaseline } from "./mqtt_baseline.ts";
-import { startDownlinkProcess } from "./downlink_process.ts";
+import { startDownlinkGroup } from "./downlink_process.ts";
 import { EventWatch, openLoop, saturate, seedPayload, type Submit, submitMany } from "./load.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { latencyChartSvg } from "./chart.ts";
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     inflight: { type: "string" },
     devices: { type: "string" },
     out: { type: "string", default: "bench/results" },
+    /** Runs Downlink as one process per role (api, shard, bridge) instead of one for all. */
+    split: { type: "boolean", default: false },
     /** Writes a V8 CPU profile of Downlink (saturation and open loop only) into this folder. */
     profile: { type: "string" },
   },
@@ -65,7 +67,9 @@ async function main() {
     HOST: "127.0.0.1",
   };
   const results: Record<string, unknown> = { plan, started_at: new Date(started).toISOString() };
-  let downlink: Awaited<ReturnType<typeof startDownlinkProcess>> | undefined;
+  let downlink: Awaited<ReturnType<typeof startDownlinkGroup>> | undefined;
+  const groups = args.split ? [["api"], ["shard"], ["bridge"]] : [["api", "shard", "bridge"]];
+  results.processes = groups.map((g) => g.join(","));
   const nc = await connect({ servers: NATS_URL });
   const docks = await createDockSimulator({
     mqttUrl: broker.url,
@@ -103,7 +107,7 @@ async function main() {
       { env: { ...process.env, ...env, DOWNLINK_LOG_LEVEL: "warn" }, encoding: "utf8" },
     ));
 
-    downlink = await startDownlinkProcess(env, {
+    downlink = await startDownlinkGroup(env, groups, {
       nodeArgs: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [],
     });
     const client = createDownlinkClient({
@@ -188,7 +192,7 @@ async function main() {
     log("restart: SIGKILL with everything in flight, then start again");
     await downlink.kill("SIGKILL");
     const killedAt = performance.now();
-    downlink = await startDownlinkProcess(env, { startTimeoutMs: 120_000 });
+    downlink = await startDownlinkGroup(env, groups, { startTimeoutMs: 120_000 });
     const restartSeconds = (performance.now() - killedAt) / 1000;
     const inFlightAfter = await countInFlight(ns);
     results.restart = { seconds: restartSeconds, in_flight_restored: inFlightAfter };
@@ -301,7 +305,11 @@ function printTable(
   ];
   const w0 = Math.max(...rows.map((x) => x[0].length)),
     w1 = Math.max(...rows.map((x) => x[1].length));
-  console.log(`\nDownlink benchmark${quick ? " (--quick)" : ""}: ${plan.docks} docks`);
+  console.log(
+    `\nDownlink benchmark${quick ? " (--quick)" : ""}: ${plan.docks} docks, Downlink as ${
+      (r.processes as string[]).map((p) => `[${p}]`).join(" ")
+    }`,
+  );
   console.log(`${"measure".padEnd(w0)} | ${"value".padEnd(w1)} | detail`);
   console.log(`${"-".repeat(w0)}-|-${"-".repeat(w1)}-|-------`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c}`);
