@@ -28,7 +28,8 @@ function rfc3986(text: string): string {
 
 function decodeComponent(text: string): string {
   try {
-    return decodeURIComponent(text.replace(/\+/g, " "));
+    // RFC 3986: a '+' is a plus sign, not a form-encoded space.
+    return decodeURIComponent(text);
   } catch {
     // A malformed escape is signed as written; both sides then see the same bytes.
     return text;

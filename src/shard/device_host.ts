@@ -275,6 +275,11 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   }
   let hosting: Promise<void> = Promise.resolve();
 
+  // Commands restored as ACCEPTED whose dispatch may still be waiting in JetStream: that
+  // first-time dispatch must not host them a second time.
+  const restoredUnsent = new Set<string>();
+  let forgetRestored: unknown;
+
   async function hostDispatches(
     batch: Array<{ msg: JsMsg; d: CommandDispatch; partition: number }>,
   ): Promise<void> {
@@ -296,6 +301,11 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     }
     for (const { msg, d, partition } of batch) {
       const hosted = devices.get(d.device_id);
+      if (restoredUnsent.delete(d.command_id)) {
+        // Restored from its row before its dispatch was pulled: hosted (or finished) already.
+        msg.ack();
+        continue;
+      }
       if (needsCheck({ msg, d })) {
         const row = rows!.get(d.command_id);
         if (!row || row.status !== "ACCEPTED") {
@@ -354,7 +364,13 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     holds = [];
     if (waitFor.length === 0) o.writer.afterCommit(() => msg.ack());
     else {
-      Promise.allSettled(waitFor).then(() => o.writer.afterCommit(() => msg.ack()));
+      Promise.all(waitFor).then(
+        () => o.writer.afterCommit(() => msg.ack()),
+        (err) => {
+          o.log.error("reply lookup failed; JetStream will redeliver it", { err });
+          msg.nak(1_000);
+        },
+      );
     }
   }
 
@@ -363,13 +379,14 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   async function unknownReply(event: DeviceReplyEvent, fact: ReplyFact | undefined): Promise<void> {
     const now = o.clock.now();
     const tid = event.tid;
-    const row = tid
-      ? await o.store.findCommand(tid).catch((err) => {
-        o.log.error("reply lookup failed", { err, tid });
-        return null;
-      })
-      : undefined;
-    if (row === null) return; // lookup failed: logged; the message is acked (problem not published)
+    // A lookup failure rejects: the reply's message is not acked and JetStream redelivers it.
+    let row = tid ? await o.store.findCommand(tid) : undefined;
+    if (row && !TERMINAL_STATUSES.has(row.status) && tid && !commands.has(tid)) {
+      // It finished here a moment ago and the commit is on its way (a reply racing the
+      // deadline): read the row again once it is committed.
+      await o.writer.settled();
+      row = await o.store.findCommand(tid);
+    }
     if (!row) {
       o.count("unknown_replies");
       o.log.warn("reply with an unknown tid", {
@@ -444,12 +461,17 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           accepted ? r.payload_enc : undefined,
         );
         commands.set(c.id, c);
+        if (accepted) restoredUnsent.add(c.id);
         // The original absolute deadline: a command overdue already times out at once.
         deadlines.set(c.id, snapshot.context.deadline_at);
         let list = byDevice.get(r.device_id);
         if (!list) byDevice.set(r.device_id, list = []);
         list.push(c);
       }
+      // A dispatch still waiting in JetStream is pulled right after the restore; past this,
+      // none can be left, and the ids need not be kept.
+      o.clock.clearTimeout(forgetRestored);
+      forgetRestored = o.clock.setTimeout(() => restoredUnsent.clear(), 10 * 60_000);
       for (const [device_id, list] of byDevice) {
         const actor = createDevice(
           device_id,
@@ -508,6 +530,8 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
 
     stop() {
       deadlines.clear();
+      o.clock.clearTimeout(forgetRestored);
+      restoredUnsent.clear();
       for (const d of devices.values()) d.actor.stop();
       devices.clear();
       commands.clear();

@@ -83,8 +83,8 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
         snapshot: r.snapshot,
       })) as never);
       // One statement for the whole batch: group commit is what makes thousands of transitions
-      // per second affordable. The status guard keeps terminal rows terminal even if two
-      // processes ever drove one command (a TIMED_OUT row still takes a late reply's fields).
+      // per second affordable. The status guard keeps terminal rows as they are even if a
+      // command were ever driven twice; only a TIMED_OUT row takes a late reply's fields.
       const updated = await sql`
         update commands c set
           status = x.status,
@@ -104,7 +104,10 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
           vendor_response jsonb, failure_code text, failure_reason text, updated_at timestamptz,
           snapshot jsonb)
         where c.command_id = x.command_id
-          and (c.status in ('ACCEPTED', 'DELIVERED') or c.status = x.status)
+          and (c.status in ('ACCEPTED', 'DELIVERED')
+            -- a TIMED_OUT row takes a late reply's fields, once
+            or (c.status = 'TIMED_OUT' and x.status = 'TIMED_OUT'
+                and c.response_received_at is null and x.response_received_at is not null))
         returning c.command_id`;
       return new Set(updated.map((r) => r.command_id as string));
     },

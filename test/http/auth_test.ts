@@ -151,7 +151,7 @@ describe("401", () => {
       timestamp: String(nowSeconds()),
       nonce: newNonce(),
     });
-    const ok = await caller.http.request("GET", `${path}?b=x+y&a=1`, { headers, unsigned: true });
+    const ok = await caller.http.request("GET", `${path}?b=x%20y&a=1`, { headers, unsigned: true });
     assert.equal(ok.status, 200);
     const changed = await caller.http.request("GET", `${path}?b=x&a=1`, {
       headers: { ...headers, "X-Api-Nonce": newNonce() },

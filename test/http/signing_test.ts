@@ -78,10 +78,11 @@ test("the canonical query sorts keys and values and RFC 3986 encodes them", () =
     canonicalQuery("?status=ACCEPTED&device_id=dock.1"),
     "device_id=dock.1&status=ACCEPTED",
   );
-  // Space, reserved sub-delims and non-ASCII are percent-encoded; '+' in a query means space.
+  // Space, reserved sub-delims and non-ASCII are percent-encoded; a raw '+' is a plus sign
+  // (RFC 3986), not a form-encoded space.
   assert.equal(
-    canonicalQuery("q=a+b&x=it's(*)!&u=%C3%A9"),
-    "q=a%20b&u=%C3%A9&x=it%27s%28%2A%29%21",
+    canonicalQuery("q=a+b&s=a%20b&x=it's(*)!&u=%C3%A9"),
+    "q=a%2Bb&s=a%20b&u=%C3%A9&x=it%27s%28%2A%29%21",
   );
   assert.equal(canonicalQuery("flag&k="), "flag=&k=");
 });

@@ -1,6 +1,7 @@
 // The device host with fake effects and a SimulatedClock: commands are kept as snapshots, their
 // deadlines fire from the one schedule, and a restore keeps every original deadline.
 import { test } from "node:test";
+import { setImmediate } from "node:timers";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
 import type { JetStreamClient } from "@nats-io/jetstream";
@@ -142,4 +143,42 @@ test("stop leaves no deadline armed", async () => {
   host.stop();
   clock.increment(5_000);
   assert.deepEqual(stored(), []);
+});
+
+test("a dispatch pulled after a restore does not host its command a second time", async () => {
+  const overdue = row(1, "ACCEPTED", T0 - 1_000);
+  const { clock, host, published, stored } = start([overdue]);
+  await host.restore(0);
+  clock.increment(0);
+  assert.deepEqual(stored().map((s) => s.status), ["TIMED_OUT"]);
+  const sentBefore = published.length;
+
+  // Its dispatch waited in JetStream while no shard ran: a first delivery, not a redelivery.
+  let acked = 0;
+  const dispatch = {
+    kind: "command",
+    ...overdue,
+    timeout_seconds: 30,
+    payload_enc: "AQ==",
+  };
+  host.handle(
+    {
+      data: new TextEncoder().encode(JSON.stringify(dispatch)),
+      subject: "test.shard.0.cmd.DOCK1",
+      redelivered: false,
+      ack: () => acked++,
+      nak: () => assert.fail("nak"),
+      term: () => assert.fail("term"),
+    } as never,
+    0,
+  );
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  clock.increment(60_000);
+
+  assert.equal(acked, 1);
+  assert.deepEqual(stored().map((s) => s.status), ["TIMED_OUT"], "no second lifecycle");
+  assert.equal(published.length, sentBefore, "not sent to the bridge again");
+  assert.deepEqual(host.size(), { devices: 1, commands: 0 });
+  host.stop();
 });

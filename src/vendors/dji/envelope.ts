@@ -60,11 +60,14 @@ export function deviceTopic(channel: CommandChannel, deviceId: string): string {
     : `thing/product/${deviceId}/services`;
 }
 
+const GATEWAY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 function topicParts(topic: string): { gateway: string; channel: CommandChannel } | undefined {
   const parts = topic.split("/");
   if (parts[0] !== "thing" || parts[1] !== "product") return undefined;
   const gateway = parts[2];
-  if (!gateway || gateway === "+" || gateway === "#") return undefined;
+  // The gateway becomes a NATS subject token: only a serial a device id may be passes.
+  if (!gateway || !GATEWAY.test(gateway)) return undefined;
   if (parts.length === 4 && parts[3] === "services_reply") return { gateway, channel: "services" };
   if (parts.length === 5 && parts[3] === "drc" && parts[4] === "up") {
     return { gateway, channel: "drc" };

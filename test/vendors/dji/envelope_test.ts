@@ -166,3 +166,15 @@ test("topics other than services_reply and drc/up are refused with BAD_TOPIC", (
     assert.equal(parsed.gateway, undefined);
   }
 });
+
+test("a gateway that is no valid serial (it would become a NATS subject token) is BAD_TOPIC", () => {
+  const body = bytes('{"tid":"t","data":{"result":0}}');
+  for (
+    const gateway of ["a b", "dock*", "dock>", "-dock", "x".repeat(65), "dock\u0000"]
+  ) {
+    const parsed = parseDeviceReply(`thing/product/${gateway}/services_reply`, body, LIMIT);
+    assert.ok(!parsed.ok, gateway);
+    assert.equal(parsed.reason, "BAD_TOPIC", gateway);
+  }
+  assert.ok(parseDeviceReply("thing/product/DOCK.1_a-b/services_reply", body, LIMIT).ok);
+});
