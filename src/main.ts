@@ -164,17 +164,18 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  let config: Config;
+  let downlink: Downlink;
   try {
-    config = loadConfig();
+    downlink = await startDownlink(loadConfig());
   } catch (err) {
+    // A configuration mistake is the operator's to fix: one line, no stack trace.
     if (err instanceof ConfigError) {
       console.error(`downlink: cannot start: ${err.message}`);
       process.exit(2);
     }
+    console.error(`downlink: cannot start: ${(err as Error).message ?? err}`);
     throw err;
   }
-  const downlink = await startDownlink(config);
   const shutdown = () => {
     downlink.stop().then(() => process.exit(0), () => process.exit(1));
   };
