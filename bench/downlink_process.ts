@@ -11,6 +11,8 @@ export interface DownlinkProcess {
   rssBytes(): number;
   /** CPU time (user + system) the process has used, in seconds. */
   cpuSeconds(): number;
+  /** Write system calls the process has made (socket writes dominate them). */
+  writeCalls(): number;
   /** Resolves with the first log line for which `match` is true. */
   waitForLog(
     match: (line: Record<string, unknown>) => boolean,
@@ -80,6 +82,10 @@ export async function startDownlinkProcess(
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       return (Number(fields[11]) + Number(fields[12])) / 100;
     },
+    writeCalls: () => {
+      const io = readFileSync(`/proc/${child.pid}/io`, "utf8");
+      return Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? NaN);
+    },
     waitForLog,
     kill: async (signal = "SIGTERM") => {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -109,6 +115,7 @@ export async function startDownlinkGroup(
     port: api.port,
     rssBytes: () => parts.reduce((sum, p) => sum + p.rssBytes(), 0),
     cpuSeconds: () => parts.reduce((sum, p) => sum + p.cpuSeconds(), 0),
+    writeCalls: () => parts.reduce((sum, p) => sum + p.writeCalls(), 0),
     waitForLog: (match, timeoutMs) => Promise.any(parts.map((p) => p.waitForLog(match, timeoutMs))),
     kill: async (signal) => {
       await Promise.all(parts.map((p) => p.kill(signal)));

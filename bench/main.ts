@@ -138,8 +138,10 @@ async function main() {
 
     log(`saturation: closed loop, concurrency ${concurrency}, ${plan.seconds}s`);
     const cpuBefore = downlink.cpuSeconds();
+    const writesBefore = downlink.writeCalls();
     const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
     const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
+    const writesPerCommand = (downlink.writeCalls() - writesBefore) / sat.completed;
     log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
     const open = await openLoop(submit, completed, dockSns, plan.rate, plan.seconds, "open");
     completed.stop();
@@ -149,6 +151,7 @@ async function main() {
       ...sat,
       ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond,
       downlink_cpu_ms_per_command: cpuPerCommandMs,
+      downlink_write_calls_per_command: writesPerCommand,
     };
     results.open_loop = {
       rate: plan.rate,
@@ -277,7 +280,7 @@ function printTable(
       `${f(r.throughput.perSecond, 0)} /s`,
       `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35); Downlink CPU ${
         f(r.throughput.downlink_cpu_ms_per_command, 2)
-      } ms/command`,
+      } ms/command, ${f(r.throughput.downlink_write_calls_per_command, 1)} write calls/command`,
     ],
     [
       `accept latency at ${r.open_loop.rate}/s`,
