@@ -1,7 +1,7 @@
 // Secrets at rest: AES-256-GCM sealing of command payloads and client secrets.
 // Layout of a sealed value: version byte (1) | 12-byte IV | ciphertext | 16-byte tag.
 import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 
 const VERSION = 1;
 const IV_BYTES = 12;
@@ -27,12 +27,17 @@ export interface DataCipher {
   seal(plain: Uint8Array | string, aad?: string): Uint8Array;
   open(sealed: Uint8Array, aad?: string): Uint8Array;
   openText(sealed: Uint8Array, aad?: string): string;
+  /** HMAC-SHA256 (hex) under a key derived from the data key: a fingerprint of secret-bearing
+   * text that can be compared without being reversible by guessing. */
+  mac(text: string): string;
 }
 
 /** AES-256-GCM with a random IV per value; `aad` binds a value to its owner (e.g. command id). */
 export function createDataCipher(key: Uint8Array): DataCipher {
   if (key.length !== 32) throw new RangeError(`data key must be 32 bytes, got ${key.length}`);
   const k = Buffer.from(key);
+  // A separate key for fingerprints, so the encryption key is never used for two purposes.
+  const macKey = createHmac("sha256", k).update("downlink request fingerprint").digest();
   const open = (sealed: Uint8Array, aad?: string): Uint8Array => {
     if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION) {
       throw new DecryptError("sealed value is malformed or of an unknown version");
@@ -67,5 +72,6 @@ export function createDataCipher(key: Uint8Array): DataCipher {
     },
     open,
     openText: (sealed, aad) => Buffer.from(open(sealed, aad)).toString("utf8"),
+    mac: (text) => createHmac("sha256", macKey).update(text).digest("hex"),
   };
 }

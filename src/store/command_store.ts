@@ -78,14 +78,15 @@ export function requestHash(
     AcceptInput,
     "vendor" | "deviceId" | "commandType" | "timeoutSeconds" | "payload"
   >,
+  digest: (text: string) => string = (text) => createHash("sha256").update(text).digest("hex"),
 ): string {
-  return createHash("sha256").update(canonicalJson({
+  return digest(canonicalJson({
     vendor: input.vendor,
     device_id: input.deviceId,
     command_type: input.commandType,
     timeout_seconds: input.timeoutSeconds,
     payload: input.payload,
-  })).digest("hex");
+  }));
 }
 
 interface CommandRow {
@@ -142,7 +143,9 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
   const batcher = createAcceptBatcher(sql);
 
   const acceptCommand = async (input: AcceptInput): Promise<AcceptOutcome> => {
-    const hash = requestHash(input);
+    // Keyed: the payload holds secrets, and a plain hash of a guessable secret could be
+    // brute-forced from the stored row.
+    const hash = requestHash(input, cipher.mac);
     const row: AcceptedCommand = {
       command_id: newCommandId(),
       tenant_id: input.tenantId,

@@ -31,3 +31,11 @@ test("keys must decode to exactly 32 bytes", () => {
   assert.equal(decodeDataKey("not base64!"), undefined);
   assert.equal(decodeDataKey(btoa(String.fromCharCode(...new Uint8Array(32))))?.length, 32);
 });
+
+test("a fingerprint depends on the key and the text, and is stable", () => {
+  const other = createDataCipher(new Uint8Array(32).fill(2));
+  assert.match(cipher.mac("payload"), /^[0-9a-f]{64}$/);
+  assert.equal(cipher.mac("payload"), cipher.mac("payload"));
+  assert.notEqual(cipher.mac("payload"), cipher.mac("payload!"));
+  assert.notEqual(cipher.mac("payload"), other.mac("payload"));
+});

@@ -66,6 +66,15 @@ test("the payload is sealed with the command id as associated data", async () =>
   );
 });
 
+test("the stored request fingerprint is keyed, not a plain hash of the secret-bearing payload", async () => {
+  const accepted = input();
+  const result = await store.acceptCommand(accepted);
+  const [row] = await f.sql<{ request_hash: string }[]>`
+    select request_hash from commands where command_id = ${result.command_id}`;
+  assert.notEqual(row.request_hash, requestHash(accepted));
+  assert.equal(row.request_hash, requestHash(accepted, f.cipher.mac));
+});
+
 test("the same key and request replays the first acceptance; a different request conflicts", async () => {
   const first = input();
   const a = await store.acceptCommand(first);
