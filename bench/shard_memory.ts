@@ -90,31 +90,14 @@ function row(i: number, now: number): InFlightCommand {
   const d = dispatch(i, now);
   // The first command of each device reached the bridge before the crash; the rest wait.
   const delivered = i < DEVICES;
-  const context = {
-    command_id: d.command_id,
-    tenant_id: d.tenant_id,
-    client_id: d.client_id,
-    vendor: d.vendor,
-    device_id: d.device_id,
-    command_type: d.command_type,
-    channel: d.channel,
-    accepted_at: d.accepted_at,
-    deadline_at: d.deadline_at,
-    ...(delivered ? { delivered_at: now + 5 } : {}),
-  };
+  // The dispatch minus what only travels with it is the command's machine input.
+  const { kind: _kind, bid: _bid, timeout_seconds: _timeout, payload_enc: _payload, ...input } = d;
+  const context = { ...input, ...(delivered ? { delivered_at: now + 5 } : {}) };
   return {
-    command_id: d.command_id,
-    tenant_id: d.tenant_id,
-    client_id: d.client_id,
-    vendor: d.vendor,
-    device_id: d.device_id,
-    command_type: d.command_type,
-    channel: d.channel,
+    ...input,
     partition: 0,
     bid: d.bid,
     status: delivered ? "DELIVERED" : "ACCEPTED",
-    accepted_at: d.accepted_at,
-    deadline_at: d.deadline_at,
     ...(delivered ? { delivered_at: now + 5 } : {}),
     // Delivered rows carry the snapshot their transition stored; ACCEPTED rows none (the API
     // commits the row; hosting writes nothing), but their sealed payload.

@@ -3,8 +3,9 @@
 // The machine arms no timer: its host keeps the deadline schedule and sends `deadline.reached`.
 import { assign, setup } from "xstate";
 import type { CommandStatus } from "../src/bus/messages.ts";
+import type { CommandChannel } from "../src/vendors/dji/catalog.ts";
 
-export type CommandChannel = "services" | "drc";
+export type { CommandChannel };
 
 /** What a vendor adapter made of a device reply (the shape of DJI's mapReply output). */
 export interface ReplyOutcome {
