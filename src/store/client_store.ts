@@ -68,7 +68,9 @@ export interface ClientStore {
 }
 
 export const newClientId = (): string => `ak_${randomBytes(12).toString("hex")}`;
-export const newSecret = (): string => randomBytes(32).toString("base64url");
+/** 32 random bytes, base64url, behind a prefix: a bare base64url secret starts with '-' one time
+ * in 64, and a command line then reads it as an option (`--secret -x…`). */
+export const newSecret = (): string => `sk_${randomBytes(32).toString("base64url")}`;
 
 /** True when `deviceId` matches one of the patterns (exact, or prefix before a trailing `*`). */
 export function deviceGranted(patterns: readonly string[], deviceId: string): boolean {

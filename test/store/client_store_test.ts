@@ -6,6 +6,7 @@ import {
   type ClientCredentials,
   DEVICE_PATTERN,
   deviceGranted,
+  newSecret,
 } from "../../src/store/client_store.ts";
 import { createCachedClientLookup } from "../../src/http/auth.ts";
 import { manualClock } from "../support/api_fixtures.ts";
@@ -55,4 +56,8 @@ test("a failed client lookup is not cached", async () => {
   await assert.rejects(lookup.find("ak_1"), /db down/);
   fail = false;
   assert.equal(await lookup.find("ak_1"), undefined);
+});
+
+test("a new secret never starts with '-', so a command line never takes it for an option", () => {
+  for (let i = 0; i < 1_000; i++) assert.match(newSecret(), /^[A-Za-z0-9_]/);
 });
