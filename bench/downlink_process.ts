@@ -7,6 +7,8 @@ import process from "node:process";
 
 export interface DownlinkProcess {
   pid: number;
+  /** Every OS process of this Downlink (one per role group). */
+  pids: number[];
   port: number;
   rssBytes(): number;
   /** CPU time (user + system) the process has used, in seconds. */
@@ -70,6 +72,7 @@ export async function startDownlinkProcess(
   );
   return {
     pid: child.pid!,
+    pids: [child.pid!],
     port: Number(started.port),
     rssBytes: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
@@ -112,6 +115,7 @@ export async function startDownlinkGroup(
   const api = parts[groups.findIndex((g) => g.includes("api"))] ?? parts[0];
   return {
     pid: api.pid,
+    pids: parts.map((p) => p.pid),
     port: api.port,
     rssBytes: () => parts.reduce((sum, p) => sum + p.rssBytes(), 0),
     cpuSeconds: () => parts.reduce((sum, p) => sum + p.cpuSeconds(), 0),

@@ -15,7 +15,8 @@ import { startDownlinkGroup } from "./downlink_process.ts";
 import { EventWatch, openLoop, saturate, seedPayload, type Submit, submitMany } from "./load.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { latencyChartSvg } from "./chart.ts";
-import { createDownlinkClient } from "../src/client/downlink_client.ts";
+import { createSignedPoster, type SignedPoster } from "./signed_http.ts";
+import { cpuPerUnit, cpuSnapshot } from "./process_cpu.ts";
 import { createDockSimulator } from "../src/cli/dock_simulate.ts";
 import { connectNats, deleteNamespaceStreams } from "../src/bus/nats.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
@@ -68,6 +69,7 @@ async function main() {
   };
   const results: Record<string, unknown> = { plan, started_at: new Date(started).toISOString() };
   let downlink: Awaited<ReturnType<typeof startDownlinkGroup>> | undefined;
+  let poster: SignedPoster | undefined;
   const groups = args.split ? [["api"], ["shard"], ["bridge"]] : [["api", "shard", "bridge"]];
   results.processes = groups.map((g) => g.join(","));
   const nc = await connect({ servers: NATS_URL });
@@ -110,14 +112,16 @@ async function main() {
     downlink = await startDownlinkGroup(env, groups, {
       nodeArgs: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [],
     });
-    const client = createDownlinkClient({
-      baseUrl: `http://127.0.0.1:${downlink.port}`,
+    poster = createSignedPoster({
+      host: "127.0.0.1",
+      port: downlink.port,
       clientId: created.client_id,
       secret: created.secret,
+      connections: concurrency,
     });
     const payload = seedPayload();
     const submitOnce: Submit = async (deviceId, key, timeoutSeconds) => {
-      const res = await client.createCommand({
+      const res = await poster!.post({
         vendor: "dji",
         device_id: deviceId,
         command_type: "fileupload_start",
@@ -125,7 +129,7 @@ async function main() {
         timeout_seconds: timeoutSeconds,
         payload,
       });
-      return { status: res.status, commandId: (res.body as { command_id?: string }).command_id };
+      return { status: res.status, commandId: res.body.command_id as string | undefined };
     };
     // A refused or reset connection is an error of the run, counted like a non-202.
     const submit: Submit = (deviceId, key, timeoutSeconds) =>
@@ -139,7 +143,10 @@ async function main() {
     log(`saturation: closed loop, concurrency ${concurrency}, ${plan.seconds}s`);
     const cpuBefore = downlink.cpuSeconds();
     const writesBefore = downlink.writeCalls();
+    const downlinkPids = () => Object.fromEntries(downlink!.pids.map((p) => [p, "Downlink"]));
+    const machineBefore = cpuSnapshot(downlinkPids());
     const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
+    const machineCpu = cpuPerUnit(machineBefore, cpuSnapshot(downlinkPids()), sat.completed);
     const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
     const writesPerCommand = (downlink.writeCalls() - writesBefore) / sat.completed;
     log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
@@ -152,6 +159,7 @@ async function main() {
       ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond,
       downlink_cpu_ms_per_command: cpuPerCommandMs,
       downlink_write_calls_per_command: writesPerCommand,
+      cpu_ms_per_command_by_process: machineCpu,
     };
     results.open_loop = {
       rate: plan.rate,
@@ -194,6 +202,7 @@ async function main() {
 
     log("restart: SIGKILL with everything in flight, then start again");
     await downlink.kill("SIGKILL");
+    poster.close();
     const killedAt = performance.now();
     downlink = await startDownlinkGroup(env, groups, { startTimeoutMs: 120_000 });
     const restartSeconds = (performance.now() - killedAt) / 1000;
@@ -223,6 +232,7 @@ async function main() {
     );
     console.log(`\nresults: ${jsonPath}\nchart:   ${svgPath}`);
   } finally {
+    poster?.close();
     await downlink?.kill("SIGTERM");
     await docks.stop();
     await nc.close();
@@ -256,6 +266,10 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, what: string) {
   }
 }
 
+function sumValues(o: Record<string, number>): number {
+  return Object.values(o).reduce((a, b) => a + b, 0);
+}
+
 function printTable(
   r: Record<string, any>,
   mqttRate: number,
@@ -281,6 +295,12 @@ function printTable(
       `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35); Downlink CPU ${
         f(r.throughput.downlink_cpu_ms_per_command, 2)
       } ms/command, ${f(r.throughput.downlink_write_calls_per_command, 1)} write calls/command`,
+    ],
+    [
+      "CPU per command at saturation",
+      `${f(sumValues(r.throughput.cpu_ms_per_command_by_process), 2)} ms`,
+      Object.entries(r.throughput.cpu_ms_per_command_by_process as Record<string, number>)
+        .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 2)}`).join(", "),
     ],
     [
       `accept latency at ${r.open_loop.rate}/s`,
