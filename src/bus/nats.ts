@@ -128,7 +128,6 @@ export async function deleteNamespaceStreams(
     const name of [
       names.shardStream,
       names.bridgeStream,
-      `KV_${names.nonceBucket}`,
       `KV_${names.leaseBucket}`,
     ]
   ) {

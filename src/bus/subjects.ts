@@ -51,7 +51,6 @@ export function topologyNames(ns: string) {
     /** A message the bridge must publish to a device over MQTT. */
     bridgeSubject: (partition: number, deviceId: string) =>
       `${ns}.bridge.${partition}.${deviceToken(deviceId)}`,
-    nonceBucket: `${ns}_nonces`,
     leaseBucket: `${ns}_leases`,
     /** Core NATS subject that wakes the outbox relay right after a commit. */
     outboxWake: `${ns}.outbox.wake`,

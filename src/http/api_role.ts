@@ -1,11 +1,12 @@
 // The api role: the outbox relay and the HTTP server, built from the role context.
 import type { Hono } from "hono";
 import type { RoleContext, RunningRole } from "../role_context.ts";
-import { createKvNonceCache } from "../bus/nonce_cache.ts";
 import { startOutboxRelay } from "../bus/outbox_relay.ts";
 import { createPostgresClientStore } from "../store/client_store.ts";
 import { createPostgresCommandStore } from "../store/command_store.ts";
 import { createCompletionWatch } from "../bus/completion_watch.ts";
+import { watchConnection } from "../bus/connection_watch.ts";
+import { createPostgresNonceStore } from "../store/nonce_store.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
 import type { ApiEnv } from "./commands.ts";
@@ -31,9 +32,10 @@ export async function startApiRole(
   ctx: RoleContext,
   opts: ApiRoleOptions,
 ): Promise<RunningApiRole> {
-  const { config, log, clock, sql, nc, names, cipher } = ctx;
+  const { config, log, clock, sql, nc, cipher } = ctx;
   const relay = await startOutboxRelay(ctx);
-  const nonces = await createKvNonceCache(nc, names, { clock });
+  const nonces = createPostgresNonceStore(sql, { clock, log });
+  const nats = watchConnection(nc);
   const completions = createCompletionWatch(nc);
   const app = createApp({
     config,
@@ -45,6 +47,7 @@ export async function startApiRole(
     }),
     commands: createPostgresCommandStore(sql, cipher),
     nonces,
+    nats,
     readiness: opts.readiness,
     completions,
     metrics: opts.metrics,
@@ -56,8 +59,9 @@ export async function startApiRole(
     server = await serve(app.fetch, { port: opts.port ?? config.port, hostname: config.host });
   } catch (err) {
     completions.close();
+    nats.close();
     await relay.stop();
-    nonces.close();
+    await nonces.close();
     throw err;
   }
   log.info("api listening", { port: server.port });
@@ -68,8 +72,9 @@ export async function startApiRole(
       // Waiting requests answer now with the state they read, so closing does not wait on them.
       completions.close();
       await server.close();
+      nats.close();
       await relay.stop();
-      nonces.close();
+      await nonces.close();
     },
   };
 }

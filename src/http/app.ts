@@ -1,19 +1,20 @@
 // The HTTP API as a hono app: request ids, health, metrics, OpenAPI, the signed command and
 // catalog endpoints, and the one error handler that turns every failure into the error envelope.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
-import type { NonceCache } from "../bus/nonce_cache.ts";
 import type { CommandStore } from "../store/command_store.ts";
+import type { NonceStore } from "../store/nonce_store.ts";
 import { type ClientLookup, signatureAuth } from "./auth.ts";
 import { rawBody } from "./body.ts";
 import { type ApiEnv, commandRoutes, COMMANDS_PATH } from "./commands.ts";
-import { errorBody, errorHandler } from "./errors.ts";
+import { errorBody, errorHandler, ServiceUnavailableError } from "./errors.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { requestId } from "./request_id.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
+import type { ConnectionWatch } from "../bus/connection_watch.ts";
 import { createMetricsRegistry } from "../metrics.ts";
 import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
 import { commandListRoutes } from "./command_list.ts";
@@ -27,7 +28,9 @@ export interface AppDeps {
   clock: Clock;
   clients: ClientLookup;
   commands: CommandStore;
-  nonces: NonceCache;
+  nonces: NonceStore;
+  /** The NATS connection: while it is down, signed requests are answered 503. */
+  nats: Pick<ConnectionWatch, "connected">;
   readiness: Readiness;
   /** Called after each newly committed command (wakes the outbox relay). */
   onAccepted?: (command: AcceptedCommand) => void;
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
 
   const signed = () => {
     const api = new Hono<ApiEnv>();
+    api.use("*", requireNats(deps.nats));
     api.use("*", rawBody());
     api.use("*", signatureAuth({ clients: deps.clients, nonces: deps.nonces, clock: deps.clock }));
     return api;
@@ -71,4 +75,15 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   );
   app.onError(errorHandler(deps.log));
   return app;
+}
+
+/**
+ * 503 while NATS is away: a command accepted now could not be carried to its device. Checked
+ * before the signature check spends the nonce, so the client can send the same request again.
+ */
+function requireNats(nats: Pick<ConnectionWatch, "connected">): MiddlewareHandler {
+  return async (_c, next) => {
+    if (!nats.connected) throw new ServiceUnavailableError("NATS");
+    await next();
+  };
 }

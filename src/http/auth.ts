@@ -1,10 +1,11 @@
 // The signature check on every API request: X-Api-* headers, the client's skew and replay
-// windows, a constant-time compare and a shared nonce cache. Clients are cached briefly.
+// windows, a constant-time compare and the nonce store shared by every API instance. Clients
+// are cached briefly.
 import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import type { NonceCache } from "../bus/nonce_cache.ts";
 import type { ClientCredentials, ClientStore } from "../store/client_store.ts";
+import type { NonceStore } from "../store/nonce_store.ts";
 import type { Clock } from "../time.ts";
 import { AuthError, ForbiddenError } from "./errors.ts";
 import { hmacHex, sha256Hex, stringToSign } from "./signing.ts";
@@ -60,7 +61,7 @@ export interface AuthVariables {
 
 export interface SignatureAuthOptions {
   clients: ClientLookup;
-  nonces: NonceCache;
+  nonces: NonceStore;
   clock: Clock;
 }
 

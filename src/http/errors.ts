@@ -156,7 +156,6 @@ export function dependencyDown(err: unknown): string | undefined {
       }
     }
     if (name && NATS_ERROR_NAMES.has(name)) return "NATS";
-    if (code === "NATS_UNAVAILABLE") return "NATS";
   }
   return undefined;
 }

@@ -81,6 +81,22 @@ create table command_outbox (
 );
 `,
   },
+  {
+    version: 2,
+    name: "api nonces",
+    sql: `
+-- The nonces of signed requests, shared by every API instance. A row is a nonce in use until
+-- expires_at (its first use plus the client's retention); the API's prune deletes it after.
+create table api_nonces (
+  client_id      text not null,
+  nonce          text not null,
+  first_used_at  timestamptz not null,
+  expires_at     timestamptz not null,
+  primary key (client_id, nonce)
+);
+create index api_nonces_expires on api_nonces (expires_at);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

@@ -14,6 +14,7 @@ import {
 } from "../support/api_fixtures.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.ts";
 import { testEnv } from "../support/test_env.ts";
+import { newNonce } from "../../src/http/signing.ts";
 
 let f: ApiFixture;
 let caller: TestClient;
@@ -83,6 +84,28 @@ describe("Postgres down", () => {
       "the relay to carry the command",
     );
     assert.equal((await fetch(`${f.baseUrl}/readyz`)).status, 200);
+  });
+
+  test("a request whose nonce cannot be stored is answered 503 and its nonce stays unspent", async () => {
+    // The client is cached now, so with Postgres gone the nonce claim is what fails.
+    assert.equal((await caller.http.getCommand(crypto.randomUUID())).status, 404);
+    await pg.close();
+    const nonce = newNonce();
+    const body = seedCommand();
+    const res = await caller.http.request("POST", COMMANDS_PATH, { body, nonce });
+    assert.equal(res.status, 503);
+    assert.equal(res.body.code, "SERVICE_UNAVAILABLE");
+
+    await pg.open();
+    const again = await eventually(
+      async () => {
+        const r = await caller.http.request("POST", COMMANDS_PATH, { body, nonce });
+        return r.status === 503 ? undefined : r;
+      },
+      10_000,
+      "Postgres to be reachable again",
+    );
+    assert.equal(again.status, 202);
   });
 });
 

@@ -21,9 +21,15 @@ test("instances starting at once apply each migration exactly once", async () =>
     assert.deepEqual(await runMigrations(pools[1], config.dbSchema), []);
     const tables = await pools[0]`select table_name from information_schema.tables
       where table_schema = ${config.dbSchema} order by table_name`;
-    for (const t of ["api_clients", "command_outbox", "commands", "device_grants", "tenants"]) {
-      assert.ok(tables.some((r) => r.table_name === t), `table ${t} exists`);
-    }
+    assert.deepEqual(tables.map((r) => r.table_name), [
+      "api_clients",
+      "api_nonces",
+      "command_outbox",
+      "commands",
+      "device_grants",
+      "schema_migrations",
+      "tenants",
+    ]);
   } finally {
     await pools[0].unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
     await Promise.all(pools.map((p) => p.end({ timeout: 1 })));
