@@ -145,8 +145,10 @@ async function main() {
     const writesBefore = downlink.writeCalls();
     const downlinkPids = () => Object.fromEntries(downlink!.pids.map((p) => [p, "Downlink"]));
     const machineBefore = cpuSnapshot(downlinkPids());
+    const commitsBefore = await postgresCommits();
     const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
-    const machineCpu = cpuPerUnit(machineBefore, cpuSnapshot(downlinkPids()), sat.completed);
+    const machine = cpuPerUnit(machineBefore, cpuSnapshot(downlinkPids()), sat.completed);
+    const commitsPerCommand = ((await postgresCommits()) - commitsBefore) / sat.completed;
     const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
     const writesPerCommand = (downlink.writeCalls() - writesBefore) / sat.completed;
     log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
@@ -159,7 +161,9 @@ async function main() {
       ratio_to_mqtt: sat.perSecond / mqttBase.repliesPerSecond,
       downlink_cpu_ms_per_command: cpuPerCommandMs,
       downlink_write_calls_per_command: writesPerCommand,
-      cpu_ms_per_command_by_process: machineCpu,
+      cpu_ms_per_command_by_process: machine.ms,
+      write_calls_per_command_by_process: machine.writes,
+      postgres_commits_per_command: commitsPerCommand,
     };
     results.open_loop = {
       rate: plan.rate,
@@ -246,6 +250,21 @@ async function main() {
   }
 }
 
+/** Transactions committed in the database so far (every connection, as Postgres counts them). */
+async function postgresCommits(): Promise<number> {
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  try {
+    // Statistics reach the view within a second; wait that out so the count is complete.
+    await new Promise((r) => setTimeout(r, 1_100));
+    await sql`select pg_stat_clear_snapshot()`;
+    const [row] = await sql`
+      select xact_commit::float8 as n from pg_stat_database where datname = current_database()`;
+    return row.n;
+  } finally {
+    await sql.end();
+  }
+}
+
 async function countInFlight(schema: string): Promise<number> {
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   try {
@@ -301,6 +320,14 @@ function printTable(
       `${f(sumValues(r.throughput.cpu_ms_per_command_by_process), 2)} ms`,
       Object.entries(r.throughput.cpu_ms_per_command_by_process as Record<string, number>)
         .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 2)}`).join(", "),
+    ],
+    [
+      "write calls per command at saturation",
+      `${f(sumValues(r.throughput.write_calls_per_command_by_process), 1)}`,
+      `${
+        Object.entries(r.throughput.write_calls_per_command_by_process as Record<string, number>)
+          .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 1)}`).join(", ")
+      }; Postgres commits ${f(r.throughput.postgres_commits_per_command, 2)}`,
     ],
     [
       `accept latency at ${r.open_loop.rate}/s`,

@@ -10,7 +10,7 @@ const GROUPS: Record<string, string> = {
   mosquitto: "mosquitto",
 };
 
-export type CpuTicks = Map<number, { group: string; ticks: number }>;
+export type CpuTicks = Map<number, { group: string; ticks: number; writes: number }>;
 
 /** CPU ticks (1/100 s) used so far by every process of a known group, and by `extra` pids. */
 export function cpuSnapshot(extra: Record<number, string>): CpuTicks {
@@ -33,17 +33,26 @@ export function cpuSnapshot(extra: Record<number, string>): CpuTicks {
     const group = extra[pid] ?? (pid === process.pid ? "load generator + docks" : GROUPS[name]);
     if (!group) continue;
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.set(pid, { group, ticks: Number(f[11]) + Number(f[12]) });
+    let writes = 0;
+    try {
+      writes = Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${d}/io`, "utf8"))?.[1] ?? 0);
+    } catch {
+      // another user's process: its write calls are not readable
+    }
+    out.set(pid, { group, ticks: Number(f[11]) + Number(f[12]), writes });
   }
   return out;
 }
 
-/** Milliseconds of CPU per unit of work, by group, between two snapshots. */
+/** Milliseconds of CPU and write system calls per unit of work, by group, between two
+ * snapshots. Write calls do not swell when the machine is busy, so they compare runs better. */
 export function cpuPerUnit(before: CpuTicks, after: CpuTicks, units: number) {
   const ms: Record<string, number> = {};
+  const writes: Record<string, number> = {};
   for (const [pid, a] of after) {
-    const ticks = a.ticks - (before.get(pid)?.ticks ?? 0);
-    ms[a.group] = (ms[a.group] ?? 0) + (ticks * 10) / units;
+    const b = before.get(pid);
+    ms[a.group] = (ms[a.group] ?? 0) + ((a.ticks - (b?.ticks ?? 0)) * 10) / units;
+    writes[a.group] = (writes[a.group] ?? 0) + (a.writes - (b?.writes ?? 0)) / units;
   }
-  return ms;
+  return { ms, writes };
 }

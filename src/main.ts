@@ -76,8 +76,12 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     // Shard and bridge first: the API should only accept once the pipeline behind it runs.
     const shard = config.roles.has("shard") ? await startShardRole(context) : undefined;
     if (shard) roles.push(shard);
-    const bridge = config.roles.has("bridge") ? await startBridgeRole(context) : undefined;
+    const bridge = config.roles.has("bridge")
+      ? await startBridgeRole(context, { shard: shard?.local })
+      : undefined;
     if (bridge) roles.push(bridge);
+    // Shard and bridge in one process hand each other commands and facts directly.
+    if (shard && bridge) shard.connectBridge(bridge.local);
     if (config.roles.has("api")) {
       const api = await startApiRole(context, {
         metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),

@@ -15,22 +15,40 @@ import {
 } from "../vendors/dji/envelope.ts";
 import { unownedProblem } from "../shard/lifecycle_event.ts";
 import { connectMqtt } from "./mqtt_connection.ts";
+import type { LocalBridge, LocalShard, OutboundCommand } from "../local_link.ts";
 
 export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;
+  /** This bridge as the shard of the same process reaches it. */
+  local: LocalBridge;
 }
+
+export interface BridgeRoleOptions {
+  /** The shard of the same process: facts for the partitions it hosts go to it directly. */
+  shard?: LocalShard;
+}
+
+/** What became of one attempt to publish a command to its device. */
+type Delivery = "delivered" | "expired" | "unopenable" | "retry";
+
+/** A failed publish of a command handed over in process is tried again after this long. */
+const LOCAL_RETRY_MS = 500;
 
 /** Commands published and not yet PUBACKed. Mosquitto's default queues drop QoS 1 bursts, so the
  * bridge never has more than this in flight towards the broker. */
 const MAX_IN_FLIGHT = 256;
-/** Connections that take device replies. Each acknowledges a reply (PUBACK) only once JetStream
- * has stored it, which mqtt.js does one message at a time per connection; several connections
- * in the shared subscription take replies in parallel. */
-const REPLY_CONNECTIONS = 4;
+/** Connections that take device replies. Each acknowledges a reply (PUBACK) only once it is
+ * stored (in JetStream, or committed by the shard next door: a few ms), and mqtt.js handles one
+ * incoming message at a time per connection; the connections of the shared subscription take
+ * replies in parallel. */
+const REPLY_CONNECTIONS = 16;
 /** Broker keeps the bridge's session (its shared subscription, queued replies) this long. */
 const SESSION_EXPIRY_SECONDS = 60;
 
-export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
+export async function startBridgeRole(
+  ctx: RoleContext,
+  { shard }: BridgeRoleOptions = {},
+): Promise<BridgeRole> {
   const { config, names, nc, log, clock } = ctx;
   const js = jetstream(nc);
   const metrics: Record<string, number> = {};
@@ -127,39 +145,31 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
       received_at,
       reply: parsed.reply,
     };
-    const subject = names.factSubject(
-      partitionOf(parsed.gateway, config.partitions),
-      parsed.gateway,
+    const partition = partitionOf(parsed.gateway, config.partitions);
+    if (shard?.hosts(partition)) return await shard.reply(fact);
+    await js.publish(
+      names.factSubject(partition, parsed.gateway),
+      encoder.encode(JSON.stringify(fact)),
     );
-    await js.publish(subject, encoder.encode(JSON.stringify(fact)));
   }
 
-  async function deliver(msg: JsMsg): Promise<void> {
-    let m: ToDevice;
-    try {
-      m = JSON.parse(decoder.decode(msg.data));
-    } catch (err) {
-      log.error("undecodable bridge message dropped", { err, subject: msg.subject });
-      msg.term();
-      return;
-    }
+  /** Publishes the command to its device (QoS 1) and resolves once the broker PUBACKed it. */
+  async function publishToDevice(m: OutboundCommand): Promise<Delivery> {
     if (clock.now() >= m.deadline_at) {
       // Its command has timed out (or is about to): a dock must not act on it now.
       count("expired_not_sent");
-      msg.ack();
-      return;
+      return "expired";
     }
     let data: unknown;
     try {
-      data = JSON.parse(ctx.cipher.openText(Buffer.from(m.payload_enc, "base64"), m.command_id));
+      data = JSON.parse(ctx.cipher.openText(m.payload_enc, m.command_id));
     } catch (err) {
       // Never log the payload; the error says only that it did not open.
       log.error("command payload could not be opened; not sent", {
         command_id: m.command_id,
         err: (err as Error).name,
       });
-      msg.term();
-      return;
+      return "unopenable";
     }
     const envelope = buildServicesEnvelope({
       tid: m.command_id,
@@ -174,51 +184,141 @@ export async function startBridgeRole(ctx: RoleContext): Promise<BridgeRole> {
       });
     } catch (err) {
       log.warn("mqtt publish failed, will retry", { err, command_id: m.command_id });
-      msg.nak(500);
-      return;
+      return "retry";
     }
+    count("delivered");
+    return "delivered";
+  }
+
+  /** Tells the device's shard the broker has the command: directly when it is next door. */
+  async function reportDelivered(m: OutboundCommand): Promise<void> {
     const fact: DeliveredFact = {
       kind: "delivered",
       command_id: m.command_id,
       device_id: m.device_id,
       at: clock.now(),
     };
-    const subject = names.factSubject(partitionOf(m.device_id, config.partitions), m.device_id);
-    try {
-      await js.publish(subject, encoder.encode(JSON.stringify(fact)), {
+    const partition = partitionOf(m.device_id, config.partitions);
+    if (shard?.hosts(partition)) return shard.delivered(fact);
+    await js.publish(
+      names.factSubject(partition, m.device_id),
+      encoder.encode(JSON.stringify(fact)),
+      {
         msgID: `${m.command_id}.delivered`,
-      });
+      },
+    );
+  }
+
+  /** A command from the bridge stream (sent by a shard in another process, or before this
+   * bridge ran): acknowledged once delivered and reported, redelivered otherwise. */
+  async function deliver(msg: JsMsg): Promise<void> {
+    let wire: ToDevice;
+    try {
+      wire = JSON.parse(decoder.decode(msg.data));
     } catch (err) {
-      log.warn("delivered fact publish failed, will retry", { err, command_id: m.command_id });
-      msg.nak(500);
+      log.error("undecodable bridge message dropped", { err, subject: msg.subject });
+      msg.term();
       return;
     }
-    count("delivered");
+    const m: OutboundCommand = { ...wire, payload_enc: Buffer.from(wire.payload_enc, "base64") };
+    const outcome = await publishToDevice(m);
+    if (outcome === "retry") return msg.nak(500);
+    if (outcome === "unopenable") return msg.term();
+    if (outcome === "delivered") {
+      try {
+        await reportDelivered(m);
+      } catch (err) {
+        log.warn("delivered fact publish failed, will retry", { err, command_id: m.command_id });
+        msg.nak(500);
+        return;
+      }
+    }
     msg.ack();
   }
 
+  /** A command handed over by the shard of this process: tried until delivered or expired. A
+   * crash on the way loses nothing: the command is still ACCEPTED in Postgres, and the shard
+   * that restores it sends it again. */
+  async function deliverLocal(m: OutboundCommand): Promise<void> {
+    for (;;) {
+      const outcome = await publishToDevice(m);
+      if (outcome === "delivered") break;
+      if (outcome !== "retry" || stopping) return;
+      await new Promise((r) => setTimeout(r, LOCAL_RETRY_MS));
+    }
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await reportDelivered(m);
+      } catch (err) {
+        if (attempt >= 5 || stopping) {
+          // Its reply (or its deadline) still ends the command; only DELIVERED goes unrecorded.
+          log.error("could not report a delivery to its shard", { err, command_id: m.command_id });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, LOCAL_RETRY_MS));
+      }
+    }
+  }
+
+  // At most MAX_IN_FLIGHT commands towards the broker, from the stream and from the shard.
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  let waitingHead = 0;
+  const acquire = (): Promise<void> | undefined => {
+    if (active < MAX_IN_FLIGHT) {
+      active++;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const release = () => {
+    if (waitingHead < waiting.length) {
+      const next = waiting[waitingHead++]; // the slot passes straight to the next in line
+      if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
+        waiting.splice(0, waitingHead);
+        waitingHead = 0;
+      }
+      next();
+    } else active--;
+  };
+  const inFlight = new Set<Promise<void>>();
+  let stopping = false;
+  const run = async (work: () => Promise<void>, onError: (err: unknown) => void) => {
+    await acquire();
+    const p = work().catch(onError).finally(() => {
+      inFlight.delete(p);
+      release();
+    });
+    inFlight.add(p);
+  };
+
+  const local: LocalBridge = {
+    send(m) {
+      if (stopping) return false;
+      void run(
+        () => deliverLocal(m),
+        (err) => log.error("bridge delivery failed", { err, command_id: m.command_id }),
+      );
+      return true;
+    },
+  };
+
   const consumer = await js.consumers.get(names.bridgeStream, names.bridgeConsumer);
   const messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT });
-  const inFlight = new Set<Promise<void>>();
-  let wake: (() => void) | undefined;
   const loop = (async () => {
     for await (const msg of messages) {
-      while (inFlight.size >= MAX_IN_FLIGHT) await new Promise<void>((r) => wake = r);
-      const p = deliver(msg).catch((err) => {
+      await run(() => deliver(msg), (err) => {
         log.error("bridge delivery failed", { err });
         msg.nak(1_000);
-      }).finally(() => {
-        inFlight.delete(p);
-        wake?.();
-        wake = undefined;
       });
-      inFlight.add(p);
     }
   })().catch((err) => log.error("bridge consumer stopped", { err }));
 
   return {
     metrics,
+    local,
     async stop() {
+      stopping = true;
       messages.stop();
       await loop;
       await Promise.allSettled([...inFlight]);

@@ -25,6 +25,7 @@ import {
 } from "../../machines/device_shard_machine.ts";
 import {
   type CommandDispatch,
+  type DeliveredFact,
   type ReplyFact,
   type ShardMessage,
   TERMINAL_STATUSES,
@@ -39,6 +40,7 @@ import type { TransitionWriter } from "./transition_writer.ts";
 import { lifecycleEvent, unownedProblem } from "./lifecycle_event.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { Buffer } from "node:buffer";
+import type { LocalBridge } from "../local_link.ts";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;
 
@@ -74,10 +76,17 @@ export interface DeviceHostOptions {
   count(name: string): void;
 }
 
+/** How a fact's source learns it was handled: a JetStream message, or the bridge next door. */
+export type Settle = Pick<JsMsg, "ack" | "nak">;
+
 export interface DeviceHost {
   /** Restores every in-flight command of a partition (before its consumer starts). */
   restore(partition: number): Promise<number>;
   handle(msg: JsMsg, partition: number): void;
+  /** Commands go to this bridge directly from now on (undefined: through JetStream). */
+  connectBridge(bridge: LocalBridge | undefined): void;
+  /** A fact from the bridge of this process; settled as a JetStream message would be. */
+  fact(fact: DeliveredFact | ReplyFact, settle: Settle): void;
   drop(partition: number): void;
   /** Stops device actors with nothing pending (they are cheap to recreate). */
   sweepIdle(): number;
@@ -216,6 +225,8 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     return actor;
   }
 
+  let localBridge: LocalBridge | undefined;
+
   function sendToBridge(command_id: string): void {
     const c = commands.get(command_id);
     if (!c?.bid || !c.payload_enc) {
@@ -224,18 +235,23 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     }
     const ctx = c.snapshot.context;
     const partition = devices.get(ctx.device_id)!.partition;
-    const message: ToDevice = {
+    const command = {
       command_id,
       device_id: ctx.device_id,
       method: ctx.command_type,
       channel: ctx.channel,
       bid: c.bid,
       deadline_at: ctx.deadline_at,
-      payload_enc: Buffer.from(c.payload_enc).toString("base64"),
+      payload_enc: c.payload_enc,
     };
     // The payload is kept only until it is handed over.
     c.bid = undefined;
     c.payload_enc = undefined;
+    if (localBridge?.send(command)) return;
+    const message: ToDevice = {
+      ...command,
+      payload_enc: Buffer.from(command.payload_enc).toString("base64"),
+    };
     const subject = o.names.bridgeSubject(partition, ctx.device_id);
     const body = encoder.encode(JSON.stringify(message));
     const deadline_at = ctx.deadline_at;
@@ -332,7 +348,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     }
   }
 
-  function handleReply(msg: JsMsg, fact: ReplyFact) {
+  function handleReply(msg: Settle, fact: ReplyFact) {
     const hosted = devices.get(fact.gateway);
     const context = hosted?.actor.getSnapshot().context;
     const match = context
@@ -438,7 +454,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     );
   }
 
-  function handleDelivered(msg: JsMsg, command_id: string, device_id: string, at: number) {
+  function handleDelivered(msg: Settle, command_id: string, device_id: string, at: number) {
     devices.get(device_id)?.actor.send({ type: "bridge.delivered", command_id, at });
     o.writer.afterCommit(() => msg.ack());
   }
@@ -501,6 +517,21 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         // A bug, not an expected outcome: keep the process alive, let JetStream redeliver.
         o.log.error("shard message failed", { err, subject: msg.subject });
         msg.nak(1_000);
+      }
+    },
+
+    connectBridge(bridge) {
+      localBridge = bridge;
+    },
+
+    fact(fact, settle) {
+      try {
+        if (fact.kind === "delivered") {
+          handleDelivered(settle, fact.command_id, fact.device_id, fact.at);
+        } else handleReply(settle, fact);
+      } catch (err) {
+        o.log.error("shard fact failed", { err, kind: fact.kind });
+        settle.nak(1_000);
       }
     },
 

@@ -1,5 +1,6 @@
 // The shard role: owns partitions through KV leases, restores their in-flight commands, and
 // drives them with device-shard actors fed from each partition's durable JetStream consumer.
+import { clearTimeout, setTimeout } from "node:timers";
 import { type ConsumerMessages, jetstream } from "@nats-io/jetstream";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
@@ -8,13 +9,22 @@ import { createTransitionWriter } from "./transition_writer.ts";
 import { createDeviceHost, type DeviceHost } from "./device_host.ts";
 import { startPartitionLeases } from "./partition_leases.ts";
 import { createInspection } from "./inspection.ts";
+import type { LocalBridge, LocalShard } from "../local_link.ts";
+import type { DeliveredFact } from "../bus/messages.ts";
 
 export interface ShardRole extends RunningRole {
   /** Partitions this process drives now. */
   owned(): number[];
   host: DeviceHost;
   metrics: Record<string, number>;
+  /** This shard as the bridge of the same process reaches it. */
+  local: LocalShard;
+  /** Hands commands to the bridge of the same process instead of JetStream. */
+  connectBridge(bridge: LocalBridge | undefined): void;
 }
+
+/** How long a delivered fact from the bridge next door waits for its command's reply. */
+const DELIVERY_HOLD_MS = 5;
 
 /** Messages pulled per partition and not yet acked: bounds memory, keeps batches large. */
 const MAX_IN_FLIGHT_PER_PARTITION = 2_000;
@@ -48,6 +58,8 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   });
 
   const consumers = new Map<number, ConsumerMessages>();
+  /** Partitions restored and consumed: facts for their devices can be handled here. */
+  const hosting = new Set<number>();
 
   async function gain(p: number): Promise<void> {
     const started = Date.now();
@@ -58,6 +70,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     const consumer = await js.consumers.get(names.shardStream, names.shardConsumer(p));
     const messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT_PER_PARTITION });
     consumers.set(p, messages);
+    hosting.add(p);
     log.info("partition taken over", { partition: p, restored, ms: Date.now() - started });
     (async () => {
       for await (const msg of messages) host.handle(msg, p);
@@ -65,6 +78,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   }
 
   async function lose(p: number): Promise<void> {
+    hosting.delete(p);
     const messages = consumers.get(p);
     consumers.delete(p);
     messages?.stop();
@@ -85,12 +99,49 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   await leases.ready;
   const sweeper = setInterval(() => host.sweepIdle(), 30_000);
 
+  // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
+  // that long lets DELIVERED and the outcome share one row write and one commit, as they do
+  // when both come in one JetStream batch; a reply releases its command's fact at once.
+  const heldDeliveries = new Map<string, DeliveredFact>();
+  let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  const releaseDeliveries = () => {
+    releaseTimer = undefined;
+    for (const fact of heldDeliveries.values()) host.fact(fact, SETTLED_BY_COMMIT);
+    heldDeliveries.clear();
+  };
+  const local: LocalShard = {
+    hosts: (p) => hosting.has(p),
+    delivered(fact) {
+      heldDeliveries.set(fact.command_id, fact);
+      releaseTimer ??= setTimeout(releaseDeliveries, DELIVERY_HOLD_MS);
+    },
+    reply(fact) {
+      const held = fact.reply.tid === undefined ? undefined : heldDeliveries.get(fact.reply.tid);
+      if (held) {
+        heldDeliveries.delete(held.command_id);
+        host.fact(held, SETTLED_BY_COMMIT);
+      }
+      return new Promise<void>((resolve, reject) =>
+        host.fact(fact, {
+          ack: resolve,
+          nak: () => reject(new Error("the shard could not handle the reply now")),
+        })
+      );
+    },
+  };
+
   return {
     owned: () => leases.owned(),
     host,
     metrics,
+    local,
+    connectBridge: (bridge) => host.connectBridge(bridge),
     async stop() {
       clearInterval(sweeper);
+      if (releaseTimer) clearTimeout(releaseTimer);
+      releaseDeliveries();
+      hosting.clear();
+      host.connectBridge(undefined);
       for (const m of consumers.values()) m.stop();
       consumers.clear();
       // Let what was recorded commit and its messages be acked before letting go.
@@ -102,3 +153,6 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     },
   };
 }
+
+/** A delivered fact from the bridge next door needs no acknowledgement: its commit is its record. */
+const SETTLED_BY_COMMIT = { ack() {}, nak() {} };
