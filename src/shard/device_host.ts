@@ -99,6 +99,7 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
+  const intern = createInterner();
   const devices = new Map<string, HostedDevice>();
   /** Every hosted, unfinished command (the device actors' `pending`, by id). */
   const commands = new Map<string, HostedCommand>();
@@ -338,7 +339,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       const actor = hosted?.actor ?? createDevice(d.device_id, partition);
       arriving = { bid: d.bid, payload_enc: Buffer.from(d.payload_enc, "base64") };
       try {
-        actor.send({ type: "command.dispatched", command: toInput(d) });
+        actor.send({ type: "command.dispatched", command: toInput(d, intern) });
       } finally {
         arriving = undefined;
       }
@@ -466,9 +467,14 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       // actor per device; no command actor and no per-command timer.
       const byDevice = new Map<string, HostedCommand[]>();
       for (const r of rows) {
-        const snapshot = (r.snapshot as PersistedCommandSnapshot | undefined) ??
+        const stored = r.snapshot as PersistedCommandSnapshot | undefined;
+        if (stored) stored.context = { ...stored.context, ...toInput(stored.context, intern) };
+        const snapshot = stored ??
           // A command accepted but never moved has no snapshot yet: start it from its row.
-          restingSnapshot(r.status === "DELIVERED" ? "DELIVERED" : "ACCEPTED", contextOf(r));
+          restingSnapshot(
+            r.status === "DELIVERED" ? "DELIVERED" : "ACCEPTED",
+            contextOf(r, intern),
+          );
         const accepted = snapshot.value === "ACCEPTED" && r.payload_enc !== undefined;
         const c = new HostedCommand(
           r.command_id,
@@ -570,23 +576,35 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   };
 }
 
-function toInput(d: CommandInput): CommandInput {
+/** One copy of each string that repeats across commands (tenant, client, vendor, type, channel,
+ * device): every parsed message and row brings its own copies, ~150 B per command in all. */
+function createInterner(): (s: string) => string {
+  const table = new Map<string, string>();
+  return (s) => {
+    const known = table.get(s);
+    if (known !== undefined) return known;
+    table.set(s, s);
+    return s;
+  };
+}
+
+function toInput(d: CommandInput, intern: (s: string) => string): CommandInput {
   return {
     command_id: d.command_id,
-    tenant_id: d.tenant_id,
-    client_id: d.client_id,
-    vendor: d.vendor,
-    device_id: d.device_id,
-    command_type: d.command_type,
-    channel: d.channel,
+    tenant_id: intern(d.tenant_id),
+    client_id: intern(d.client_id),
+    vendor: intern(d.vendor),
+    device_id: intern(d.device_id),
+    command_type: intern(d.command_type),
+    channel: intern(d.channel) as CommandInput["channel"],
     accepted_at: d.accepted_at,
     deadline_at: d.deadline_at,
   };
 }
 
 /** A command's machine context rebuilt from its row (a row without a snapshot). */
-function contextOf(r: LifecycleCommand): CommandContext {
+function contextOf(r: LifecycleCommand, intern: (s: string) => string): CommandContext {
   return r.delivered_at === undefined
-    ? toInput(r)
-    : { ...toInput(r), delivered_at: r.delivered_at };
+    ? toInput(r, intern)
+    : { ...toInput(r, intern), delivered_at: r.delivered_at };
 }
