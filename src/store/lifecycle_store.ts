@@ -85,7 +85,12 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       // One statement for the whole batch: group commit is what makes thousands of transitions
       // per second affordable. The status guard keeps terminal rows as they are even if a
       // command were ever driven twice; only a TIMED_OUT row takes a late reply's fields.
+      const ids = rows.map((r) => r.command_id);
+      // A command handed over inside the process keeps its outbox row until here: the first
+      // transition past ACCEPTED is proof it was carried. (For commands carried through
+      // JetStream the relay has deleted the row already, and this deletes nothing.)
       const updated = await sql`
+        with carried as (delete from command_outbox where command_id = any(${ids}::uuid[]))
         update commands c set
           status = x.status,
           delivered_at = coalesce(x.delivered_at, c.delivered_at),
@@ -104,6 +109,10 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
           vendor_response jsonb, failure_code text, failure_reason text, updated_at timestamptz,
           snapshot jsonb)
         where c.command_id = x.command_id
+          -- The planner cannot see how many rows jsonb_to_recordset yields (it guesses 100), so
+          -- without this it joins by scanning the whole table; the key list makes it probe the
+          -- primary key instead.
+          and c.command_id = any(${ids}::uuid[])
           and (c.status in ('ACCEPTED', 'DELIVERED')
             -- a TIMED_OUT row takes a late reply's fields, once
             or (c.status = 'TIMED_OUT' and x.status = 'TIMED_OUT'
