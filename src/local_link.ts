@@ -2,10 +2,17 @@
 // meet in JetStream; inside one, each hop through it (publish, store, deliver, ack) is CPU spent
 // for no guarantee: the command's row in Postgres is what a restart restores and resends, and a
 // device reply is acknowledged to the broker only after its transition is committed.
-import type { DeliveredFact, ReplyFact, ToDevice } from "./bus/messages.ts";
+import type { CommandDispatch, DeliveredFact, ReplyFact, ToDevice } from "./bus/messages.ts";
 
 /** A command for the bridge to publish, its payload still sealed. */
 export interface OutboundCommand extends Omit<ToDevice, "payload_enc"> {
+  payload_enc: Uint8Array;
+}
+
+/** A command the API of this process committed, for the shard of this process to host. Its
+ * outbox row stays until the command's first transition commit deletes it (see outbox_relay). */
+export interface LocalDispatch extends Omit<CommandDispatch, "kind" | "payload_enc" | "recovered"> {
+  partition: number;
   payload_enc: Uint8Array;
 }
 
@@ -19,6 +26,9 @@ export interface LocalBridge {
 export interface LocalShard {
   /** True while this shard owns the partition and has restored it. */
   hosts(partition: number): boolean;
+  /** Hosts a command the API next door committed; false when the partition is not hosted here
+   * (any more): then JetStream carries it to the partition's owner. */
+  dispatch(command: LocalDispatch): boolean;
   /** The broker acknowledged a command this process sent. */
   delivered(fact: DeliveredFact): void;
   /** Resolves once the reply's effect is committed and its events stored; rejects when it could

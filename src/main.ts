@@ -85,6 +85,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     if (config.roles.has("api")) {
       const api = await startApiRole(context, {
         metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
+        shard: shard?.local,
         readiness: async () => ({
           postgres: await sql`select 1`.then(() => true, () => false),
           nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),

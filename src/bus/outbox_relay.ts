@@ -1,5 +1,6 @@
 // Carries committed commands from the Postgres outbox to JetStream: the `command.accepted`
-// event, then the CommandDispatch to the device's shard, then deletes the outbox rows.
+// event, then the CommandDispatch to the device's shard, then deletes the outbox rows. A command
+// whose partition the shard of this process hosts is handed to it directly instead.
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { jetstream } from "@nats-io/jetstream";
@@ -9,6 +10,7 @@ import { rfc3339 } from "../time.ts";
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandDispatch, LifecycleEvent } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
+import type { LocalDispatch, LocalShard } from "../local_link.ts";
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -16,7 +18,16 @@ export interface OutboxRelayOptions {
   pollMs?: number;
   /** JetStream publish timeout. */
   publishTimeoutMs?: number;
+  /** The shard of this process: commands of the partitions it hosts skip JetStream. */
+  shard?: LocalShard;
 }
+
+/** How long the outbox row of a command handed to the shard next door waits for the commit that
+ * deletes it (its first transition) before a pass carries it through JetStream. Normally that
+ * commit comes within milliseconds; the row outlives it only if the process lost the device's
+ * partition before hosting the command (then the new owner gets it this late), or while the
+ * command cannot be delivered (then the carried copy is a duplicate the shard drops). */
+export const IN_PROCESS_OUTBOX_HOLD_SECONDS = 10;
 
 export interface OutboxRelay {
   /** Carries a command this process just committed, straight from memory: no outbox read.
@@ -73,9 +84,12 @@ export function acceptedEvent(row: OutboxRow): LifecycleEvent {
   };
 }
 
-function dispatchOf(row: OutboxRow, recovered: boolean): CommandDispatch {
+/** A row this process committed: it knows whether the outbox row is held for its own shard. */
+type CarriedRow = OutboxRow & Pick<AcceptedCommand, "outbox_hold_seconds">;
+
+/** What the shard needs of a command besides its sealed payload. */
+function hostingFields(row: OutboxRow): Omit<CommandDispatch, "kind" | "payload_enc"> {
   return {
-    kind: "command",
     command_id: row.command_id,
     tenant_id: row.tenant_id,
     client_id: row.client_id,
@@ -87,9 +101,20 @@ function dispatchOf(row: OutboxRow, recovered: boolean): CommandDispatch {
     timeout_seconds: row.timeout_seconds,
     accepted_at: row.accepted_at.getTime(),
     deadline_at: row.deadline_at.getTime(),
+  };
+}
+
+function dispatchOf(row: OutboxRow, recovered: boolean): CommandDispatch {
+  return {
+    kind: "command",
+    ...hostingFields(row),
     payload_enc: Buffer.from(row.payload_enc).toString("base64"),
     ...(recovered ? { recovered: true } : {}),
   };
+}
+
+function localDispatchOf(row: OutboxRow): LocalDispatch {
+  return { ...hostingFields(row), partition: row.partition, payload_enc: row.payload_enc };
 }
 
 type RelayContext = Pick<
@@ -106,7 +131,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Starts the relay; its first pass carries whatever a crash left in the outbox. */
 export async function startOutboxRelay(
   ctx: RelayContext,
-  { batchSize = 200, pollMs = 1_000, publishTimeoutMs = 5_000 }: OutboxRelayOptions = {},
+  { batchSize = 200, pollMs = 1_000, publishTimeoutMs = 5_000, shard }: OutboxRelayOptions = {},
 ): Promise<OutboxRelay> {
   const { sql, nc, names, events, log, clock } = ctx;
   const js = jetstream(nc, { timeout: publishTimeoutMs });
@@ -133,12 +158,14 @@ export async function startOutboxRelay(
 
   // The fast path: commands committed by this process, carried from memory in batches.
   const inFlight = new Set<string>();
-  let toCarry: OutboxRow[] = [];
+  let toCarry: CarriedRow[] = [];
   const carryNow = async () => {
-    const rows = toCarry;
+    const taken = toCarry;
     toCarry = [];
+    let rows: OutboxRow[] = taken;
     try {
-      await publish(rows, false);
+      if (shard) rows = await handOver(taken);
+      if (rows.length > 0) await publish(rows, false);
     } catch (err) {
       // The rows stay in the outbox; the next pass carries them.
       for (const r of rows) inFlight.delete(r.command_id);
@@ -149,7 +176,23 @@ export async function startOutboxRelay(
       return;
     }
     carried += rows.length;
-    await deleteCarried(rows.map((r) => r.command_id));
+    if (rows.length > 0) await deleteCarried(rows.map((r) => r.command_id));
+  };
+  // Hands the commands whose outbox rows were held for it to the shard next door, once their
+  // accepted events are stored (no later event may overtake them); returns the rest.
+  const handOver = async (rows: CarriedRow[]): Promise<OutboxRow[]> => {
+    const held = rows.filter((r) => r.outbox_hold_seconds > 0);
+    if (held.length === 0) return rows;
+    await Promise.all(held.map((r) => events.publish("accepted", acceptedEvent(r))));
+    const rest = rows.filter((r) => r.outbox_hold_seconds === 0);
+    for (const r of held) {
+      inFlight.delete(r.command_id);
+      // The partition may have moved since the accept: then JetStream takes it to its owner
+      // (the accepted event is stored already; its re-publish is deduplicated).
+      if (shard!.dispatch(localDispatchOf(r))) carried++;
+      else rest.push(r);
+    }
+    return rest;
   };
   const deleteCarried = async (ids: string[]) => {
     try {
@@ -174,8 +217,8 @@ export async function startOutboxRelay(
                c.channel, c.partition, c.bid, c.timeout_seconds, c.accepted_at, c.deadline_at,
                c.payload_enc
         from command_outbox o join commands c on c.command_id = o.command_id
-        where not (o.command_id = any(${skip}::uuid[]))
-        order by o.created_at, o.command_id
+        where o.carry_after <= now() and not (o.command_id = any(${skip}::uuid[]))
+        order by o.carry_after, o.command_id
         limit ${batchSize}
         for update of o skip locked`;
       if (rows.length === 0) return 0;
@@ -250,7 +293,7 @@ export async function startOutboxRelay(
           carrying.add(p);
         });
       }
-      toCarry.push(command as OutboxRow);
+      toCarry.push(command as CarriedRow);
     },
     wake,
     drain,

@@ -1,7 +1,8 @@
 // The api role: the outbox relay and the HTTP server, built from the role context.
 import type { Hono } from "hono";
 import type { RoleContext, RunningRole } from "../role_context.ts";
-import { startOutboxRelay } from "../bus/outbox_relay.ts";
+import { IN_PROCESS_OUTBOX_HOLD_SECONDS, startOutboxRelay } from "../bus/outbox_relay.ts";
+import type { LocalShard } from "../local_link.ts";
 import { createPostgresClientStore } from "../store/client_store.ts";
 import { createPostgresCommandStore } from "../store/command_store.ts";
 import { createCompletionWatch } from "../bus/completion_watch.ts";
@@ -21,6 +22,8 @@ export interface ApiRoleOptions {
   clientCacheTtlMs?: number;
   /** Counters kept by other roles (e.g. `roleCounters({ shard: s.metrics })`), for /metrics. */
   metrics?: () => Record<string, number>;
+  /** The shard of this process: it takes the commands of the partitions it hosts directly. */
+  shard?: LocalShard;
 }
 
 export interface RunningApiRole extends RunningRole {
@@ -33,7 +36,8 @@ export async function startApiRole(
   opts: ApiRoleOptions,
 ): Promise<RunningApiRole> {
   const { config, log, clock, sql, nc, cipher } = ctx;
-  const relay = await startOutboxRelay(ctx);
+  const { shard } = opts;
+  const relay = await startOutboxRelay(ctx, { shard });
   const nonces = createPostgresNonceStore(sql, { clock, log });
   const nats = watchConnection(nc);
   const completions = createCompletionWatch(nc);
@@ -53,6 +57,7 @@ export async function startApiRole(
     metrics: opts.metrics,
     // The relay beside this API carries what it commits, from memory.
     onAccepted: (command) => relay.carry(command),
+    outboxHoldSeconds: (partition) => shard?.hosts(partition) ? IN_PROCESS_OUTBOX_HOLD_SECONDS : 0,
   });
   let server;
   try {

@@ -34,6 +34,8 @@ export interface AppDeps {
   readiness: Readiness;
   /** Called after each newly committed command (wakes the outbox relay). */
   onAccepted?: (command: AcceptedCommand) => void;
+  /** Seconds to hold a new command's outbox row for the shard of this process (0: none). */
+  outboxHoldSeconds?: (partition: number) => number;
   /** Wakes waiting requests when their command completes. */
   completions: CompletionWatch;
   /** Counters kept outside the API (the shard's and bridge's), shown on /metrics. */

@@ -25,6 +25,8 @@ export interface CommandRoutesDeps {
   commands: CommandStore;
   /** Called after a command was committed (not on a replay): wakes the outbox relay. */
   onAccepted?: (command: AcceptedCommand) => void;
+  /** Seconds to hold a new command's outbox row for the shard of this process (0: none). */
+  outboxHoldSeconds?: (partition: number) => number;
 }
 
 export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
@@ -43,7 +45,7 @@ function parseJson(raw: Uint8Array): unknown {
 }
 
 export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
-  const { config, clock, commands, onAccepted } = deps;
+  const { config, clock, commands, onAccepted, outboxHoldSeconds } = deps;
   const routes = new Hono<ApiEnv>();
 
   routes.post("/", async (c) => {
@@ -55,6 +57,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
         `API client is not granted the device ${JSON.stringify(request.device_id)}`,
       );
     }
+    const partition = partitionOf(request.device_id, config.partitions);
     const outcome = await commands.acceptCommand({
       tenantId: client.tenant_id,
       clientId: client.client_id,
@@ -65,8 +68,9 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       channel: request.channel,
       timeoutSeconds: request.timeout_seconds,
       payload: request.payload,
-      partition: partitionOf(request.device_id, config.partitions),
+      partition,
       acceptedAt: clock.now(),
+      outboxHoldSeconds: outboxHoldSeconds?.(partition) ?? 0,
     });
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);
     if (outcome.outcome === "accepted") onAccepted?.(outcome.command);

@@ -40,7 +40,7 @@ import type { TransitionWriter } from "./transition_writer.ts";
 import { lifecycleEvent, unownedProblem } from "./lifecycle_event.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { Buffer } from "node:buffer";
-import type { LocalBridge } from "../local_link.ts";
+import type { LocalBridge, LocalDispatch } from "../local_link.ts";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;
 
@@ -87,6 +87,8 @@ export interface DeviceHost {
   connectBridge(bridge: LocalBridge | undefined): void;
   /** A fact from the bridge of this process; settled as a JetStream message would be. */
   fact(fact: DeliveredFact | ReplyFact, settle: Settle): void;
+  /** A command the API of this process committed, for a partition hosted here. */
+  dispatch(command: LocalDispatch): void;
   drop(partition: number): void;
   /** Stops device actors with nothing pending (they are cheap to recreate). */
   sweepIdle(): number;
@@ -97,6 +99,18 @@ export interface DeviceHost {
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
+
+/** A command on its way to being hosted, from JetStream or from the API next door. */
+interface Arriving {
+  d: Omit<CommandDispatch, "kind" | "payload_enc" | "recovered">;
+  payload_enc: Uint8Array;
+  partition: number;
+  settle: Settle;
+  /** May have been hosted or finished before (a redelivery, an outbox pass): the row decides. */
+  check: boolean;
+}
+
+const SETTLED: Settle = { ack() {}, nak() {} };
 
 export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const intern = createInterner();
@@ -270,13 +284,13 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   }
 
   // Dispatches of one event-loop turn share one Postgres read.
-  let dispatchBatch: Array<{ msg: JsMsg; d: CommandDispatch; partition: number }> = [];
-  function queueDispatch(msg: JsMsg, d: CommandDispatch, partition: number) {
-    if (commands.has(d.command_id)) {
-      msg.ack(); // redelivery of a hosted command
+  let dispatchBatch: Arriving[] = [];
+  function queueDispatch(a: Arriving) {
+    if (commands.has(a.d.command_id)) {
+      a.settle.ack(); // redelivery of a hosted command
       return;
     }
-    dispatchBatch.push({ msg, d, partition });
+    dispatchBatch.push(a);
     if (dispatchBatch.length === 1) {
       setImmediate(() => {
         const batch = dispatchBatch;
@@ -285,7 +299,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         // commands ahead of earlier ones (FIFO per device).
         hosting = hosting.then(() => hostDispatches(batch)).catch((err) => {
           o.log.error("hosting dispatched commands failed", { err });
-          for (const b of batch) b.msg.nak(1_000);
+          for (const b of batch) b.settle.nak(1_000);
         });
       });
     }
@@ -297,47 +311,43 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const restoredUnsent = new Set<string>();
   let forgetRestored: unknown;
 
-  async function hostDispatches(
-    batch: Array<{ msg: JsMsg; d: CommandDispatch; partition: number }>,
-  ): Promise<void> {
+  async function hostDispatches(batch: Arriving[]): Promise<void> {
     // A first delivery carries all the shard needs (bid, sealed payload): no Postgres read.
     // Only a redelivered dispatch (its first delivery's ack was lost) or one an outbox pass
     // recovered may belong to a command that has finished since: for those, the row decides.
-    const needsCheck = (b: { msg: JsMsg; d: CommandDispatch }) =>
-      b.msg.redelivered || b.d.recovered;
-    const redelivered = batch.filter(needsCheck).map((b) => b.d.command_id);
+    const redelivered = batch.filter((b) => b.check).map((b) => b.d.command_id);
     let rows: Map<string, { status: string }> | undefined;
     if (redelivered.length > 0) {
       try {
         rows = await o.store.loadOutbound(redelivered);
       } catch (err) {
         o.log.error("could not load dispatched commands, will retry", { err });
-        for (const b of batch) b.msg.nak(1_000);
+        for (const b of batch) b.settle.nak(1_000);
         return;
       }
     }
-    for (const { msg, d, partition } of batch) {
+    for (const { d, payload_enc, partition, settle, check } of batch) {
       const hosted = devices.get(d.device_id);
       if (restoredUnsent.delete(d.command_id)) {
         // Restored from its row before its dispatch was pulled: hosted (or finished) already.
-        msg.ack();
+        settle.ack();
         continue;
       }
-      if (needsCheck({ msg, d })) {
+      if (check) {
         const row = rows!.get(d.command_id);
         if (!row || row.status !== "ACCEPTED") {
           // Finished already, or restored from Postgres and hosted from there.
           if (!row) o.log.warn("dispatch for a command with no row", { command_id: d.command_id });
-          msg.ack();
+          settle.ack();
           continue;
         }
       }
       if (commands.has(d.command_id)) {
-        msg.ack();
+        settle.ack();
         continue;
       }
       const actor = hosted?.actor ?? createDevice(d.device_id, partition);
-      arriving = { bid: d.bid, payload_enc: Buffer.from(d.payload_enc, "base64") };
+      arriving = { bid: d.bid, payload_enc };
       try {
         actor.send({ type: "command.dispatched", command: toInput(d, intern) });
       } finally {
@@ -345,7 +355,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       }
       // Hosting writes nothing: the committed ACCEPTED row is the command's initial state (a
       // restore starts a command without a snapshot from its row), so the ack can go now.
-      msg.ack();
+      settle.ack();
     }
   }
 
@@ -515,8 +525,15 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         return;
       }
       try {
-        if (m.kind === "command") queueDispatch(msg, m, partition);
-        else if (m.kind === "delivered") handleDelivered(msg, m.command_id, m.device_id, m.at);
+        if (m.kind === "command") {
+          queueDispatch({
+            d: m,
+            payload_enc: Buffer.from(m.payload_enc, "base64"),
+            partition,
+            settle: msg,
+            check: msg.redelivered || m.recovered === true,
+          });
+        } else if (m.kind === "delivered") handleDelivered(msg, m.command_id, m.device_id, m.at);
         else if (m.kind === "reply") handleReply(msg, m);
         else msg.term();
       } catch (err) {
@@ -528,6 +545,17 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
 
     connectBridge(bridge) {
       localBridge = bridge;
+    },
+
+    dispatch(command) {
+      // Its outbox row is the record: nothing to acknowledge.
+      queueDispatch({
+        d: command,
+        payload_enc: command.payload_enc,
+        partition: command.partition,
+        settle: SETTLED,
+        check: false,
+      });
     },
 
     fact(fact, settle) {

@@ -111,6 +111,11 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   };
   const local: LocalShard = {
     hosts: (p) => hosting.has(p),
+    dispatch(command) {
+      if (!hosting.has(command.partition)) return false;
+      host.dispatch(command);
+      return true;
+    },
     delivered(fact) {
       heldDeliveries.set(fact.command_id, fact);
       releaseTimer ??= setTimeout(releaseDeliveries, DELIVERY_HOLD_MS);

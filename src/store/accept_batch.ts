@@ -22,6 +22,9 @@ export interface AcceptedCommand {
   timeout_seconds: number;
   accepted_at: Date;
   deadline_at: Date;
+  /** Seconds an outbox pass leaves the outbox row alone: non-zero when a shard in this process
+   * takes the command straight from the API (its first transition commit deletes the row). */
+  outbox_hold_seconds: number;
 }
 
 /** Inserted: this row is now committed. Existing: the key was taken; its row's identity. */
@@ -54,7 +57,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
           command_id uuid, tenant_id text, client_id text, idempotency_key text,
           request_hash text, vendor text, device_id text, command_type text, channel text,
           partition integer, bid uuid, payload_enc text, timeout_seconds integer,
-          accepted_at timestamptz, deadline_at timestamptz)
+          accepted_at timestamptz, deadline_at timestamptz, outbox_hold_seconds integer)
       ), ins as (
         insert into commands (command_id, tenant_id, client_id, idempotency_key, request_hash,
           vendor, device_id, command_type, channel, partition, bid, payload_enc, status,
@@ -66,7 +69,10 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
         on conflict (client_id, idempotency_key) do nothing
         returning command_id, accepted_at
       ), outbox as (
-        insert into command_outbox (command_id, created_at) select command_id, accepted_at from ins
+        insert into command_outbox (command_id, created_at, carry_after)
+        select ins.command_id, ins.accepted_at,
+               now() + input.outbox_hold_seconds * interval '1 second'
+        from ins join input using (command_id)
       )
       select command_id from ins`;
     const ok = new Set(inserted.map((r) => r.command_id));

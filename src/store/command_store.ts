@@ -23,6 +23,8 @@ export interface AcceptInput {
   partition: number;
   /** Epoch ms of acceptance (from the injected clock). */
   acceptedAt: number;
+  /** See AcceptedCommand.outbox_hold_seconds (default 0: carried through JetStream). */
+  outboxHoldSeconds?: number;
 }
 
 export type AcceptOutcome =
@@ -162,6 +164,7 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
       timeout_seconds: input.timeoutSeconds,
       accepted_at: new Date(input.acceptedAt),
       deadline_at: new Date(input.acceptedAt + input.timeoutSeconds * 1000),
+      outbox_hold_seconds: input.outboxHoldSeconds ?? 0,
     };
     row.payload_enc = cipher.seal(JSON.stringify(input.payload), row.command_id);
     const result = await batcher.insert(row);

@@ -97,6 +97,17 @@ create table api_nonces (
 create index api_nonces_expires on api_nonces (expires_at);
 `,
   },
+  {
+    version: 3,
+    name: "outbox rows held while a shard in the accepting process carries them",
+    sql: `
+-- A command handed to a shard in the accepting process keeps its outbox row until its first
+-- transition commit deletes it; outbox passes leave the row alone until carry_after, and carry
+-- it through JetStream after that (the process may have lost the device's partition meanwhile).
+alter table command_outbox add column carry_after timestamptz not null default now();
+create index command_outbox_due on command_outbox (carry_after, command_id);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

@@ -1,10 +1,17 @@
 // The outbox relay against real Postgres and NATS: what a crash left between commit and
-// publish is carried on start, once, with the accepted event before the dispatch.
+// publish is carried on start, once, with the accepted event before the dispatch; a command for
+// the shard of the same process is handed to it, and its row held until its first transition.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
-import { acceptedEventId, startOutboxRelay } from "../../src/bus/outbox_relay.ts";
+import {
+  acceptedEventId,
+  IN_PROCESS_OUTBOX_HOLD_SECONDS,
+  startOutboxRelay,
+} from "../../src/bus/outbox_relay.ts";
+import type { LocalDispatch, LocalShard } from "../../src/local_link.ts";
+import { createLifecycleStore } from "../../src/store/lifecycle_store.ts";
 import { EVENTS_STREAM, eventSubject, partitionOf } from "../../src/bus/subjects.ts";
 import {
   type AcceptInput,
@@ -157,5 +164,125 @@ test("two relays share a backlog without carrying any command twice", async () =
   } finally {
     await a.stop();
     await b.stop();
+  }
+});
+
+/** The shard of the relay's process, as the relay sees it: records what it is handed. */
+function fakeShard(hosted: boolean) {
+  const handed: LocalDispatch[] = [];
+  const shard: LocalShard = {
+    hosts: () => hosted,
+    dispatch: (c) => {
+      if (!hosted) return false;
+      handed.push(c);
+      return true;
+    },
+    delivered: () => {},
+    reply: () => Promise.resolve(),
+  };
+  return { shard, handed };
+}
+
+async function carryAfter(commandId: string): Promise<Date | undefined> {
+  const [row] = await f.sql<{ carry_after: Date }[]>`
+    select carry_after from command_outbox where command_id = ${commandId}`;
+  return row?.carry_after;
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string) {
+  const deadline = Date.now() + 5_000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test("a command for the shard next door is handed to it, its row held, nothing dispatched", async () => {
+  const { shard, handed } = fakeShard(true);
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, shard });
+  try {
+    const tenantId = `tenant_${crypto.randomUUID().slice(0, 8)}`;
+    const count = await shardMessages();
+    const accepted = await store.acceptCommand(
+      input({ tenantId, outboxHoldSeconds: IN_PROCESS_OUTBOX_HOLD_SECONDS }),
+    );
+    assert.equal(accepted.outcome, "accepted");
+    if (accepted.outcome !== "accepted") return;
+    relay.carry(accepted.command);
+    await waitFor(() => handed.length === 1, "the hand-over");
+    const c = handed[0];
+    assert.equal(c.command_id, accepted.command_id);
+    assert.equal(c.partition, partitionOf("dock.A-1", f.config.partitions));
+    assert.equal(c.deadline_at, c.accepted_at + 30_000);
+    assert.deepEqual(c.payload_enc, accepted.command.payload_enc);
+    // The accepted event is stored before the shard gets the command.
+    const jsm = await jetstreamManager(f.nc);
+    const event = await jsm.streams.getMessage(EVENTS_STREAM, {
+      last_by_subj: eventSubject(tenantId, "accepted"),
+    });
+    assert.equal(event?.json<{ command_id: string }>().command_id, accepted.command_id);
+    assert.equal(await shardMessages(), count);
+    // The row waits for the command's first transition; no pass takes it before its time.
+    const held = await carryAfter(accepted.command_id);
+    assert.ok(held && held.getTime() > Date.now() + 5_000, `carry_after ${held?.toISOString()}`);
+    await relay.drain();
+    assert.equal(await shardMessages(), count);
+    assert.ok(await carryAfter(accepted.command_id));
+
+    // The first transition commit deletes it.
+    await createLifecycleStore(f.sql).writeTransitions([{
+      command_id: accepted.command_id,
+      status: "DELIVERED",
+      delivered_at: Date.now(),
+      updated_at: Date.now(),
+      snapshot: { value: "DELIVERED" },
+    }]);
+    assert.equal(await carryAfter(accepted.command_id), undefined);
+  } finally {
+    await relay.stop();
+  }
+});
+
+test("a held row whose command never moved is carried through JetStream once its hold is over", async () => {
+  // The process lost the partition before its shard hosted the command: only the row is left.
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000 });
+  try {
+    const count = await shardMessages();
+    const accepted = await store.acceptCommand(input({ outboxHoldSeconds: 3_600 }));
+    assert.equal(await relay.drain(), 0);
+    await f.sql`update command_outbox set carry_after = now() - interval '1 second'
+      where command_id = ${accepted.command_id}`;
+    assert.equal(await relay.drain(), 1);
+    assert.equal(await carryAfter(accepted.command_id), undefined);
+    assert.equal(await shardMessages(), count + 1);
+    const jsm = await jetstreamManager(f.nc);
+    const partition = partitionOf("dock.A-1", f.config.partitions);
+    const dispatch = await jsm.streams.getMessage(f.names.shardStream, {
+      last_by_subj: f.names.commandSubject(partition, "dock.A-1"),
+    });
+    const body = dispatch!.json<Record<string, unknown>>();
+    assert.equal(body.command_id, accepted.command_id);
+    // Its shard checks the row first: the command may have been hosted before.
+    assert.equal(body.recovered, true);
+  } finally {
+    await relay.stop();
+  }
+});
+
+test("a command whose partition left this process since its accept goes through JetStream", async () => {
+  const { shard, handed } = fakeShard(false);
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, shard });
+  try {
+    const count = await shardMessages();
+    const accepted = await store.acceptCommand(
+      input({ outboxHoldSeconds: IN_PROCESS_OUTBOX_HOLD_SECONDS }),
+    );
+    if (accepted.outcome !== "accepted") assert.fail(accepted.outcome);
+    relay.carry(accepted.command);
+    await waitFor(async () => (await shardMessages()) === count + 1, "the dispatch");
+    await waitFor(async () => (await carryAfter(accepted.command_id)) === undefined, "the delete");
+    assert.equal(handed.length, 0);
+  } finally {
+    await relay.stop();
   }
 });

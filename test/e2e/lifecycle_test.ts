@@ -4,6 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
 
 let f: LifecycleFixture;
 const docks: DockSimulator[] = [];
@@ -39,6 +40,26 @@ test("a result 0 reply ends SUCCEEDED with the reply mapped", async () => {
   assert.equal(got.method, "fileupload_start");
   assert.equal((got.data as any).credentials.access_key_secret, "string");
   assert.match(got.bid!, /^[0-9a-f-]{36}$/);
+});
+
+test("in one process the command never passes through JetStream, and leaves no outbox row", async () => {
+  const { names, sql } = f.harness.downlink.context;
+  const jsm = await jetstreamManager(f.nc);
+  // The stream is a work queue (acked messages go): its sequence counts what ever went in.
+  const shardMessages = async () => (await jsm.streams.info(names.shardStream)).state.last_seq;
+  const before = await shardMessages();
+  const sn = f.device("in-process");
+  await dock({ sn, result: 0 });
+  const id = await f.submit(sn);
+  await f.waitForStatus(id, ["SUCCEEDED"]);
+  // API → shard → bridge and back went by hand, not as dispatch, delivered or reply messages.
+  assert.equal(await shardMessages(), before);
+  const [{ n }] = await sql<{ n: number }[]>`
+    select count(*)::int as n from command_outbox where command_id = ${id}`;
+  assert.equal(n, 0);
+  const kinds = f.events.filter((e) => e.command_id === id).map((e) => e.event_type);
+  assert.deepEqual(kinds.slice(0, 1), ["command.accepted"]);
+  assert.equal(kinds.at(-1), "command.completed");
 });
 
 test("a non-zero result ends FAILED with DEVICE_EXECUTION_FAILED", async () => {
