@@ -1,8 +1,8 @@
-// The nonces of signed requests, shared by every API instance through Postgres. Claims that
-// arrive in one turn of the event loop share one statement (group commit), and a periodic prune
-// deletes the nonces whose retention has passed.
-import { setImmediate } from "node:timers";
+// The nonces of signed requests, shared by every API instance through Postgres. Claims queued
+// while the previous batch was committing share one statement (group commit), and a periodic
+// prune deletes the nonces whose retention has passed.
 import { type Logger, silentLogger } from "../log.ts";
+import { createGroupCommit } from "./group_commit.ts";
 import type { Clock } from "../time.ts";
 import type { Sql } from "./db.ts";
 
@@ -47,7 +47,6 @@ export function createPostgresNonceStore(
   { clock, log = silentLogger, pruneEveryMs = 60_000, pruneBatch = 5_000 }:
     PostgresNonceStoreOptions,
 ): PostgresNonceStore {
-  const queue: Claim[] = [];
   let closed = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: unknown;
@@ -86,9 +85,10 @@ export function createPostgresNonceStore(
     return new Set(fresh.map((r) => `${r.client_id}\u0000${r.nonce}`));
   }
 
-  function flush(): void {
+  function flush(queued: Claim[]): Promise<unknown> {
+    const written: Promise<unknown>[] = [];
     const byKey = new Map<string, Claim[]>();
-    for (const c of queue.splice(0, queue.length)) {
+    for (const c of queued) {
       const same = byKey.get(key(c));
       if (same) same.push(c);
       else byKey.set(key(c), [c]);
@@ -97,13 +97,16 @@ export function createPostgresNonceStore(
     for (let i = 0; i < groups.length; i += MAX_BATCH) {
       const batch = groups.slice(i, i + MAX_BATCH);
       const fresh = claimBatch(batch.map(([first]) => first));
+      written.push(fresh);
       for (const [first, ...again] of batch) {
         first.settle(fresh.then((taken) => taken.has(key(first))));
-        // The same nonce again in this turn replays the first claim (or fails with it).
+        // The same nonce again in this batch replays the first claim (or fails with it).
         for (const c of again) c.settle(fresh.then(() => false));
       }
     }
+    return Promise.allSettled(written);
   }
+  const group = createGroupCommit(flush);
 
   async function prune(): Promise<number> {
     const now = new Date(clock.now()).toISOString();
@@ -141,14 +144,13 @@ export function createPostgresNonceStore(
   return {
     claim(clientId, nonce, retentionSeconds) {
       return new Promise<boolean>((resolve, reject) => {
-        queue.push({
+        group.add({
           clientId,
           nonce,
           at: clock.now(),
           retentionSeconds,
           settle: (fresh) => fresh.then(resolve, reject),
         });
-        if (queue.length === 1) setImmediate(flush);
       });
     },
     prune,
