@@ -66,7 +66,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     nc,
     names,
     cipher: createDataCipher(config.dataKey),
-    events: createEventPublisher(nc),
+    events: createEventPublisher(nc, clock),
   };
 
   const roles: RunningRole[] = [];

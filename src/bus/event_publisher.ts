@@ -1,7 +1,8 @@
 // Publishes public lifecycle events to the JetStream events stream. Publishes on one
 // connection keep their order, so events of one command arrive in the order they were sent.
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import type { Clock } from "../time.ts";
+import { createAckedPublisher } from "./acked_publisher.ts";
 import type { LifecycleEvent } from "./messages.ts";
 import { type EventKind, eventSubject, UNOWNED_PROBLEM_SUBJECT } from "./subjects.ts";
 
@@ -10,15 +11,15 @@ export interface EventPublisher {
   publish(kind: EventKind, event: LifecycleEvent): Promise<void>;
 }
 
-export function createEventPublisher(nc: NatsConnection): EventPublisher {
-  const js = jetstream(nc);
+export function createEventPublisher(nc: NatsConnection, clock: Clock): EventPublisher {
+  const acked = createAckedPublisher(nc, { clock });
   const encoder = new TextEncoder();
   return {
-    async publish(kind, event) {
+    publish(kind, event) {
       const subject = event.tenant_id
         ? eventSubject(event.tenant_id, kind)
         : UNOWNED_PROBLEM_SUBJECT;
-      await js.publish(subject, encoder.encode(JSON.stringify(event)), { msgID: event.event_id });
+      return acked.publish(subject, encoder.encode(JSON.stringify(event)), event.event_id);
     },
   };
 }

@@ -85,7 +85,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     nc: roleNc,
     names,
     cipher,
-    events: createEventPublisher(roleNc),
+    events: createEventPublisher(roleNc, clock),
   };
   const api = options.serve === false ? undefined : await startApiRole(ctx, {
     port: 0,
