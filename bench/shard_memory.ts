@@ -3,7 +3,8 @@
 // Effects are fakes (no NATS, no Postgres). Run: node --expose-gc --import tsx bench/shard_memory.ts
 import process from "node:process";
 import { setImmediate } from "node:timers";
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
+import type { AckedPublisher } from "../src/bus/acked_publisher.ts";
 import { createDeviceHost, type DeviceHost } from "../src/shard/device_host.ts";
 import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { InFlightCommand, LifecycleStore } from "../src/store/lifecycle_store.ts";
@@ -30,7 +31,7 @@ const silent: Logger = {
 };
 
 function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
-  const js = { publish: () => Promise.resolve({ seq: 1 }) } as unknown as JetStreamClient;
+  const publisher: AckedPublisher = { publish: () => Promise.resolve(), close() {} };
   const writer: TransitionWriter = {
     record() {},
     publish() {},
@@ -52,7 +53,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     findCommand: () => Promise.resolve(undefined),
   };
   return createDeviceHost({
-    js,
+    publisher,
     names: topologyNames("bench"),
     store,
     writer,

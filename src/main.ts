@@ -12,6 +12,7 @@ import { runMigrations } from "./store/migrations.ts";
 import { connectNats, ensureStreams } from "./bus/nats.ts";
 import { topologyNames } from "./bus/subjects.ts";
 import { createEventPublisher } from "./bus/event_publisher.ts";
+import { createAckedPublisher } from "./bus/acked_publisher.ts";
 import { createDataCipher } from "./crypto/data_key.ts";
 import type { RoleContext, RunningRole } from "./role_context.ts";
 import { startApiRole } from "./http/api_role.ts";
@@ -58,6 +59,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     });
   await ensureStreams(nc, names);
 
+  const publisher = createAckedPublisher(nc, { clock });
   const context: RoleContext = {
     config,
     log,
@@ -66,7 +68,8 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     nc,
     names,
     cipher: createDataCipher(config.dataKey),
-    events: createEventPublisher(nc, clock),
+    publisher,
+    events: createEventPublisher(publisher),
   };
 
   const roles: RunningRole[] = [];

@@ -7,6 +7,7 @@ import type { Sql } from "./store/db.ts";
 import type { TopologyNames } from "./bus/subjects.ts";
 import type { DataCipher } from "./crypto/data_key.ts";
 import type { EventPublisher } from "./bus/event_publisher.ts";
+import type { AckedPublisher } from "./bus/acked_publisher.ts";
 
 export interface RoleContext {
   config: Config;
@@ -16,6 +17,8 @@ export interface RoleContext {
   nc: NatsConnection;
   names: TopologyNames;
   cipher: DataCipher;
+  /** Every JetStream publish of the process, acknowledged on one inbox. */
+  publisher: AckedPublisher;
   events: EventPublisher;
 }
 

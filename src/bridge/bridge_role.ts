@@ -147,7 +147,7 @@ export async function startBridgeRole(
     };
     const partition = partitionOf(parsed.gateway, config.partitions);
     if (shard?.hosts(partition)) return await shard.reply(fact);
-    await js.publish(
+    await ctx.publisher.publish(
       names.factSubject(partition, parsed.gateway),
       encoder.encode(JSON.stringify(fact)),
     );
@@ -200,12 +200,10 @@ export async function startBridgeRole(
     };
     const partition = partitionOf(m.device_id, config.partitions);
     if (shard?.hosts(partition)) return shard.delivered(fact);
-    await js.publish(
+    await ctx.publisher.publish(
       names.factSubject(partition, m.device_id),
       encoder.encode(JSON.stringify(fact)),
-      {
-        msgID: `${m.command_id}.delivered`,
-      },
+      `${m.command_id}.delivered`,
     );
   }
 

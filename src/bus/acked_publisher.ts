@@ -9,7 +9,7 @@ export interface AckedPublisher {
   /** Resolves once the stream has stored the message (or had it already: same `msgID`, which
    * JetStream deduplicates); rejects on an error reply, when no stream takes the subject, or when
    * no acknowledgement came within the timeout. */
-  publish(subject: string, data: Uint8Array, msgID: string): Promise<void>;
+  publish(subject: string, data: Uint8Array, msgID?: string): Promise<void>;
   /** Stops listening for acknowledgements; waiting publishes are rejected. */
   close(): void;
 }
@@ -84,8 +84,11 @@ export function createAckedPublisher(
     publish(subject, data, msgID) {
       return new Promise<void>((resolve, reject) => {
         const token = (seq++).toString(36);
-        const h = headers();
-        h.set("Nats-Msg-Id", msgID);
+        let h;
+        if (msgID !== undefined) {
+          h = headers();
+          h.set("Nats-Msg-Id", msgID);
+        }
         try {
           nc.publish(subject, data, { reply: prefix + token, headers: h });
         } catch (err) {

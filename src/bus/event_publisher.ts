@@ -1,8 +1,6 @@
 // Publishes public lifecycle events to the JetStream events stream. Publishes on one
 // connection keep their order, so events of one command arrive in the order they were sent.
-import type { NatsConnection } from "@nats-io/transport-node";
-import type { Clock } from "../time.ts";
-import { createAckedPublisher } from "./acked_publisher.ts";
+import type { AckedPublisher } from "./acked_publisher.ts";
 import type { LifecycleEvent } from "./messages.ts";
 import { type EventKind, eventSubject, UNOWNED_PROBLEM_SUBJECT } from "./subjects.ts";
 
@@ -11,8 +9,7 @@ export interface EventPublisher {
   publish(kind: EventKind, event: LifecycleEvent): Promise<void>;
 }
 
-export function createEventPublisher(nc: NatsConnection, clock: Clock): EventPublisher {
-  const acked = createAckedPublisher(nc, { clock });
+export function createEventPublisher(acked: AckedPublisher): EventPublisher {
   const encoder = new TextEncoder();
   return {
     publish(kind, event) {

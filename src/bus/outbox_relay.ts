@@ -3,7 +3,6 @@
 // whose partition the shard of this process hosts is handed to it directly instead.
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import { jetstream } from "@nats-io/jetstream";
 import { v5 } from "uuid";
 import type { RoleContext } from "../role_context.ts";
 import { rfc3339 } from "../time.ts";
@@ -16,8 +15,6 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Safety-net poll interval: a wake-up lost with a process still gets carried. */
   pollMs?: number;
-  /** JetStream publish timeout. */
-  publishTimeoutMs?: number;
   /** The shard of this process: commands of the partitions it hosts skip JetStream. */
   shard?: LocalShard;
 }
@@ -119,7 +116,7 @@ function localDispatchOf(row: OutboxRow): LocalDispatch {
 
 type RelayContext = Pick<
   RoleContext,
-  "sql" | "nc" | "names" | "events" | "log" | "clock" | "config"
+  "sql" | "nc" | "names" | "events" | "log" | "clock" | "config" | "publisher"
 >;
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -131,10 +128,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Starts the relay; its first pass carries whatever a crash left in the outbox. */
 export async function startOutboxRelay(
   ctx: RelayContext,
-  { batchSize = 200, pollMs = 1_000, publishTimeoutMs = 5_000, shard }: OutboxRelayOptions = {},
+  { batchSize = 200, pollMs = 1_000, shard }: OutboxRelayOptions = {},
 ): Promise<OutboxRelay> {
-  const { sql, nc, names, events, log, clock } = ctx;
-  const js = jetstream(nc, { timeout: publishTimeoutMs });
+  const { sql, nc, names, events, log, clock, publisher } = ctx;
   const encoder = new TextEncoder();
   let stopped = false;
   let running: Promise<number> | undefined;
@@ -148,10 +144,10 @@ export async function startOutboxRelay(
   const publish = async (rows: readonly OutboxRow[], recovered: boolean) => {
     await Promise.all(rows.map((r) => events.publish("accepted", acceptedEvent(r))));
     await Promise.all(rows.map((r) =>
-      js.publish(
+      publisher.publish(
         names.commandSubject(r.partition, r.device_id),
         encoder.encode(JSON.stringify(dispatchOf(r, recovered))),
-        { msgID: r.command_id },
+        r.command_id,
       )
     ));
   };

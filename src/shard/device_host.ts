@@ -7,7 +7,8 @@
 // no command actor and arms no per-command timer (nor meets statelyai/xstate#5331).
 import { setImmediate } from "node:timers";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
+import type { AckedPublisher } from "../bus/acked_publisher.ts";
 import {
   type CommandContext,
   type CommandEvent,
@@ -65,7 +66,8 @@ class HostedCommand {
 }
 
 export interface DeviceHostOptions {
-  js: JetStreamClient;
+  /** JetStream publishes (commands for a bridge in another process). */
+  publisher: AckedPublisher;
   names: TopologyNames;
   store: LifecycleStore;
   writer: TransitionWriter;
@@ -272,7 +274,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     const deadline_at = ctx.deadline_at;
     // msgID = command id: a resend after a restart is deduplicated by the bridge stream.
     const publish = (attempt: number): Promise<void> =>
-      o.js.publish(subject, body, { msgID: command_id }).then(() => {}, async (err) => {
+      o.publisher.publish(subject, body, command_id).then(() => {}, async (err) => {
         if (attempt >= 5 || o.clock.now() > deadline_at) {
           o.log.error("could not hand command to the bridge", { err, command_id });
           return;

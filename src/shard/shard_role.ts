@@ -47,7 +47,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   });
   const inspection = config.inspect ? await createInspection(log) : undefined;
   const host = createDeviceHost({
-    js,
+    publisher: ctx.publisher,
     names,
     store,
     writer,

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { setImmediate } from "node:timers";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
-import type { JetStreamClient } from "@nats-io/jetstream";
+import type { AckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { createDeviceHost } from "../../src/shard/device_host.ts";
 import type { SnapshotSource, TransitionWriter } from "../../src/shard/transition_writer.ts";
 import type { InFlightCommand, LifecycleStore } from "../../src/store/lifecycle_store.ts";
@@ -39,13 +39,14 @@ function start(rows: InFlightCommand[]) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const published: Array<{ subject: string; command_id: string; bid: string }> = [];
-  const js = {
+  const publisher: AckedPublisher = {
     publish: (subject: string, body: Uint8Array) => {
       const m = JSON.parse(new TextDecoder().decode(body));
       published.push({ subject, command_id: m.command_id, bid: m.bid });
-      return Promise.resolve({ seq: 1 });
+      return Promise.resolve();
     },
-  } as unknown as JetStreamClient;
+    close() {},
+  };
   const records: Array<{ ref: SnapshotSource; kind: TransitionKind; at: number }> = [];
   const writer: TransitionWriter = {
     record: (ref, kind) => records.push({ ref, kind, at: clock.now() }),
@@ -61,7 +62,7 @@ function start(rows: InFlightCommand[]) {
     findCommand: () => Promise.resolve(undefined),
   };
   const host = createDeviceHost({
-    js,
+    publisher,
     names: topologyNames("test"),
     store,
     writer,

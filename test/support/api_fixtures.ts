@@ -8,6 +8,7 @@ import { runMigrations } from "../../src/store/migrations.ts";
 import { connectNats, ensureStreams } from "../../src/bus/nats.ts";
 import { type TopologyNames, topologyNames } from "../../src/bus/subjects.ts";
 import { createEventPublisher } from "../../src/bus/event_publisher.ts";
+import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { createDataCipher, type DataCipher } from "../../src/crypto/data_key.ts";
 import type { RoleContext } from "../../src/role_context.ts";
 import { type RunningApiRole, startApiRole } from "../../src/http/api_role.ts";
@@ -77,6 +78,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   };
   const roleSql = options.databaseUrl ? createSql(roleConfig, { max: 4 }) : sql;
   const roleNc = options.natsUrl ? await connectNats(roleConfig.natsUrl, "test-role") : nc;
+  const publisher = createAckedPublisher(roleNc, { clock });
   const ctx: RoleContext = {
     config: roleConfig,
     log,
@@ -85,7 +87,8 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     nc: roleNc,
     names,
     cipher,
-    events: createEventPublisher(roleNc, clock),
+    publisher,
+    events: createEventPublisher(publisher),
   };
   const api = options.serve === false ? undefined : await startApiRole(ctx, {
     port: 0,
