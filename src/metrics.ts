@@ -1,5 +1,6 @@
-// Process-level counters in the Prometheus text format: a small registry any role can count
-// into, plus counters kept elsewhere (the shard's and bridge's `metrics` records) read at scrape.
+// Process-level metrics in the Prometheus text format: a small registry any role can count
+// into, counters kept elsewhere (the shard's and bridge's `metrics` records) and gauges, all read
+// at scrape.
 
 export type Labels = Readonly<Record<string, string>>;
 
@@ -13,6 +14,9 @@ export interface MetricsRegistry {
   /** Counters held outside the registry, read at each scrape; each key becomes
    * `{prefix}{key}_total`. */
   collect(source: () => Record<string, number>, options?: { prefix?: string }): void;
+  /** Gauges read at each scrape: each key of what `read` returns becomes a gauge named `{key}`,
+   * described by `help[key]`. One read serves every key, so they describe one moment. */
+  gauges(read: () => Record<string, number>, help: Readonly<Record<string, string>>): void;
   /** Every counter in the Prometheus text exposition format (version 0.0.4). */
   render(): string;
 }
@@ -40,6 +44,10 @@ function withTotal(name: string): string {
 export function createMetricsRegistry(): MetricsRegistry {
   const counters = new Map<string, { help: string; values: Map<string, number> }>();
   const sources: { read: () => Record<string, number>; prefix: string }[] = [];
+  const gaugeSources: {
+    read: () => Record<string, number>;
+    help: Readonly<Record<string, string>>;
+  }[] = [];
 
   return {
     counter(name, help) {
@@ -56,6 +64,9 @@ export function createMetricsRegistry(): MetricsRegistry {
     },
     collect(read, { prefix = "" } = {}) {
       sources.push({ read, prefix });
+    },
+    gauges(read, help) {
+      gaugeSources.push({ read, help });
     },
     render() {
       const lines: string[] = [];
@@ -79,6 +90,24 @@ export function createMetricsRegistry(): MetricsRegistry {
           lines.push(
             `# HELP ${name} Counted by the process (${key}).`,
             `# TYPE ${name} counter`,
+            `${name} ${value}`,
+          );
+        }
+      }
+      for (const { read, help } of gaugeSources) {
+        let record: Record<string, number>;
+        try {
+          record = read();
+        } catch {
+          continue;
+        }
+        for (const [key, value] of Object.entries(record)) {
+          const name = metricName(key);
+          if (seen.has(name) || typeof value !== "number" || !Number.isFinite(value)) continue;
+          seen.add(name);
+          lines.push(
+            `# HELP ${name} ${help[key] ?? key}`,
+            `# TYPE ${name} gauge`,
             `${name} ${value}`,
           );
         }

@@ -61,6 +61,41 @@ test("a source that throws leaves the rest of the scrape intact", () => {
   assert.match(registry.render(), /^ok_total 1$/m);
 });
 
+test("gauges are read once per scrape and rendered with their help and type", () => {
+  const registry = createMetricsRegistry();
+  let reads = 0;
+  let queued = 3;
+  registry.gauges(() => {
+    reads++;
+    return { queue_depth: queued, queue_bytes: queued * 10 };
+  }, { queue_depth: "Items waiting", queue_bytes: "Bytes waiting" });
+
+  assert.equal(
+    registry.render(),
+    [
+      "# HELP queue_depth Items waiting",
+      "# TYPE queue_depth gauge",
+      "queue_depth 3",
+      "# HELP queue_bytes Bytes waiting",
+      "# TYPE queue_bytes gauge",
+      "queue_bytes 30",
+      "",
+    ].join("\n"),
+  );
+  queued = 1;
+  assert.match(registry.render(), /^queue_depth 1$/m);
+  assert.equal(reads, 2);
+});
+
+test("a gauge source that throws leaves the rest of the scrape intact", () => {
+  const registry = createMetricsRegistry();
+  registry.counter("ok", "ok").inc();
+  registry.gauges(() => {
+    throw new Error("not available here");
+  }, {});
+  assert.equal(registry.render(), "# HELP ok_total ok\n# TYPE ok_total counter\nok_total 1\n");
+});
+
 test("metric names keep only Prometheus characters", () => {
   assert.equal(metricName("a.b-c d"), "a_b_c_d");
   assert.equal(metricName("9lives"), "_9lives");

@@ -16,6 +16,7 @@ import { requestId } from "./request_id.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { ConnectionWatch } from "../bus/connection_watch.ts";
 import { createMetricsRegistry } from "../metrics.ts";
+import { registerProcessMemory } from "../process_memory.ts";
 import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
 import { commandListRoutes } from "./command_list.ts";
 import { commandWaitRoutes } from "./command_wait.ts";
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   const registry = createMetricsRegistry();
   if (deps.metrics) registry.collect(deps.metrics, { prefix: "downlink_" });
+  registerProcessMemory(registry);
   app.use("*", requestId());
   app.use(
     "*",

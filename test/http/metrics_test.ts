@@ -1,5 +1,5 @@
 // GET /metrics on a real api role: unsigned Prometheus text, HTTP responses counted by status,
-// and the counters other roles hand in through startApiRole's `metrics` option.
+// the counters other roles hand in through startApiRole's `metrics` option, and process memory.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
@@ -39,6 +39,14 @@ describe("GET /metrics", () => {
     assert.equal(res.status, 200);
     assert.match(res.type, /^text\/plain; version=0\.0\.4/);
     assert.match(res.text, /^# TYPE downlink_http_responses_total counter$/m);
+  });
+
+  test("shows the process's resident memory and heap as gauges", async () => {
+    const { text } = await scrape();
+    for (const name of ["process_resident_memory_bytes", "downlink_heap_used_bytes"]) {
+      assert.match(text, new RegExp(`^# TYPE ${name} gauge$`, "m"));
+      assert.match(text, new RegExp(`^${name} [1-9]\\d*$`, "m"));
+    }
   });
 
   test("counts HTTP responses by status code, error responses included", async () => {
