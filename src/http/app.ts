@@ -61,7 +61,16 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     const api = new Hono<ApiEnv>();
     api.use("*", requireNats(deps.nats));
     api.use("*", rawBody());
-    api.use("*", signatureAuth({ clients: deps.clients, nonces: deps.nonces, clock: deps.clock }));
+    api.use(
+      "*",
+      signatureAuth({
+        clients: deps.clients,
+        nonces: deps.nonces,
+        clock: deps.clock,
+        // The accept statement claims the nonce along with the command.
+        claimsNonce: (method, path) => method === "POST" && path === COMMANDS_PATH,
+      }),
+    );
     return api;
   };
   const api = signed();

@@ -57,12 +57,25 @@ export function createCachedClientLookup(
 export interface AuthVariables {
   client: ClientCredentials;
   rawBody: Uint8Array;
+  /** Set instead of claiming when the handler claims the nonce itself (see `claimsNonce`). */
+  nonce?: PendingNonce;
+}
+
+/** A nonce the handler must claim in the statement that acts on the request. */
+export interface PendingNonce {
+  value: string;
+  /** How long the claim keeps the nonce from being used again. */
+  retentionSeconds: number;
 }
 
 export interface SignatureAuthOptions {
   clients: ClientLookup;
   nonces: NonceStore;
   clock: Clock;
+  /** Requests whose handler claims the nonce in its own statement (accepting a command: one
+   * round trip and one commit instead of two). Such a nonce is spent only by a request that gets
+   * that far, so a replay of a request refused for its body is refused for its body again. */
+  claimsNonce?: (method: string, path: string) => boolean;
 }
 
 const TIMESTAMP = /^\d{1,12}$/;
@@ -76,7 +89,7 @@ const CLIENT_ID = /^[A-Za-z0-9_.-]{1,128}$/;
  * learns why it was refused, and a nonce is spent only by its genuine sender.
  */
 export function signatureAuth(
-  { clients, nonces, clock }: SignatureAuthOptions,
+  { clients, nonces, clock, claimsNonce }: SignatureAuthOptions,
 ): MiddlewareHandler<{ Variables: AuthVariables }> {
   return async (c, next) => {
     const clientId = c.req.header("X-Api-Id");
@@ -131,12 +144,18 @@ export function signatureAuth(
     // A replay can arrive up to 2 × skew after the first use and still pass the timestamp
     // check, so the nonce is remembered for at least that long.
     const retention = Math.max(client.replay_window_seconds, 2 * client.allowed_clock_skew_seconds);
-    if (!(await nonces.claim(clientId, nonce, retention))) {
-      throw new AuthError("NONCE_REPLAYED", "X-Api-Nonce was already used");
+    if (claimsNonce?.(c.req.method, c.req.path)) {
+      c.set("nonce", { value: nonce, retentionSeconds: retention });
+    } else if (!(await nonces.claim(clientId, nonce, retention))) {
+      throw nonceReplayed();
     }
     c.set("client", client);
     await next();
   };
+}
+
+export function nonceReplayed(): AuthError {
+  return new AuthError("NONCE_REPLAYED", "X-Api-Nonce was already used");
 }
 
 function unauthorized(): AuthError {

@@ -8,7 +8,7 @@ import type { CommandStore } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
 import { rfc3339 } from "../time.ts";
 import type { AuthVariables } from "./auth.ts";
-import { requireScope } from "./auth.ts";
+import { nonceReplayed, requireScope } from "./auth.ts";
 import { parseCommandRequest } from "./command_request.ts";
 import {
   ForbiddenError,
@@ -71,7 +71,9 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       partition,
       acceptedAt: clock.now(),
       outboxHoldSeconds: outboxHoldSeconds?.(partition) ?? 0,
+      nonce: c.get("nonce"),
     });
+    if (outcome.outcome === "nonce_replayed") throw nonceReplayed();
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);
     if (outcome.outcome === "accepted") onAccepted?.(outcome.command);
     else c.header("Idempotent-Replayed", "true");

@@ -27,35 +27,77 @@ export interface AcceptedCommand {
   outbox_hold_seconds: number;
 }
 
-/** Inserted: this row is now committed. Existing: the key was taken; its row's identity. */
+/** Inserted: this row is now committed. Existing: the key was taken; its row's identity.
+ * Nonce replayed: the request's nonce was used already, so nothing was inserted or looked up. */
 export type InsertResult =
-  | { inserted: true }
-  | { inserted: false; existing?: { command_id: string; accepted_at: Date; request_hash: string } };
+  | { inserted: true; nonceReplayed?: undefined }
+  | {
+    inserted: false;
+    nonceReplayed?: undefined;
+    existing?: { command_id: string; accepted_at: Date; request_hash: string };
+  }
+  | { inserted: false; nonceReplayed: true };
+
+/** A signed request's nonce, claimed by the statement that inserts its command (see
+ * nonce_store.ts for the rules: fresh when unused, or when its first use is older than the
+ * retention). */
+export interface NonceClaim {
+  nonce: string;
+  /** Epoch ms of the claim. */
+  at: number;
+  retentionSeconds: number;
+}
 
 const MAX_BATCH = 500;
 
 export interface AcceptBatcher {
-  insert(row: AcceptedCommand): Promise<InsertResult>;
+  insert(row: AcceptedCommand, nonce?: NonceClaim): Promise<InsertResult>;
+}
+
+interface Queued {
+  row: AcceptedCommand;
+  nonce?: NonceClaim;
+  settle: (r: Promise<InsertResult>) => void;
 }
 
 export function createAcceptBatcher(sql: Sql): AcceptBatcher {
-  async function insertBatch(rows: readonly AcceptedCommand[]): Promise<InsertResult[]> {
-    const input = sql.json(rows.map((r) => ({
+  async function insertBatch(batch: readonly Queued[]): Promise<InsertResult[]> {
+    const input = sql.json(batch.map(({ row: r, nonce: n }) => ({
       ...r,
       payload_enc: Buffer.from(r.payload_enc).toString("base64"),
       accepted_at: r.accepted_at.toISOString(),
       deadline_at: r.deadline_at.toISOString(),
+      nonce: n?.nonce ?? null,
+      nonce_at: n ? new Date(n.at).toISOString() : null,
+      nonce_retention: n?.retentionSeconds ?? null,
     })) as never);
-    // One statement is one transaction: the command rows and their outbox rows commit together
-    // or not at all. A key taken already (or twice in this batch) is skipped, not an error; a
-    // concurrent first request with the same key waits on the unique index, then skips.
-    const inserted = await sql<{ command_id: string }[]>`
+    // One statement is one transaction: the nonces, the command rows and their outbox rows
+    // commit together or not at all. A command whose nonce is not fresh is not inserted (its
+    // request is a replay). A key taken already (or twice in this batch) is skipped, not an
+    // error; a concurrent first request with the same key waits on the unique index, then
+    // skips. The caller sends each (client, nonce) at most once per batch: ON CONFLICT DO UPDATE
+    // cannot touch a row twice in one statement.
+    const result = await sql<{ command_id: string; replayed: boolean }[]>`
       with input as (
         select * from jsonb_to_recordset(${input}) as x(
           command_id uuid, tenant_id text, client_id text, idempotency_key text,
           request_hash text, vendor text, device_id text, command_type text, channel text,
           partition integer, bid uuid, payload_enc text, timeout_seconds integer,
-          accepted_at timestamptz, deadline_at timestamptz, outbox_hold_seconds integer)
+          accepted_at timestamptz, deadline_at timestamptz, outbox_hold_seconds integer,
+          nonce text, nonce_at timestamptz, nonce_retention integer)
+      ), claimed as (
+        insert into api_nonces (client_id, nonce, first_used_at, expires_at)
+        select client_id, nonce, nonce_at, nonce_at + nonce_retention * interval '1 second'
+        from input where nonce is not null
+        on conflict (client_id, nonce) do update
+          set first_used_at = excluded.first_used_at, expires_at = excluded.expires_at
+          where api_nonces.first_used_at <
+            excluded.first_used_at - (excluded.expires_at - excluded.first_used_at)
+        returning client_id, nonce
+      ), fresh as (
+        select * from input i
+        where i.nonce is null
+           or exists (select 1 from claimed n where n.client_id = i.client_id and n.nonce = i.nonce)
       ), ins as (
         insert into commands (command_id, tenant_id, client_id, idempotency_key, request_hash,
           vendor, device_id, command_type, channel, partition, bid, payload_enc, status,
@@ -63,7 +105,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
         select command_id, tenant_id, client_id, idempotency_key, request_hash, vendor,
           device_id, command_type, channel, partition, bid, decode(payload_enc, 'base64'),
           'ACCEPTED', timeout_seconds, accepted_at, deadline_at, accepted_at
-        from input
+        from fresh
         on conflict (client_id, idempotency_key) do nothing
         returning command_id, accepted_at
       ), outbox as (
@@ -72,9 +114,15 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
                now() + input.outbox_hold_seconds * interval '1 second'
         from ins join input using (command_id)
       )
-      select command_id from ins`;
+      select command_id, false as replayed from ins
+      union all
+      select command_id, true from input i
+      where not exists (select 1 from fresh f where f.command_id = i.command_id)`;
+    const inserted = result.filter((r) => !r.replayed);
+    const replayed = new Set(result.filter((r) => r.replayed).map((r) => r.command_id));
     const ok = new Set(inserted.map((r) => r.command_id));
-    const taken = rows.filter((r) => !ok.has(r.command_id));
+    const isReplay = (b: Queued) => replayed.has(b.row.command_id);
+    const taken = batch.filter((b) => !ok.has(b.row.command_id) && !isReplay(b)).map((b) => b.row);
     const existing = new Map<
       string,
       { command_id: string; accepted_at: Date; request_hash: string }
@@ -97,32 +145,60 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
           on c.client_id = k.client_id and c.idempotency_key = k.idempotency_key`;
       for (const f of found) existing.set(`${f.client_id}\u0000${f.idempotency_key}`, f);
     }
-    return rows.map((r) =>
-      ok.has(r.command_id) ? { inserted: true } : {
-        inserted: false,
-        existing: existing.get(`${r.client_id}\u0000${r.idempotency_key}`),
-      }
+    return batch.map(({ row: r, ...b }): InsertResult =>
+      ok.has(r.command_id)
+        ? { inserted: true }
+        : isReplay({ row: r, ...b })
+        ? { inserted: false, nonceReplayed: true }
+        : { inserted: false, existing: existing.get(`${r.client_id}\u0000${r.idempotency_key}`) }
     );
   }
 
-  const group = createGroupCommit<
-    { row: AcceptedCommand; settle: (r: Promise<InsertResult>) => void }
-  >((queued) => {
+  const group = createGroupCommit<Queued>((queued) => {
+    // A nonce twice in one batch: the later use replays the first (or fails with it), since one
+    // statement can claim a nonce only once.
+    const first = new Map<string, Queued>();
+    const again = new Map<Queued, Queued[]>();
+    const claims: Queued[] = [];
+    for (const q of queued) {
+      const key = q.nonce && `${q.row.client_id}\u0000${q.nonce.nonce}`;
+      const earlier = key === undefined ? undefined : first.get(key);
+      if (earlier) {
+        again.get(earlier)?.push(q) ?? again.set(earlier, [q]);
+        continue;
+      }
+      if (key !== undefined) first.set(key, q);
+      claims.push(q);
+    }
+    // Postgres locks the nonces in insert order: one order everywhere means two instances that
+    // claim overlapping nonces wait for each other instead of deadlocking.
+    claims.sort((a, b) => compare(lockKey(a), lockKey(b)));
     const written: Promise<unknown>[] = [];
-    for (let i = 0; i < queued.length; i += MAX_BATCH) {
-      const batch = queued.slice(i, i + MAX_BATCH);
-      const results = insertBatch(batch.map((b) => b.row));
-      batch.forEach((b, i) => b.settle(results.then((r) => r[i])));
+    for (let i = 0; i < claims.length; i += MAX_BATCH) {
+      const batch = claims.slice(i, i + MAX_BATCH);
+      const results = insertBatch(batch);
+      batch.forEach((b, i) => {
+        b.settle(results.then((r) => r[i]));
+        for (const q of again.get(b) ?? []) {
+          q.settle(results.then(() => ({ inserted: false, nonceReplayed: true })));
+        }
+      });
       written.push(results);
     }
     return Promise.allSettled(written);
   });
 
   return {
-    insert(row) {
+    insert(row, nonce) {
       return new Promise<InsertResult>((resolve, reject) => {
-        group.add({ row, settle: (r) => r.then(resolve, reject) });
+        group.add({ row, nonce, settle: (r) => r.then(resolve, reject) });
       });
     },
   };
+}
+
+const lockKey = (q: Queued) => q.nonce ? `${q.row.client_id}\u0000${q.nonce.nonce}` : "";
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

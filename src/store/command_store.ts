@@ -25,12 +25,20 @@ export interface AcceptInput {
   acceptedAt: number;
   /** See AcceptedCommand.outbox_hold_seconds (default 0: carried through JetStream). */
   outboxHoldSeconds?: number;
+  /** The request's nonce, claimed in the accept's statement: nothing is accepted unless the
+   * claim is fresh (first use within the retention). */
+  nonce?: { value: string; retentionSeconds: number };
 }
 
 export type AcceptOutcome =
   | { outcome: "accepted"; command_id: string; accepted_at: Date; command: AcceptedCommand }
   | { outcome: "replayed"; command_id: string; accepted_at: Date }
-  | { outcome: "conflict"; command_id: string };
+  | { outcome: "conflict"; command_id: string }
+  /** The nonce was used already: nothing was accepted or looked up. */
+  | { outcome: "nonce_replayed" };
+
+/** Without a nonce to claim, an accept is never a nonce replay. */
+export type UnsignedAcceptOutcome = Exclude<AcceptOutcome, { outcome: "nonce_replayed" }>;
 
 /** The Query Response: the seed's fields and the reference platform's; never the payload. */
 export interface CommandView {
@@ -55,6 +63,7 @@ export interface CommandView {
 
 export interface CommandStore {
   /** Accepts a command exactly once per (client, idempotency key); one transaction. */
+  acceptCommand(input: AcceptInput & { nonce?: undefined }): Promise<UnsignedAcceptOutcome>;
   acceptCommand(input: AcceptInput): Promise<AcceptOutcome>;
   /** The command if it exists and belongs to `tenantId`; undefined otherwise (or not a UUID). */
   getCommand(tenantId: string, commandId: string): Promise<CommandView | undefined>;
@@ -167,7 +176,14 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
       outbox_hold_seconds: input.outboxHoldSeconds ?? 0,
     };
     row.payload_enc = cipher.seal(JSON.stringify(input.payload), row.command_id);
-    const result = await batcher.insert(row);
+    const result = await batcher.insert(
+      row,
+      input.nonce && {
+        nonce: input.nonce.value,
+        at: input.acceptedAt,
+        retentionSeconds: input.nonce.retentionSeconds,
+      },
+    );
     if (result.inserted) {
       return {
         outcome: "accepted",
@@ -176,10 +192,12 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
         command: row,
       };
     }
+    if (result.nonceReplayed) return { outcome: "nonce_replayed" };
     const existing = result.existing;
     if (!existing) {
-      // Only if the row vanished between the two statements (retention); try once more.
-      return await acceptCommand(input);
+      // Only if the row vanished between the two statements (retention); try once more. The
+      // nonce is ours already: the first statement claimed it.
+      return await acceptCommand({ ...input, nonce: undefined });
     }
     if (existing.request_hash !== hash) {
       return { outcome: "conflict", command_id: existing.command_id };
@@ -192,7 +210,7 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
   };
 
   return {
-    acceptCommand,
+    acceptCommand: acceptCommand as CommandStore["acceptCommand"],
     listCommands: (tenantId, filter) => listCommandPage(sql, tenantId, filter),
 
     async getCommand(tenantId, commandId) {

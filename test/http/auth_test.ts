@@ -203,6 +203,43 @@ describe("401", () => {
     assert.equal(theirs.status, 202);
   });
 
+  test("a replayed nonce on a new command accepts nothing", async () => {
+    const nonce = newNonce();
+    assert.equal(
+      (await caller.http.request("POST", COMMANDS_PATH, { body: seedCommand(), nonce })).status,
+      202,
+    );
+    const before = await count();
+    // Signed anew over another command: only the nonce is reused.
+    const replay = await caller.http.request("POST", COMMANDS_PATH, { body: seedCommand(), nonce });
+    assert.equal(replay.body.code, "NONCE_REPLAYED");
+    assert.equal(await count(), before);
+  });
+
+  test("one nonce on two commands at once accepts one of them", async () => {
+    const nonce = newNonce();
+    const before = await count();
+    const answers = await Promise.all([
+      caller.http.request("POST", COMMANDS_PATH, { body: seedCommand(), nonce }),
+      caller.http.request("POST", COMMANDS_PATH, { body: seedCommand(), nonce }),
+    ]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [202, 401]);
+    assert.equal(answers.find((a) => a.status === 401)!.body.code, "NONCE_REPLAYED");
+    assert.equal(await count(), before + 1);
+  });
+
+  test("a command refused for its body does not spend its nonce", async () => {
+    // The accept claims the nonce in the statement that inserts the command.
+    const nonce = newNonce();
+    const invalid = await caller.http.request("POST", COMMANDS_PATH, {
+      body: seedCommand({ vendor: "acme" }),
+      nonce,
+    });
+    assert.equal(invalid.status, 400);
+    const valid = await caller.http.request("POST", COMMANDS_PATH, { body: seedCommand(), nonce });
+    assert.equal(valid.status, 202);
+  });
+
   test("a nonce can be used again once the client's replay window has passed", async () => {
     const c = await f.createClient({ replayWindowSeconds: 60, allowedClockSkewSeconds: 5 });
     const nonce = newNonce();

@@ -24,7 +24,10 @@ after(async () => {
   await f?.stop();
 });
 
-function input(overrides: Partial<AcceptInput> = {}): AcceptInput {
+/** An accept without a nonce to claim (the API's nonce path is tested over HTTP). */
+type Unsigned = AcceptInput & { nonce?: undefined };
+
+function input(overrides: Partial<Unsigned> = {}): Unsigned {
   return {
     tenantId: "tenant_a",
     clientId: "ak_a",
