@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { createDataCipher, decodeDataKey, DecryptError } from "../../src/crypto/data_key.ts";
 
 const cipher = createDataCipher(new Uint8Array(32).fill(1));
@@ -38,4 +39,15 @@ test("a fingerprint depends on the key and the text, and is stable", () => {
   assert.equal(cipher.mac("payload"), cipher.mac("payload"));
   assert.notEqual(cipher.mac("payload"), cipher.mac("payload!"));
   assert.notEqual(cipher.mac("payload"), other.mac("payload"));
+});
+
+test("every sealed value gets an IV of its own, across refills of the IV pool", () => {
+  const cipher = createDataCipher(new Uint8Array(32).fill(7));
+  const ivs = new Set<string>();
+  for (let i = 0; i < 1_000; i++) {
+    const sealed = cipher.seal(`value ${i}`, `owner-${i}`);
+    ivs.add(Buffer.from(sealed.subarray(1, 13)).toString("hex"));
+    assert.equal(cipher.openText(sealed, `owner-${i}`), `value ${i}`);
+  }
+  assert.equal(ivs.size, 1_000);
 });
