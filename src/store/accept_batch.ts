@@ -4,6 +4,7 @@
 import { Buffer } from "node:buffer";
 import type { Sql } from "./db.ts";
 import { createGroupCommit } from "./group_commit.ts";
+import { takeOverExpiredNonce } from "./nonce_store.ts";
 
 /** A command row as accepted: everything the relay needs to carry it to its shard. */
 export interface AcceptedCommand {
@@ -38,9 +39,8 @@ export type InsertResult =
   }
   | { inserted: false; nonceReplayed: true };
 
-/** A signed request's nonce, claimed by the statement that inserts its command (see
- * nonce_store.ts for the rules: fresh when unused, or when its first use is older than the
- * retention). */
+/** A signed request's nonce, claimed by the statement that inserts its command (by the rule of
+ * nonce_store.ts: fresh when unused, or when its first use is older than the retention). */
 export interface NonceClaim {
   nonce: string;
   /** Epoch ms of the claim. */
@@ -89,10 +89,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
         insert into api_nonces (client_id, nonce, first_used_at, expires_at)
         select client_id, nonce, nonce_at, nonce_at + nonce_retention * interval '1 second'
         from input where nonce is not null
-        on conflict (client_id, nonce) do update
-          set first_used_at = excluded.first_used_at, expires_at = excluded.expires_at
-          where api_nonces.first_used_at <
-            excluded.first_used_at - (excluded.expires_at - excluded.first_used_at)
+        ${takeOverExpiredNonce(sql)}
         returning client_id, nonce
       ), fresh as (
         select * from input i

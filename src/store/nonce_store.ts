@@ -33,6 +33,18 @@ export interface PostgresNonceStore extends NonceStore {
 
 const MAX_BATCH = 1_000;
 
+/** What makes a claim fresh, as the ON CONFLICT clause of an insert into api_nonces: an unused
+ * nonce is inserted, and a used one is taken over (and renewed) only when its first use is older
+ * than this claim's retention (excluded.expires_at - excluded.first_used_at). With `returning`,
+ * the rows returned are the fresh claims. The accept statement claims its nonces with it too. */
+export function takeOverExpiredNonce(sql: Sql) {
+  return sql`
+    on conflict (client_id, nonce) do update
+      set first_used_at = excluded.first_used_at, expires_at = excluded.expires_at
+      where api_nonces.first_used_at <
+        excluded.first_used_at - (excluded.expires_at - excluded.first_used_at)`;
+}
+
 interface Claim {
   clientId: string;
   nonce: string;
@@ -63,9 +75,7 @@ export function createPostgresNonceStore(
     // before its 202 goes out. A crash can only forget the nonce of a request that accepted
     // nothing (a read, or a refused write).
     // Each input row is one claim (no key twice: ON CONFLICT DO UPDATE cannot touch a row twice
-    // in one statement). An existing nonce is taken over only when its first use is older than
-    // this claim's retention (excluded.expires_at - excluded.first_used_at); the returned rows
-    // are the fresh claims.
+    // in one statement); the returned rows are the fresh claims.
     const fresh = await sql<{ client_id: string; nonce: string }[]>`
       with async_commit as (select set_config('synchronous_commit', 'off', true))
       insert into api_nonces (client_id, nonce, first_used_at, expires_at)
@@ -77,10 +87,7 @@ export function createPostgresNonceStore(
         ${sorted.map((c) => c.retentionSeconds)}::integer[]
       ) as c(client_id, nonce, at, retention)
       cross join async_commit
-      on conflict (client_id, nonce) do update
-        set first_used_at = excluded.first_used_at, expires_at = excluded.expires_at
-        where api_nonces.first_used_at <
-          excluded.first_used_at - (excluded.expires_at - excluded.first_used_at)
+      ${takeOverExpiredNonce(sql)}
       returning client_id, nonce`;
     return new Set(fresh.map((r) => `${r.client_id}\u0000${r.nonce}`));
   }
