@@ -112,7 +112,8 @@ interface Arriving {
   check: boolean;
 }
 
-const SETTLED: Settle = { ack() {}, nak() {} };
+/** For what needs no acknowledgement: its commit (or its outbox row) is its record. */
+export const NOTHING_TO_SETTLE: Settle = { ack() {}, nak() {} };
 
 export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const intern = createInterner();
@@ -555,7 +556,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         d: command,
         payload_enc: command.payload_enc,
         partition: command.partition,
-        settle: SETTLED,
+        settle: NOTHING_TO_SETTLE,
         check: false,
       });
     },

@@ -6,7 +6,7 @@ import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
 import { createLifecycleStore } from "../store/lifecycle_store.ts";
 import { createTransitionWriter } from "./transition_writer.ts";
-import { createDeviceHost, type DeviceHost } from "./device_host.ts";
+import { createDeviceHost, type DeviceHost, NOTHING_TO_SETTLE } from "./device_host.ts";
 import { startPartitionLeases } from "./partition_leases.ts";
 import { createInspection } from "./inspection.ts";
 import type { LocalBridge, LocalShard } from "../local_link.ts";
@@ -106,7 +106,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   let releaseTimer: ReturnType<typeof setTimeout> | undefined;
   const releaseDeliveries = () => {
     releaseTimer = undefined;
-    for (const fact of heldDeliveries.values()) host.fact(fact, SETTLED_BY_COMMIT);
+    for (const fact of heldDeliveries.values()) host.fact(fact, NOTHING_TO_SETTLE);
     heldDeliveries.clear();
   };
   const local: LocalShard = {
@@ -124,7 +124,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       const held = fact.reply.tid === undefined ? undefined : heldDeliveries.get(fact.reply.tid);
       if (held) {
         heldDeliveries.delete(held.command_id);
-        host.fact(held, SETTLED_BY_COMMIT);
+        host.fact(held, NOTHING_TO_SETTLE);
       }
       return new Promise<void>((resolve, reject) =>
         host.fact(fact, {
@@ -158,6 +158,3 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     },
   };
 }
-
-/** A delivered fact from the bridge next door needs no acknowledgement: its commit is its record. */
-const SETTLED_BY_COMMIT = { ack() {}, nak() {} };

@@ -4,7 +4,7 @@
 import { Buffer } from "node:buffer";
 import type { Sql } from "./db.ts";
 import { createGroupCommit } from "./group_commit.ts";
-import { takeOverExpiredNonce } from "./nonce_store.ts";
+import { compare, nonceKey, takeOverExpiredNonce } from "./nonce_store.ts";
 
 /** A command row as accepted: everything the relay needs to carry it to its shard. */
 export interface AcceptedCommand {
@@ -158,7 +158,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
     const again = new Map<Queued, Queued[]>();
     const claims: Queued[] = [];
     for (const q of queued) {
-      const key = q.nonce && `${q.row.client_id}\u0000${q.nonce.nonce}`;
+      const key = q.nonce && nonceKey(q.row.client_id, q.nonce.nonce);
       const earlier = key === undefined ? undefined : first.get(key);
       if (earlier) {
         again.get(earlier)?.push(q) ?? again.set(earlier, [q]);
@@ -167,8 +167,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
       if (key !== undefined) first.set(key, q);
       claims.push(q);
     }
-    // Postgres locks the nonces in insert order: one order everywhere means two instances that
-    // claim overlapping nonces wait for each other instead of deadlocking.
+    // Postgres locks the nonces in insert order: the nonce store's order.
     claims.sort((a, b) => compare(lockKey(a), lockKey(b)));
     const written: Promise<unknown>[] = [];
     for (let i = 0; i < claims.length; i += MAX_BATCH) {
@@ -194,8 +193,4 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
   };
 }
 
-const lockKey = (q: Queued) => q.nonce ? `${q.row.client_id}\u0000${q.nonce.nonce}` : "";
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+const lockKey = (q: Queued) => q.nonce ? nonceKey(q.row.client_id, q.nonce.nonce) : "";

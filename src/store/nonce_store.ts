@@ -170,9 +170,16 @@ export function createPostgresNonceStore(
 }
 
 function key(c: Pick<Claim, "clientId" | "nonce">): string {
-  return `${c.clientId}\u0000${c.nonce}`;
+  return nonceKey(c.clientId, c.nonce);
 }
 
-function compare(a: string, b: string): number {
+/** One nonce of one client as a string: what a batch dedupes by and sorts by. */
+export function nonceKey(clientId: string, nonce: string): string {
+  return `${clientId}\u0000${nonce}`;
+}
+
+/** The order nonces are claimed in: the same everywhere, so two statements that claim
+ * overlapping nonces wait for each other instead of deadlocking. */
+export function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

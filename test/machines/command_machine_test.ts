@@ -13,18 +13,14 @@ import {
   statusOf,
   type TransitionKind,
 } from "../../machines/command_machine.ts";
+import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 
 const T0 = 1_700_000_000_000;
 
 function input(overrides: Partial<CommandInput> = {}): CommandInput {
   return {
     command_id: "0190b6c4-0000-7000-8000-000000000001",
-    tenant_id: "t1",
-    client_id: "c1",
-    vendor: "dji",
-    device_id: "DOCK1",
-    command_type: "fileupload_start",
-    channel: "services",
+    ...SAMPLE_COMMAND,
     accepted_at: T0,
     deadline_at: T0 + 30_000,
     ...overrides,

@@ -17,6 +17,7 @@ import {
   deviceShardMachine,
   restoredDeviceSnapshot,
 } from "../../machines/device_shard_machine.ts";
+import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 
 const T0 = 1_700_000_000_000;
 const OK: ReplyOutcome = {
@@ -28,12 +29,7 @@ const OK: ReplyOutcome = {
 function command(n: number, overrides: Partial<CommandInput> = {}): CommandInput {
   return {
     command_id: `cmd-${n}`,
-    tenant_id: "t1",
-    client_id: "c1",
-    vendor: "dji",
-    device_id: "DOCK1",
-    command_type: "fileupload_start",
-    channel: "services",
+    ...SAMPLE_COMMAND,
     accepted_at: T0 + n,
     deadline_at: T0 + 30_000 + n,
     ...overrides,

@@ -11,6 +11,7 @@ import type { InFlightCommand, LifecycleStore } from "../../src/store/lifecycle_
 import type { TransitionKind } from "../../machines/command_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import type { Logger } from "../../src/log.ts";
+import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 
 const T0 = 1_700_000_000_000;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -18,12 +19,7 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 function row(n: number, status: "ACCEPTED" | "DELIVERED", deadline_at: number): InFlightCommand {
   return {
     command_id: `0190b6c4-0000-7000-8000-00000000000${n}`,
-    tenant_id: "t1",
-    client_id: "c1",
-    vendor: "dji",
-    device_id: "DOCK1",
-    command_type: "fileupload_start",
-    channel: "services",
+    ...SAMPLE_COMMAND,
     partition: 0,
     bid: `bid-${n}`,
     status,
