@@ -1,7 +1,7 @@
 // One device's shard, as pure data: knows the device's hosted commands, hands them to the bridge
 // one at a time in acceptance order, and routes the device's replies, delivery acks and deadlines
 // to the right command. It spawns no command actors: the host keeps each command's persisted
-// snapshot and materialises its command actor only to take an event (`toCommand`).
+// snapshot and has it take one event at a time through the command machine (`toCommand`).
 import { enqueueActions, setup, type Snapshot } from "xstate";
 import type {
   CommandChannel,
@@ -57,7 +57,7 @@ export const deviceShardMachine = setup({
   actions: {
     /** Start hosting a new command (its command machine in its initial state). */
     startCommand: (_, _params: { command: CommandInput }) => {},
-    /** Hand `event` to the command's actor (the host materialises it from its snapshot). */
+    /** Hand `event` to the command (the host steps its machine from its persisted snapshot). */
     toCommand: (_, _params: { command_id: string; event: CommandEvent }) => {},
     /** Publish the command's ToDevice message for the bridge. */
     sendToBridge: (_, _params: { command_id: string }) => {},

@@ -2,11 +2,12 @@
 // messages of those partitions, gives the machines their real effects, and restores them.
 //
 // Commands are passivated (as Orleans and Akka passivate idle actors): a waiting command is only
-// its persisted command-machine snapshot; its actor is materialised from it to take one event
-// and stopped again. Deadlines live in one schedule with one armed timer, so a restore creates
+// its persisted command-machine snapshot, which takes one event at a time through the machine
+// (`command_step.ts`) without an actor living between events. Deadlines live in one schedule with one armed timer, so a restore creates
 // no command actor and arms no per-command timer (nor meets statelyai/xstate#5331).
 import { setImmediate } from "node:timers";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
+import { createCommandStep } from "./command_step.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { AckedPublisher } from "../bus/acked_publisher.ts";
 import {
@@ -138,7 +139,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   let holds: Promise<unknown>[] = [];
   // What the dispatch being hosted carries for the bridge (read by `startCommand`).
   let arriving: { bid: string; payload_enc: Uint8Array } | undefined;
-  // Set by the command machine's `notifyFinished` while a materialised actor takes its event.
+  // Set by the command machine's `notifyFinished` while a command takes its event.
   let finished = false;
 
   const commandLogic = commandMachine.provide({
@@ -146,15 +147,15 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       record: ({ context }, { kind }) => {
         // "hosted" is the initial state the API already committed as the ACCEPTED row.
         if (kind === "hosted") return;
-        // The entry's snapshot is set once the actor has taken its event; the writer reads it
-        // at commit time, after that.
-        if (materialising) o.writer.record(materialising, kind, context);
+        // The entry's snapshot is set once the command has taken its event; the writer reads
+        // it at commit time, after that.
+        if (stepping) o.writer.record(stepping, kind, context);
       },
-      reportProblem: ({ context, self }, { problem, detail }) => {
+      reportProblem: ({ context }, { problem, detail }) => {
         o.count("problems");
         o.log.warn("reply problem", { problem, detail, command_id: context.command_id });
-        // No transition: the status now is the status the event reports.
-        const status = statusOf(self.getSnapshot());
+        // A problem changes no state: the status before the event is the status it reports.
+        const status = statusOf(stepping!.snapshot);
         o.writer.publish(
           "problem",
           lifecycleEvent("problem", context, status, o.clock.now(), { problem, detail }),
@@ -165,30 +166,22 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       },
     },
   });
-  // The command whose actor is materialised now: what `record` hands the writer.
-  let materialising: HostedCommand | undefined;
+  // The command taking an event now: what `record` hands the writer.
+  let stepping: HostedCommand | undefined;
 
-  /** Materialises the command's actor from its snapshot, has it take `event`, keeps the new
-   * persisted snapshot and stops the actor. Returns whether the command is finished. */
+  const step = createCommandStep(commandLogic, { clock: o.clock, inspect: o.inspect });
+
+  /** Has the command take `event` (its machine's actions run meanwhile) and keeps its next
+   * persisted snapshot. Returns whether the command is finished. */
   function toCommand(c: HostedCommand, event: CommandEvent): boolean {
-    const previous = materialising;
-    materialising = c;
+    const previous = stepping;
+    stepping = c;
     finished = false;
     try {
-      const actor = createActor(commandLogic, {
-        id: c.id,
-        snapshot: c.snapshot as never,
-        input: c.snapshot.context,
-        clock: o.clock,
-        ...(o.inspect ? { inspect: o.inspect } : {}),
-      });
-      actor.start();
-      actor.send(event);
-      c.snapshot = actor.getPersistedSnapshot() as PersistedCommandSnapshot;
-      actor.stop();
+      c.snapshot = step(c.id, c.snapshot, event);
       return finished;
     } finally {
-      materialising = previous;
+      stepping = previous;
       finished = false;
     }
   }
