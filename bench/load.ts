@@ -103,8 +103,12 @@ export async function openLoop(
   rate: number,
   seconds: number,
   keyPrefix: string,
-): Promise<{ accept: number[]; endToEnd: number[]; errors: number; sent: number }> {
-  const accept: number[] = [], endToEnd: number[] = [];
+): Promise<
+  { accept: number[]; endToEnd: number[]; sendLag: number[]; errors: number; sent: number }
+> {
+  // sendLag: how late after its scheduled time each request left, the load generator's own
+  // delay (its timers and event loop), inside every accept latency it measures.
+  const accept: number[] = [], endToEnd: number[] = [], sendLag: number[] = [];
   let errors = 0;
   const total = Math.round(rate * seconds);
   const start = performance.now() + 20;
@@ -113,6 +117,7 @@ export async function openLoop(
     const scheduled = start + (i * 1000) / rate;
     const delay = scheduled - performance.now();
     if (delay > 1) await new Promise((r) => setTimeout(r, delay));
+    sendLag.push(performance.now() - scheduled);
     inflight.push((async () => {
       const res = await submit(devices[i % devices.length], `${keyPrefix}-${i}`, 60);
       accept.push(performance.now() - scheduled);
@@ -126,7 +131,7 @@ export async function openLoop(
     })());
   }
   await Promise.all(inflight);
-  return { accept, endToEnd, errors, sent: total };
+  return { accept, endToEnd, sendLag, errors, sent: total };
 }
 
 /** Submits `count` commands with at most `concurrency` requests outstanding. */

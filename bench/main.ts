@@ -12,13 +12,13 @@ import { startBroker } from "./mosquitto.ts";
 import { measurePostgresBaseline } from "./postgres_baseline.ts";
 import { measureMqttBaseline } from "./mqtt_baseline.ts";
 import { startDownlinkGroup } from "./downlink_process.ts";
+import { startDockProcess } from "./dock_process.ts";
 import { EventWatch, openLoop, saturate, seedPayload, type Submit, submitMany } from "./load.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { latencyChartSvg } from "./chart.ts";
 import { describeGauges, readMemoryGauges } from "./memory_gauges.ts";
 import { createSignedPoster, type SignedPoster } from "./signed_http.ts";
 import { cpuPerUnit, cpuSnapshot } from "./process_cpu.ts";
-import { createDockSimulator } from "../src/cli/dock_simulate.ts";
 import { connectNats, deleteNamespaceStreams } from "../src/bus/nats.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
 
@@ -81,11 +81,7 @@ async function main() {
   const groups = args.split ? [["api"], ["shard"], ["bridge"]] : [["api", "shard", "bridge"]];
   results.processes = groups.map((g) => g.join(","));
   const nc = await connect({ servers: NATS_URL });
-  const docks = await createDockSimulator({
-    mqttUrl: broker.url,
-    sns: Array.from({ length: plan.docks }, (_, i) => `bench-dock-${i}`),
-    result: 0,
-  });
+  const docks = await startDockProcess(broker.url, "bench-dock-", plan.docks);
   try {
     let baselines: Awaited<ReturnType<typeof measureBaselines>> | undefined;
     if (!onlyMemory) results.baselines = baselines = await measureBaselines(broker.url);
@@ -145,7 +141,10 @@ async function main() {
       log(`saturation: closed loop, concurrency ${concurrency}, ${plan.seconds}s`);
       const cpuBefore = downlink.cpuSeconds();
       const writesBefore = downlink.writeCalls();
-      const downlinkPids = () => Object.fromEntries(downlink!.pids.map((p) => [p, "Downlink"]));
+      const downlinkPids = () => ({
+        ...Object.fromEntries(downlink!.pids.map((p) => [p, "Downlink"])),
+        [docks.pid]: "load generator + docks",
+      });
       const machineBefore = cpuSnapshot(downlinkPids());
       const commitsBefore = await postgresCommits();
       const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
@@ -170,6 +169,7 @@ async function main() {
         rate: plan.rate,
         accept,
         end_to_end: e2e,
+        send_lag: summarize(open.sendLag),
         errors: open.errors,
         sent: open.sent,
       };
@@ -388,6 +388,13 @@ function throughputRows(r: Record<string, any>, f: Fmt): [string, string, string
       `p95 ${f(e2e.p95, 2)} ms, p99 ${f(e2e.p99, 2)} ms`,
     ],
     ["open-loop errors", `${r.open_loop.errors}`, `of ${r.open_loop.sent} sent`],
+    ...(r.open_loop.send_lag
+      ? [[
+        "load generator's send delay (in the above)",
+        `p50 ${f(r.open_loop.send_lag.p50, 2)} ms`,
+        `p99 ${f(r.open_loop.send_lag.p99, 2)} ms after the scheduled time`,
+      ] as [string, string, string]]
+      : []),
   ];
 }
 

@@ -48,6 +48,9 @@ export interface DockSimulatorOptions {
   connections?: number;
   /** QoS of answers (default 1). */
   qos?: 0 | 1;
+  /** Keep every command received in `received` (default true; a long benchmark turns it off:
+   * millions of kept commands would cost the simulator memory and garbage collection). */
+  keep?: boolean;
 }
 
 export interface DockSimulator {
@@ -109,7 +112,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       data: body.data,
       received_at: Date.now(),
     };
-    received.push(command);
+    if (o.keep !== false) received.push(command);
     o.onCommand?.(command);
     const answer = o.answer ? o.answer(command) : defaultAnswer(command);
     if (answer === null || answer === undefined) return;
