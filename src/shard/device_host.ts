@@ -3,11 +3,11 @@
 //
 // Commands are passivated (as Orleans and Akka passivate idle actors): a waiting command is only
 // its persisted command-machine snapshot, which takes one event at a time through the machine
-// (`command_step.ts`) without an actor living between events. Deadlines live in one schedule with one armed timer, so a restore creates
-// no command actor and arms no per-command timer (nor meets statelyai/xstate#5331).
+// (`command_step.ts`) without an actor living between events. Deadlines live in one schedule
+// with one armed timer, so a restore creates no command actor and arms no per-command timer (nor
+// meets statelyai/xstate#5331).
 import { setImmediate } from "node:timers";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
-import { createCommandStep } from "./command_step.ts";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { AckedPublisher } from "../bus/acked_publisher.ts";
 import {
@@ -41,6 +41,7 @@ import { mapReply } from "../vendors/dji/reply_mapping.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 import { lifecycleEvent, unownedProblem } from "./lifecycle_event.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
+import { createCommandStep } from "./command_step.ts";
 import { Buffer } from "node:buffer";
 import type { LocalBridge, LocalDispatch } from "../local_link.ts";
 
