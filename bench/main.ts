@@ -141,14 +141,14 @@ async function main() {
       log(`saturation: closed loop, concurrency ${concurrency}, ${plan.seconds}s`);
       const cpuBefore = downlink.cpuSeconds();
       const writesBefore = downlink.writeCalls();
-      const downlinkPids = () => ({
+      const measuredPids = () => ({
         ...Object.fromEntries(downlink!.pids.map((p) => [p, "Downlink"])),
         [docks.pid]: "load generator + docks",
       });
-      const machineBefore = cpuSnapshot(downlinkPids());
+      const machineBefore = cpuSnapshot(measuredPids());
       const commitsBefore = await postgresCommits();
       const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
-      const machine = cpuPerUnit(machineBefore, cpuSnapshot(downlinkPids()), sat.completed);
+      const machine = cpuPerUnit(machineBefore, cpuSnapshot(measuredPids()), sat.completed);
       const commitsPerCommand = ((await postgresCommits()) - commitsBefore) / sat.completed;
       const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
       const writesPerCommand = (downlink.writeCalls() - writesBefore) / sat.completed;

@@ -39,7 +39,7 @@ export function createCommandStep(
   // neither is used for more than identity.
   const self = createEmptyActor();
   type Scope = Parameters<CommandMachine["transition"]>[2];
-  const scope: ActorScope<ReturnType<CommandMachine["transition"]>, EventObject> = {
+  const checked: ActorScope<ReturnType<CommandMachine["transition"]>, EventObject> = {
     self: self as unknown as AnyActorRef,
     id: "",
     sessionId: "",
@@ -51,9 +51,10 @@ export function createCommandStep(
     // What a started actor does with an action while it processes an event: run it now.
     actionExecutor: (action) => action.exec?.(action.info, action.params),
   };
+  // The machine's own scope type names its events and system; the fields are the same.
+  const scope = checked as unknown as Scope;
   return (_id, snapshot, event) => {
-    const s = scope as unknown as Scope;
-    const next = logic.transition(logic.restoreSnapshot(snapshot, s), event, s);
+    const next = logic.transition(logic.restoreSnapshot(snapshot, scope), event, scope);
     // Work an actor defers until its event is processed (none in today's machine).
     if (deferred.length > 0) {
       const run = deferred;
