@@ -146,10 +146,14 @@ async function main() {
         [docks.pid]: "load generator + docks",
       });
       const machineBefore = cpuSnapshot(measuredPids());
-      const commitsBefore = await postgresCommits();
+      const pgBefore = await postgresCounters(ns);
       const sat = await saturate(submit, completed, dockSns, concurrency, plan.seconds, "sat");
       const machine = cpuPerUnit(machineBefore, cpuSnapshot(measuredPids()), sat.completed);
-      const commitsPerCommand = ((await postgresCommits()) - commitsBefore) / sat.completed;
+      const pgAfter = await postgresCounters(ns);
+      const commitsPerCommand = (pgAfter.commits - pgBefore.commits) / sat.completed;
+      const walBytesPerCommand = (pgAfter.walBytes - pgBefore.walBytes) / sat.completed;
+      const hotShare = (pgAfter.hotUpdates - pgBefore.hotUpdates) /
+        Math.max(1, pgAfter.updates - pgBefore.updates);
       const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
       const writesPerCommand = (downlink.writeCalls() - writesBefore) / sat.completed;
       log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
@@ -164,6 +168,8 @@ async function main() {
         cpu_ms_per_command_by_process: machine.ms,
         write_calls_per_command_by_process: machine.writes,
         postgres_commits_per_command: commitsPerCommand,
+        postgres_wal_bytes_per_command: walBytesPerCommand,
+        postgres_hot_update_share: hotShare,
       };
       results.open_loop = {
         rate: plan.rate,
@@ -301,16 +307,31 @@ async function settledRss(p: { rssBytes(): number }): Promise<number> {
   return lowest;
 }
 
-/** Transactions committed in the database so far (every connection, as Postgres counts them). */
-async function postgresCommits(): Promise<number> {
+/** Transactions committed in the database so far (every connection, as Postgres counts them),
+ * WAL bytes written by the whole server, and the updates of the bench's `commands` table, all
+ * and heap-only (HOT): counts that, unlike CPU time, do not drift with the machine's noise. */
+async function postgresCounters(
+  schema: string,
+): Promise<{ commits: number; walBytes: number; updates: number; hotUpdates: number }> {
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   try {
     // Statistics reach the view within a second; wait that out so the count is complete.
     await new Promise((r) => setTimeout(r, 1_100));
     await sql`select pg_stat_clear_snapshot()`;
     const [row] = await sql`
-      select xact_commit::float8 as n from pg_stat_database where datname = current_database()`;
-    return row.n;
+      select (select xact_commit::float8 from pg_stat_database where datname = current_database())
+               as commits,
+             (select wal_bytes::float8 from pg_stat_wal) as wal_bytes,
+             coalesce(t.n_tup_upd, 0)::float8 as updates,
+             coalesce(t.n_tup_hot_upd, 0)::float8 as hot_updates
+      from (select 1) one
+      left join pg_stat_user_tables t on t.schemaname = ${schema} and t.relname = 'commands'`;
+    return {
+      commits: row.commits,
+      walBytes: row.wal_bytes,
+      updates: row.updates,
+      hotUpdates: row.hot_updates,
+    };
   } finally {
     await sql.end();
   }
@@ -375,7 +396,9 @@ function throughputRows(r: Record<string, any>, f: Fmt): [string, string, string
       `${
         Object.entries(r.throughput.write_calls_per_command_by_process as Record<string, number>)
           .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${f(v, 1)}`).join(", ")
-      }; Postgres commits ${f(r.throughput.postgres_commits_per_command, 2)}`,
+      }; Postgres commits ${f(r.throughput.postgres_commits_per_command, 2)}, WAL ${
+        f(r.throughput.postgres_wal_bytes_per_command ?? NaN, 0)
+      } B, HOT updates ${f(100 * (r.throughput.postgres_hot_update_share ?? NaN), 0)}%`,
     ],
     [
       `accept latency at ${r.open_loop.rate}/s`,

@@ -213,6 +213,24 @@ export function restingSnapshot(
   };
 }
 
+/** A snapshot as Postgres stores it: the machine's state without its context, since every field
+ * of the context is a column of the same row (stored once, the row is smaller and its WAL too). */
+export type StoredCommandSnapshot = Omit<PersistedCommandSnapshot, "context">;
+
+export function storedSnapshot(snapshot: PersistedCommandSnapshot): StoredCommandSnapshot {
+  const { context: _, ...state } = snapshot;
+  return state;
+}
+
+/** A stored snapshot with its context rebuilt from the row (a context stored by an earlier
+ * version, written from the same values, is replaced). */
+export function withContext(
+  stored: StoredCommandSnapshot,
+  context: CommandContext,
+): PersistedCommandSnapshot {
+  return { ...stored, context };
+}
+
 /** The lifecycle status a command machine snapshot stands for. */
 export function statusOf(snapshot: { value: unknown }): CommandStatus {
   return snapshot.value as CommandStatus;

@@ -18,6 +18,8 @@ import {
   type PersistedCommandSnapshot,
   restingSnapshot,
   statusOf,
+  type StoredCommandSnapshot,
+  withContext,
 } from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
@@ -442,7 +444,8 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     }
     if (row.status === "TIMED_OUT" && row.snapshot && fact) {
       // Late reply: the command machine itself keeps it (TIMED_OUT takes device.reply).
-      const c = new HostedCommand(row.command_id, row.snapshot as never, undefined, undefined);
+      const snapshot = withContext(row.snapshot as StoredCommandSnapshot, contextOf(row, intern));
+      const c = new HostedCommand(row.command_id, snapshot, undefined, undefined);
       toCommand(c, {
         type: "device.reply",
         gateway: event.gateway,
@@ -474,14 +477,12 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       // actor per device; no command actor and no per-command timer.
       const byDevice = new Map<string, HostedCommand[]>();
       for (const r of rows) {
-        const stored = r.snapshot as PersistedCommandSnapshot | undefined;
-        if (stored) stored.context = { ...stored.context, ...toInput(stored.context, intern) };
-        const snapshot = stored ??
+        const stored = r.snapshot as StoredCommandSnapshot | undefined;
+        const context = contextOf(r, intern);
+        const snapshot = stored
+          ? withContext(stored, context)
           // A command accepted but never moved has no snapshot yet: start it from its row.
-          restingSnapshot(
-            r.status === "DELIVERED" ? "DELIVERED" : "ACCEPTED",
-            contextOf(r, intern),
-          );
+          : restingSnapshot(r.status === "DELIVERED" ? "DELIVERED" : "ACCEPTED", context);
         const accepted = snapshot.value === "ACCEPTED" && r.payload_enc !== undefined;
         const c = new HostedCommand(
           r.command_id,
@@ -627,9 +628,23 @@ function toInput(d: CommandInput, intern: (s: string) => string): CommandInput {
   };
 }
 
-/** A command's machine context rebuilt from its row (a row without a snapshot). */
+/** A command's machine context rebuilt from its row: the stored snapshot holds none. */
 function contextOf(r: LifecycleCommand, intern: (s: string) => string): CommandContext {
-  return r.delivered_at === undefined
-    ? toInput(r, intern)
-    : { ...toInput(r, intern), delivered_at: r.delivered_at };
+  const context: CommandContext = toInput(r, intern);
+  for (const k of RESULT_FIELDS) {
+    if (r[k] !== undefined) (context as unknown as Record<string, unknown>)[k] = r[k];
+  }
+  return context;
 }
+
+/** The context fields a transition fills in (absent from an in-flight row but `delivered_at`). */
+const RESULT_FIELDS = [
+  "delivered_at",
+  "response_received_at",
+  "completed_at",
+  "response_code",
+  "response_message",
+  "vendor_response",
+  "failure_code",
+  "failure_reason",
+] as const satisfies ReadonlyArray<keyof CommandContext>;

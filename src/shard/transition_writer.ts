@@ -10,7 +10,9 @@ import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import {
   type CommandContext,
+  type PersistedCommandSnapshot,
   statusOf,
+  storedSnapshot,
   type TransitionKind,
 } from "../../machines/command_machine.ts";
 import { lifecycleEvent } from "./lifecycle_event.ts";
@@ -116,7 +118,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         failure_code: c.failure_code,
         failure_reason: c.failure_reason,
         updated_at: now,
-        snapshot,
+        snapshot: storedSnapshot(snapshot as PersistedCommandSnapshot),
       });
     }
     return rows;

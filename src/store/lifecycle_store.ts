@@ -12,12 +12,12 @@ export interface TransitionRow extends Omit<CommandContext, keyof CommandInput> 
   snapshot: unknown;
 }
 
-/** A command as the lifecycle needs it (never the decrypted payload). */
-export interface LifecycleCommand extends CommandInput {
+/** A command as the lifecycle needs it (never the decrypted payload): its machine context is
+ * its columns; its stored snapshot holds only the machine's state. */
+export interface LifecycleCommand extends CommandContext {
   partition: number;
   bid: string;
   status: CommandStatus;
-  delivered_at?: number;
   snapshot: unknown;
 }
 
@@ -36,11 +36,19 @@ export interface LifecycleStore {
   /** Writes a batch in one statement; a terminal row is never moved to another status. Returns
    * the ids whose rows were updated. */
   writeTransitions(rows: readonly TransitionRow[]): Promise<Set<string>>;
-  /** Every ACCEPTED or DELIVERED command of the partitions, oldest first. */
+  /** Every ACCEPTED or DELIVERED command of the partitions, oldest first (context: the input
+   * and `delivered_at`, all an in-flight command can have). */
   loadInFlight(partitions: readonly number[]): Promise<InFlightCommand[]>;
   /** What the shard needs to host and send commands (one query for a batch of dispatches). */
   loadOutbound(commandIds: readonly string[]): Promise<Map<string, Outbound>>;
   findCommand(commandId: string): Promise<LifecycleCommand | undefined>;
+}
+
+/** The fields of `o` that hold a value (a column's NULL is no field, as in the context). */
+function optional<T extends Record<string, unknown>>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k in o) if (o[k] !== undefined && o[k] !== null) out[k] = o[k];
+  return out;
 }
 
 const iso = (ms: number | undefined) => ms === undefined ? null : new Date(ms).toISOString();
@@ -61,8 +69,17 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
     status: r.status,
     accepted_at: ms(r.accepted_at)!,
     deadline_at: ms(r.deadline_at)!,
-    delivered_at: ms(r.delivered_at),
     snapshot: r.snapshot ?? undefined,
+    ...optional({
+      delivered_at: ms(r.delivered_at),
+      response_received_at: ms(r.response_received_at),
+      completed_at: ms(r.completed_at),
+      response_code: r.response_code,
+      response_message: r.response_message,
+      vendor_response: r.vendor_response,
+      failure_code: r.failure_code,
+      failure_reason: r.failure_reason,
+    }),
   });
 
   return {
@@ -89,8 +106,10 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       // A command handed over inside the process keeps its outbox row until here: the first
       // transition past ACCEPTED is proof it was carried. (For commands carried through
       // JetStream the relay has deleted the row already, and this deletes nothing.)
+      // A command leaves the in-flight set with the update that makes it terminal.
       const updated = await sql`
-        with carried as (delete from command_outbox where command_id = any(${ids}::uuid[]))
+        with carried as (delete from command_outbox where command_id = any(${ids}::uuid[])),
+        moved as (
         update commands c set
           status = x.status,
           delivered_at = coalesce(x.delivered_at, c.delivered_at),
@@ -117,20 +136,26 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
             -- a TIMED_OUT row takes a late reply's fields, once
             or (c.status = 'TIMED_OUT' and x.status = 'TIMED_OUT'
                 and c.response_received_at is null and x.response_received_at is not null))
-        returning c.command_id`;
+        returning c.command_id, c.status
+        ), landed as (
+          delete from in_flight_commands f using moved
+          where f.command_id = moved.command_id and moved.status not in ('ACCEPTED', 'DELIVERED')
+        )
+        select command_id from moved`;
       return new Set(updated.map((r) => r.command_id as string));
     },
 
     async loadInFlight(partitions) {
       if (partitions.length === 0) return [];
       const rows = await sql`
-        select command_id, tenant_id, client_id, vendor, device_id, command_type, channel,
-               partition, bid, status, accepted_at, deadline_at, delivered_at, snapshot,
-               case when status = 'ACCEPTED' then payload_enc end as payload_enc
-        from commands
-        where partition = any(${partitions as number[]}::int[])
-          and status in ('ACCEPTED', 'DELIVERED')
-        order by accepted_at, command_id`;
+        select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
+               c.channel, c.partition, c.bid, c.status, c.accepted_at, c.deadline_at,
+               c.delivered_at, c.snapshot,
+               case when c.status = 'ACCEPTED' then c.payload_enc end as payload_enc
+        from in_flight_commands f join commands c using (command_id)
+        where f.partition = any(${partitions as number[]}::int[])
+          and c.status in ('ACCEPTED', 'DELIVERED')
+        order by f.accepted_at, f.command_id`;
       return rows.map((r) => ({
         ...toCommand(r),
         ...(r.payload_enc ? { payload_enc: new Uint8Array(r.payload_enc) } : {}),
@@ -157,7 +182,9 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       if (!UUID.test(commandId)) return undefined;
       const [row] = await sql`
         select command_id, tenant_id, client_id, vendor, device_id, command_type, channel,
-               partition, bid, status, accepted_at, deadline_at, delivered_at, snapshot
+               partition, bid, status, accepted_at, deadline_at, delivered_at,
+               response_received_at, completed_at, response_code, response_message,
+               vendor_response, failure_code, failure_reason, snapshot
         from commands where command_id = ${commandId}`;
       return row ? toCommand(row) : undefined;
     },

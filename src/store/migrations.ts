@@ -108,6 +108,29 @@ alter table command_outbox add column carry_after timestamptz not null default n
 create index command_outbox_due on command_outbox (carry_after, command_id);
 `,
   },
+  {
+    version: 4,
+    name: "in-flight commands in a table of their own; room on each page for HOT updates",
+    sql: `
+-- The commands a shard restores. A partial index on commands (where status is ACCEPTED or
+-- DELIVERED) made every transition update that index, and an update touching an indexed column
+-- cannot be HOT (heap-only: no new index entries). With the in-flight set in its own table,
+-- written by the accept and emptied by the terminal transition, no index of commands covers a
+-- column a transition changes.
+create table in_flight_commands (
+  command_id  uuid primary key references commands(command_id) on delete cascade,
+  partition   integer not null,
+  accepted_at timestamptz not null
+);
+insert into in_flight_commands (command_id, partition, accepted_at)
+  select command_id, partition, accepted_at from commands where status in ('ACCEPTED','DELIVERED');
+create index in_flight_commands_partition on in_flight_commands (partition, accepted_at, command_id);
+drop index commands_in_flight;
+-- A transition stores the reply and the snapshot, so the row grows past the free space a full
+-- page keeps; half a page empty lets the new version stay on its page (a HOT update).
+alter table commands set (fillfactor = 50);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

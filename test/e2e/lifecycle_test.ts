@@ -62,6 +62,32 @@ test("in one process the command never passes through JetStream, and leaves no o
   assert.equal(kinds.at(-1), "command.completed");
 });
 
+test("a command is in the in-flight set until it ends; its row stores the state, not the context again", async () => {
+  const { sql } = f.harness.downlink.context;
+  const inFlight = async (id: string) =>
+    (await sql<{ n: number }[]>`
+      select count(*)::int as n from in_flight_commands where command_id = ${id}`)[0].n;
+  const sn = f.device("in-flight");
+  const d = await dock({ sn, silent: true });
+  const id = await f.submit(sn);
+  await f.waitForStatus(id, ["DELIVERED"]);
+  assert.equal(await inFlight(id), 1);
+  await d.publish(
+    `thing/product/${sn}/services_reply`,
+    JSON.stringify({ tid: id, bid: "b", method: "fileupload_start", data: { result: 0 } }),
+  );
+  await f.waitForStatus(id, ["SUCCEEDED"]);
+  assert.equal(await inFlight(id), 0);
+  const [{ snapshot }] = await sql<{ snapshot: Record<string, unknown> }[]>`
+    select snapshot from commands where command_id = ${id}`;
+  assert.deepEqual(snapshot, {
+    status: "done",
+    value: "SUCCEEDED",
+    children: {},
+    historyValue: {},
+  });
+});
+
 test("a non-zero result ends FAILED with DEVICE_EXECUTION_FAILED", async () => {
   const sn = f.device("fail");
   await dock({ sn, result: 321004 });
@@ -149,6 +175,9 @@ test("a late reply after TIMED_OUT is kept and the status stays TIMED_OUT", asyn
   await f.waitForStatus(id, ["TIMED_OUT"], 5_000);
   const late = await f.waitForEvent((e) => e.command_id === id && e.problem === "LATE_REPLY");
   assert.equal(late.status, "TIMED_OUT");
+  // The stored snapshot holds no context: the late reply's command was rebuilt from its row.
+  assert.equal(late.failure_code, "DEVICE_TIMEOUT");
+  assert.ok(late.completed_at && late.delivered_at && late.response_received_at);
   const body = await f.get(id);
   assert.equal(body.status, "TIMED_OUT");
   assert.equal(body.response_code, "0");

@@ -115,21 +115,25 @@ test("a command restored after its deadline times out at once, completed at that
   host.stop();
 });
 
-test("a restored snapshot is kept as is and takes the deadline from its context", async () => {
-  const r = row(1, "DELIVERED", T0 + 1_000);
-  r.snapshot = JSON.parse(JSON.stringify({
+test("a restored snapshot keeps its state; its context comes from the row", async () => {
+  // Stored as the transition writer stores it: the machine's state, no context.
+  const delivered = row(1, "DELIVERED", T0 + 1_000);
+  delivered.snapshot = { status: "active", value: "DELIVERED", children: {}, historyValue: {} };
+  // Stored by an earlier version, context and all: the row's columns win.
+  const older = row(2, "DELIVERED", T0 + 2_000);
+  older.snapshot = JSON.parse(JSON.stringify({
     status: "active",
     value: "DELIVERED",
-    context: { ...r, delivered_at: T0 - 1 },
+    context: { ...older, deadline_at: T0 + 60_000, delivered_at: T0 - 1 },
     children: {},
     historyValue: {},
   }));
-  const { clock, host, stored } = start([r]);
+  const { clock, host, stored } = start([delivered, older]);
   await host.restore(0);
-  clock.increment(1_000);
+  clock.increment(2_000);
   assert.deepEqual(
     stored().map((s) => [s.status, s.context.delivered_at, s.context.completed_at]),
-    [["TIMED_OUT", T0 - 1, T0 + 1_000]],
+    [["TIMED_OUT", T0 - 9_000, T0 + 1_000], ["TIMED_OUT", T0 - 9_000, T0 + 2_000]],
   );
   host.stop();
 });

@@ -27,11 +27,49 @@ test("instances starting at once apply each migration exactly once", async () =>
       "command_outbox",
       "commands",
       "device_grants",
+      "in_flight_commands",
       "schema_migrations",
       "tenants",
     ]);
   } finally {
     await pools[0].unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
     await Promise.all(pools.map((p) => p.end({ timeout: 1 })));
+  }
+});
+
+test("upgrading to the in-flight table keeps every in-flight command, and only those", async () => {
+  const config = loadConfig(testEnv());
+  const sql = createSql(config, { max: 1 });
+  try {
+    // A deployment at version 3, with one command of each kind.
+    await sql.unsafe(`create schema "${config.dbSchema}"`);
+    await sql.unsafe(`create table "${config.dbSchema}".schema_migrations (
+      version integer primary key, name text not null, applied_at timestamptz not null default now())`);
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+      await sql.unsafe(m.sql);
+      await sql`insert into schema_migrations (version, name) values (${m.version}, ${m.name})`;
+    }
+    const ids = {
+      ACCEPTED: "0190b6c4-0000-7000-8000-000000000001",
+      DELIVERED: "0190b6c4-0000-7000-8000-000000000002",
+      SUCCEEDED: "0190b6c4-0000-7000-8000-000000000003",
+    };
+    for (const [status, id] of Object.entries(ids)) {
+      await sql`insert into commands (command_id, tenant_id, client_id, idempotency_key,
+          request_hash, vendor, device_id, command_type, channel, partition, bid, payload_enc,
+          status, timeout_seconds, accepted_at, deadline_at, updated_at)
+        values (${id}, 't', 'c', ${id}, 'h', 'dji', 'DOCK', 'fileupload_start', 'services', 7,
+          ${id}, '\\x00', ${status}, 30, now(), now() + interval '30 seconds', now())`;
+    }
+    assert.deepEqual(await runMigrations(sql, config.dbSchema), [4]);
+    const rows =
+      await sql`select command_id, partition from in_flight_commands order by command_id`;
+    assert.deepEqual(rows.map((r) => [r.command_id, r.partition]), [
+      [ids.ACCEPTED, 7],
+      [ids.DELIVERED, 7],
+    ]);
+  } finally {
+    await sql.unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
+    await sql.end({ timeout: 1 });
   }
 });
