@@ -13,6 +13,7 @@ import { createApp } from "./app.ts";
 import type { ApiEnv } from "./commands.ts";
 import type { Readiness } from "./health.ts";
 import { serve } from "./serve.ts";
+import { startEventLoopDelay } from "../event_loop_delay.ts";
 
 export interface ApiRoleOptions {
   readiness: Readiness;
@@ -41,6 +42,7 @@ export async function startApiRole(
   const nonces = createPostgresNonceStore(sql, { clock, log });
   const nats = watchConnection(nc);
   const completions = createCompletionWatch(nc);
+  const eventLoopDelay = startEventLoopDelay();
   const app = createApp({
     config,
     log,
@@ -55,6 +57,7 @@ export async function startApiRole(
     readiness: opts.readiness,
     completions,
     metrics: opts.metrics,
+    eventLoopDelay,
     // The relay beside this API carries what it commits, from memory.
     onAccepted: (command) => relay.carry(command),
     outboxHoldSeconds: (partition) => shard?.hosts(partition) ? IN_PROCESS_OUTBOX_HOLD_SECONDS : 0,
@@ -63,6 +66,7 @@ export async function startApiRole(
   try {
     server = await serve(app.fetch, { port: opts.port ?? config.port, hostname: config.host });
   } catch (err) {
+    eventLoopDelay.stop();
     completions.close();
     nats.close();
     await relay.stop();
@@ -76,6 +80,7 @@ export async function startApiRole(
     async stop() {
       // Waiting requests answer now with the state they read, so closing does not wait on them.
       completions.close();
+      eventLoopDelay.stop();
       await server.close();
       nats.close();
       await relay.stop();

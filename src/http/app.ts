@@ -17,6 +17,7 @@ import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { ConnectionWatch } from "../bus/connection_watch.ts";
 import { createMetricsRegistry } from "../metrics.ts";
 import { registerProcessMemory } from "../process_memory.ts";
+import { type EventLoopDelay, registerEventLoopDelay } from "../event_loop_delay.ts";
 import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
 import { commandListRoutes } from "./command_list.ts";
 import { commandWaitRoutes } from "./command_wait.ts";
@@ -41,6 +42,8 @@ export interface AppDeps {
   completions: CompletionWatch;
   /** Counters kept outside the API (the shard's and bridge's), shown on /metrics. */
   metrics?: () => Record<string, number>;
+  /** How late the event loop runs, shown on /metrics; its timer belongs to the caller. */
+  eventLoopDelay?: Pick<EventLoopDelay, "take">;
 }
 
 export function createApp(deps: AppDeps): Hono<ApiEnv> {
@@ -48,6 +51,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const registry = createMetricsRegistry();
   if (deps.metrics) registry.collect(deps.metrics, { prefix: "downlink_" });
   registerProcessMemory(registry);
+  if (deps.eventLoopDelay) registerEventLoopDelay(registry, deps.eventLoopDelay);
   app.use("*", requestId());
   app.use(
     "*",

@@ -1,6 +1,9 @@
 // GET /metrics on a real api role: unsigned Prometheus text, HTTP responses counted by status,
-// the counters other roles hand in through startApiRole's `metrics` option, and process memory.
+// the counters other roles hand in through startApiRole's `metrics` option, process memory and
+// how late the event loop runs.
 import { after, before, describe, test } from "node:test";
+import { performance } from "node:perf_hooks";
+import { setTimeout } from "node:timers";
 import assert from "node:assert/strict";
 import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
@@ -47,6 +50,23 @@ describe("GET /metrics", () => {
       assert.match(text, new RegExp(`^# TYPE ${name} gauge$`, "m"));
       assert.match(text, new RegExp(`^${name} [1-9]\\d*$`, "m"));
     }
+  });
+
+  test("shows how late the event loop ran since the previous scrape", async () => {
+    await scrape(); // a new window starts here
+    // Hold the one thread, as a slow handler would: the sampler's next tick runs that late.
+    const stalledUntil = performance.now() + 150;
+    while (performance.now() < stalledUntil) { /* busy */ }
+    // A timer due after the sampler's: when it has run, the late tick has been recorded.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+
+    const { text } = await scrape();
+    for (const q of ["p50", "p99", "max"]) {
+      assert.match(text, new RegExp(`^# TYPE downlink_event_loop_delay_${q}_seconds gauge$`, "m"));
+    }
+    const max = text.match(/^downlink_event_loop_delay_max_seconds (\S+)$/m);
+    assert.ok(max, `no max delay in:\n${text}`);
+    assert.ok(Number(max[1]) >= 0.1, `a 150 ms stall shows as a max delay of ${max[1]} s`);
   });
 
   test("counts HTTP responses by status code, error responses included", async () => {
