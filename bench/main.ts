@@ -16,7 +16,7 @@ import { startDockProcess } from "./dock_process.ts";
 import { EventWatch, openLoop, saturate, seedPayload, type Submit, submitMany } from "./load.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { latencyChartSvg } from "./chart.ts";
-import { describeGauges, readMemoryGauges } from "./memory_gauges.ts";
+import { describeGauges, readEventLoopDelay, readMemoryGauges } from "./downlink_gauges.ts";
 import { createSignedPoster, type SignedPoster } from "./signed_http.ts";
 import { cpuPerUnit, cpuSnapshot } from "./process_cpu.ts";
 import { connectNats, deleteNamespaceStreams } from "../src/bus/nats.ts";
@@ -157,7 +157,9 @@ async function main() {
       const cpuPerCommandMs = ((downlink.cpuSeconds() - cpuBefore) * 1000) / sat.completed;
       const writesPerCommand = (downlink.writeCalls() - writesBefore) / sat.completed;
       log(`open loop at ${plan.rate}/s for ${plan.seconds}s`);
+      await readEventLoopDelay(downlink.port); // starts the window the open loop is read from
       const open = await openLoop(submit, completed, dockSns, plan.rate, plan.seconds, "open");
+      const eventLoopDelay = await readEventLoopDelay(downlink.port);
       const accept = summarize(open.accept);
       const e2e = summarize(open.endToEnd);
       results.throughput = {
@@ -176,6 +178,7 @@ async function main() {
         accept,
         end_to_end: e2e,
         send_lag: summarize(open.sendLag),
+        downlink_event_loop_delay: eventLoopDelay,
         errors: open.errors,
         sent: open.sent,
       };
@@ -416,6 +419,15 @@ function throughputRows(r: Record<string, any>, f: Fmt): [string, string, string
         "load generator's send delay (in the above)",
         `p50 ${f(r.open_loop.send_lag.p50, 2)} ms`,
         `p99 ${f(r.open_loop.send_lag.p99, 2)} ms after the scheduled time`,
+      ] as [string, string, string]]
+      : []),
+    ...(r.open_loop.downlink_event_loop_delay
+      ? [[
+        "Downlink's event-loop delay (in the above)",
+        `p50 ${f(r.open_loop.downlink_event_loop_delay.p50, 2)} ms`,
+        `p99 ${f(r.open_loop.downlink_event_loop_delay.p99, 2)} ms, max ${
+          f(r.open_loop.downlink_event_loop_delay.max, 1)
+        } ms (a 20 ms timer's lateness, from /metrics)`,
       ] as [string, string, string]]
       : []),
   ];
