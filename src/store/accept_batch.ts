@@ -176,7 +176,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
     const written: Promise<unknown>[] = [];
     for (let i = 0; i < claims.length; i += MAX_BATCH) {
       const batch = claims.slice(i, i + MAX_BATCH);
-      const results = insertBatch(batch);
+      const results = againAfterDeadlock(() => insertBatch(batch));
       batch.forEach((b, i) => {
         b.settle(results.then((r) => r[i]));
         for (const q of again.get(b) ?? []) {
@@ -196,5 +196,24 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
     },
   };
 }
+
+/**
+ * Runs the statement again when Postgres aborted it to break a deadlock. Nonces are claimed in one
+ * order everywhere, but idempotency keys cannot be: two statements (two API instances, or a client
+ * retrying in parallel) that insert the same keys in crossed orders wait for each other, and
+ * Postgres aborts one of them, whole. Nothing of it was written, so it can run again: it then
+ * finds the other's rows as keys taken.
+ */
+async function againAfterDeadlock<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt >= attempts) throw err;
+    }
+  }
+}
+
+const DEADLOCK_DETECTED = "40P01";
 
 const lockKey = (q: Queued) => q.nonce ? nonceKey(q.row.client_id, q.nonce.nonce) : "";

@@ -12,6 +12,7 @@ import {
   requestHash,
 } from "../../src/store/command_store.ts";
 import { partitionOf } from "../../src/bus/subjects.ts";
+import { createSql } from "../../src/store/db.ts";
 
 let f: ApiFixture;
 let store: CommandStore;
@@ -101,6 +102,61 @@ test("concurrent first accepts of one key create exactly one command", async () 
     select count(*)::int as n from command_outbox o join commands c using (command_id)
     where c.idempotency_key = ${same.idempotencyKey}`;
   assert.equal(n, 1);
+});
+
+test("two accept statements that deadlock on crossed keys both end: the one Postgres aborts runs again", async () => {
+  // Two API instances (two pools), each with one batch of three accepts of the same client. Their
+  // keys cross (A inserts X before Y, B inserts Y before X), and a third transaction holds W and V,
+  // the middle key of each, so that each statement has inserted its first key when it waits.
+  const keys = {
+    X: crypto.randomUUID(),
+    Y: crypto.randomUUID(),
+    W: crypto.randomUUID(),
+    V: crypto.randomUUID(),
+  };
+  const pools = [createSql(f.config, { max: 1 }), createSql(f.config, { max: 1 })];
+  const [storeA, storeB] = pools.map((sql) => createPostgresCommandStore(sql, f.cipher));
+  const holder = await f.sql.reserve();
+  try {
+    await holder`begin`;
+    for (const key of [keys.W, keys.V]) {
+      await holder`insert into commands (command_id, tenant_id, client_id, idempotency_key,
+          request_hash, vendor, device_id, command_type, channel, partition, bid, payload_enc,
+          status, timeout_seconds, accepted_at, deadline_at, updated_at)
+        values (gen_random_uuid(), 'tenant_a', 'ak_a', ${key}, 'held', 'dji', 'dock-1',
+          'fileupload_start', 'services', 0, gen_random_uuid(), '\\x00', 'ACCEPTED', 45, now(),
+          now() + interval '45 seconds', now())`;
+    }
+    // A batch goes in the order of its nonces: n1 < n2 < n3.
+    const batch = (store: CommandStore, tag: string, order: string[]) =>
+      order.map((key, i) =>
+        store.acceptCommand({
+          ...input({ idempotencyKey: key }),
+          nonce: { value: `${tag}-n${i + 1}-${crypto.randomUUID()}`, retentionSeconds: 600 },
+        } as AcceptInput)
+      );
+    const a = batch(storeA, "a", [keys.X, keys.W, keys.Y]);
+    const b = batch(storeB, "b", [keys.Y, keys.V, keys.X]);
+    // Both statements wait on the holder before it commits.
+    for (let i = 0; i < 200; i++) {
+      const [{ n }] = await f.sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+      if (n >= 2) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await holder`commit`;
+    const outcomes = await Promise.all([...a, ...b]);
+    assert.deepEqual(
+      outcomes.map((o) => o.outcome).sort(),
+      ["accepted", "accepted", "conflict", "conflict", "replayed", "replayed"].sort(),
+    );
+    const [{ n }] = await f.sql<{ n: number }[]>`select count(*)::int as n from commands
+      where idempotency_key in ${f.sql([keys.X, keys.Y, keys.W, keys.V])}`;
+    assert.equal(n, 4);
+  } finally {
+    holder.release();
+    await Promise.all(pools.map((sql) => sql.end({ timeout: 1 })));
+  }
 });
 
 test("getCommand finds a command only within its tenant, and never by a non-UUID", async () => {
