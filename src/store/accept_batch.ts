@@ -1,6 +1,6 @@
 // Group commit of accepted commands: the accepts queued while the previous batch was committing
-// are inserted, with their outbox and in-flight rows, by one statement. One commit (one WAL flush, one round
-// trip) then serves many requests, which is what keeps accept latency flat at 1,000+ requests/s.
+// are inserted, with their outbox and in-flight rows, by one statement. One commit (one WAL flush,
+// one round trip) then serves many requests, which is what keeps accept latency flat under load.
 import { Buffer } from "node:buffer";
 import type { Sql } from "./db.ts";
 import { createGroupCommit } from "./group_commit.ts";

@@ -123,8 +123,10 @@ create table in_flight_commands (
   accepted_at timestamptz not null
 );
 insert into in_flight_commands (command_id, partition, accepted_at)
-  select command_id, partition, accepted_at from commands where status in ('ACCEPTED','DELIVERED');
-create index in_flight_commands_partition on in_flight_commands (partition, accepted_at, command_id);
+  select command_id, partition, accepted_at from commands
+  where status in ('ACCEPTED','DELIVERED');
+create index in_flight_commands_partition
+  on in_flight_commands (partition, accepted_at, command_id);
 drop index commands_in_flight;
 -- A transition stores the reply and the snapshot, so the row grows past the free space a full
 -- page keeps; half a page empty lets the new version stay on its page (a HOT update).
