@@ -116,7 +116,8 @@ create index command_outbox_due on command_outbox (carry_after, command_id);
 -- DELIVERED) made every transition update that index, and an update touching an indexed column
 -- cannot be HOT (heap-only: no new index entries). With the in-flight set in its own table,
 -- written by the accept and emptied by the terminal transition, no index of commands covers a
--- column a transition changes.
+-- column a transition changes. Processes of an earlier version do not write this table: they
+-- must be stopped before this migration runs (the README says so).
 create table in_flight_commands (
   command_id  uuid primary key references commands(command_id) on delete cascade,
   partition   integer not null,
