@@ -41,6 +41,18 @@ export interface CommandContext extends CommandInput {
   failure_reason?: string;
 }
 
+/** The context fields transitions fill in: the ones a command's input does not set. */
+export const RESULT_FIELDS = [
+  "delivered_at",
+  "response_received_at",
+  "completed_at",
+  "response_code",
+  "response_message",
+  "vendor_response",
+  "failure_code",
+  "failure_reason",
+] as const satisfies ReadonlyArray<Exclude<keyof CommandContext, keyof CommandInput>>;
+
 export type CommandEvent =
   /** The broker acknowledged the publish to the device (QoS 1 PUBACK). */
   | { type: "bridge.delivered"; at: number }

@@ -17,6 +17,7 @@ import {
   commandMachine,
   type PersistedCommandSnapshot,
   restingSnapshot,
+  RESULT_FIELDS,
   statusOf,
   type StoredCommandSnapshot,
   withContext,
@@ -630,21 +631,7 @@ function toInput(d: CommandInput, intern: (s: string) => string): CommandInput {
 
 /** A command's machine context rebuilt from its row: the stored snapshot holds none. */
 function contextOf(r: LifecycleCommand, intern: (s: string) => string): CommandContext {
-  const context: CommandContext = toInput(r, intern);
-  for (const k of RESULT_FIELDS) {
-    if (r[k] !== undefined) (context as unknown as Record<string, unknown>)[k] = r[k];
-  }
-  return context;
+  const context: Partial<CommandContext> = toInput(r, intern);
+  for (const k of RESULT_FIELDS) if (r[k] !== undefined) context[k] = r[k] as never;
+  return context as CommandContext;
 }
-
-/** The context fields a transition fills in (absent from an in-flight row but `delivered_at`). */
-const RESULT_FIELDS = [
-  "delivered_at",
-  "response_received_at",
-  "completed_at",
-  "response_code",
-  "response_message",
-  "vendor_response",
-  "failure_code",
-  "failure_reason",
-] as const satisfies ReadonlyArray<keyof CommandContext>;
