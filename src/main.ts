@@ -93,6 +93,8 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
           postgres: await sql`select 1`.then(() => true, () => false),
           nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),
           mqtt: mqttProbe?.connected() ?? false,
+          // The bridge of this process hears device replies (see reply_path_probe.ts).
+          ...(bridge ? { mqtt_replies: bridge.hearsReplies() } : {}),
         }),
       });
       port = api.port;

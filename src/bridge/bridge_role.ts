@@ -14,18 +14,27 @@ import {
   REPLY_TOPICS,
 } from "../vendors/dji/envelope.ts";
 import { unownedProblem } from "../shard/lifecycle_event.ts";
-import { connectMqtt } from "./mqtt_connection.ts";
+import { connectMqtt, subscribe } from "./mqtt_connection.ts";
+import {
+  PROBE_GATEWAY_PREFIX,
+  type ReplyPathProbe,
+  startReplyPathProbe,
+} from "./reply_path_probe.ts";
 import type { LocalBridge, LocalShard, OutboundCommand } from "../local_link.ts";
 
 export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;
   /** This bridge as the shard of the same process reaches it. */
   local: LocalBridge;
+  /** False while no probe comes back through the broker (see reply_path_probe.ts). */
+  hearsReplies(): boolean;
 }
 
 export interface BridgeRoleOptions {
   /** The shard of the same process: facts for the partitions it hosts go to it directly. */
   shard?: LocalShard;
+  /** Probe timing (tests shorten it); defaults in reply_path_probe.ts. */
+  probe?: { intervalMs?: number; deafAfterMs?: number };
 }
 
 /** What became of one attempt to publish a command to its device. */
@@ -47,7 +56,7 @@ const SESSION_EXPIRY_SECONDS = 60;
 
 export async function startBridgeRole(
   ctx: RoleContext,
-  { shard }: BridgeRoleOptions = {},
+  { shard, probe: probeTiming }: BridgeRoleOptions = {},
 ): Promise<BridgeRole> {
   const { config, names, nc, log, clock } = ctx;
   const js = jetstream(nc);
@@ -80,12 +89,14 @@ export async function startBridgeRole(
   // JetStream stored it: a crash in between leaves it unacknowledged in the broker session,
   // which delivers it again on reconnect.
   const replyClients: MqttClient[] = [];
+  const replyFilters = REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`);
   for (let i = 0; i < REPLY_CONNECTIONS; i++) {
     const client: MqttClient = await connectMqtt({
       url: config.mqttUrl,
       clientId: `${config.namespace}-bridge-${config.instanceId}-replies-${i}`,
       clean: false,
       sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
+      subscriptions: replyFilters,
       onError: (err) => log.warn("mqtt error on a reply connection (reconnecting)", { err }),
       customHandleAcks: (topic, message, _packet, done) => {
         onReply(topic, message).then(
@@ -98,21 +109,72 @@ export async function startBridgeRole(
             });
             // No PUBACK: drop the connection so the broker resends it on reconnect.
             done(err as Error);
-            (client.stream as unknown as { destroy?: () => void })?.destroy?.();
+            dropConnection(client);
           },
         );
       },
     });
     client.on("reconnect", () => count("mqtt_reconnects"));
-    await client.subscribeAsync(
-      REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`),
-      { qos: 1 },
-    );
     replyClients.push(client);
+  }
+
+  // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
+  // that takes one hands it back to its sender over core NATS (at most once: a lost probe only
+  // makes the next one count).
+  // Namespaces share a broker (each with its own share group, each taking a copy): a probe
+  // names its namespace, and another namespace's bridges drop it.
+  const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, "_");
+  const probeNamespace = token(config.namespace);
+  const probeToken = token(config.instanceId);
+  const probePrefix = `thing/product/${PROBE_GATEWAY_PREFIX}.`;
+  const probeTopic = `${probePrefix}${probeNamespace}.${probeToken}/services_reply`;
+  const probe: ReplyPathProbe = startReplyPathProbe({
+    clock,
+    log,
+    count,
+    ...probeTiming,
+    send: (sentAt) =>
+      mqtt.publishAsync(
+        probeTopic,
+        JSON.stringify({ method: "downlink_probe", timestamp: sentAt, data: { sent_at: sentAt } }),
+        { qos: 1 },
+      ).then(() => {}),
+    repair: async (attempt) => {
+      if (attempt === 1) {
+        await Promise.all(replyClients.map((c) => subscribe(c, replyFilters)));
+      } else {
+        // A new connection subscribes on connect (connectMqtt's `subscriptions`).
+        for (const c of replyClients) dropConnection(c);
+      }
+    },
+  });
+  const probeSub = nc.subscribe(names.replyProbeSubject(probeToken), {
+    callback: (_err, msg) => probe.heard(Number(decoder.decode(msg.data))),
+  });
+
+  /** Takes a probe off the reply path: true when `topic` is a probe's. */
+  function takeProbe(topic: string, bytes: Uint8Array): boolean {
+    if (!topic.startsWith(probePrefix)) return false;
+    const [namespace, sender] = topic.slice(
+      probePrefix.length,
+      topic.indexOf("/", probePrefix.length),
+    )
+      .split(".");
+    if (namespace !== probeNamespace || !sender) return true;
+    let sentAt: number;
+    try {
+      sentAt = Number(JSON.parse(decoder.decode(bytes)).data.sent_at);
+    } catch {
+      return true;
+    }
+    if (sender === probeToken) probe.heard(sentAt);
+    else nc.publish(names.replyProbeSubject(sender), encoder.encode(String(sentAt)));
+    return true;
   }
 
   /** Resolves once the reply (or the problem it is) is stored in JetStream. */
   async function onReply(topic: string, bytes: Uint8Array): Promise<void> {
+    if (takeProbe(topic, bytes)) return;
     const received_at = clock.now();
     const parsed = parseDeviceReply(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
@@ -315,8 +377,11 @@ export async function startBridgeRole(
   return {
     metrics,
     local,
+    hearsReplies: () => probe.healthy(),
     async stop() {
       stopping = true;
+      probe.stop();
+      probeSub.unsubscribe();
       messages.stop();
       await loop;
       await Promise.allSettled([...inFlight]);
@@ -324,4 +389,9 @@ export async function startBridgeRole(
       await Promise.allSettled(replyClients.map((c) => c.endAsync()));
     },
   };
+}
+
+/** Closes the connection's socket: mqtt.js reconnects, and the new connection subscribes. */
+function dropConnection(client: MqttClient): void {
+  (client.stream as unknown as { destroy?: () => void })?.destroy?.();
 }

@@ -12,6 +12,10 @@ export interface MqttConnectionOptions {
   onError?: (err: Error) => void;
   /** Decides when a received QoS 1 message is acknowledged (mqtt.js `customHandleAcks`). */
   customHandleAcks?: IClientOptions["customHandleAcks"];
+  /** Topic filters (QoS 1) subscribed on every connect, whatever the broker says of the session:
+   * a broker may restore a session without some of its subscriptions (Mosquitto 2.0 drops the
+   * `$share/...` ones), and mqtt.js subscribes again only when the session is not present. */
+  subscriptions?: readonly string[];
 }
 
 /** Connects and resolves once the first CONNACK arrived; reconnects forever afterwards. */
@@ -23,13 +27,21 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
     reconnectPeriod: 500,
     connectTimeout: 5_000,
     keepalive: 30,
+    // We subscribe on every connect ourselves (see `subscriptions`).
+    resubscribe: false,
     ...(o.customHandleAcks ? { customHandleAcks: o.customHandleAcks } : {}),
     ...(o.sessionExpirySeconds !== undefined
       ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds } }
       : {}),
   };
   const client = mqtt.connect(o.url, options);
-  client.on("connect", () => setNoDelay(client));
+  let subscribed: Promise<unknown> = Promise.resolve();
+  client.on("connect", () => {
+    setNoDelay(client);
+    if (o.subscriptions?.length) {
+      subscribed = subscribe(client, o.subscriptions).catch((err) => o.onError?.(err));
+    }
+  });
   client.on("error", (err) => o.onError?.(err));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -41,7 +53,17 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
       resolve();
     });
   });
+  await subscribed;
   return client;
+}
+
+/** Subscribes `filters` at QoS 1; rejects when the broker refuses any of them. */
+export async function subscribe(client: MqttClient, filters: readonly string[]): Promise<void> {
+  const granted = await client.subscribeAsync([...filters], { qos: 1 });
+  const refused = granted.filter((g) => g.qos > 2);
+  if (refused.length > 0) {
+    throw new Error(`MQTT broker refused ${refused.map((g) => g.topic).join(", ")}`);
+  }
 }
 
 function setNoDelay(client: MqttClient): void {

@@ -54,6 +54,8 @@ export function topologyNames(ns: string) {
     leaseBucket: `${ns}_leases`,
     /** Core NATS subject that wakes the outbox relay right after a commit. */
     outboxWake: `${ns}.outbox.wake`,
+    /** Core NATS: a bridge's reply-path probe, handed back by whichever bridge took it. */
+    replyProbeSubject: (instanceToken: string) => `${ns}.probe.${instanceToken}`,
     /** Answered by the live process holding an instance id (two must never share one). */
     instanceSubject: (instanceId: string) => `${ns}.instance.${instanceId}`,
     /** MQTT shared-subscription group: bridges of one namespace share the replies. */

@@ -1,0 +1,48 @@
+// Fault test on a Mosquitto of its own (persistence on): after the broker restarts, the bridge
+// still hears device replies. Mosquitto 2.0 restores the bridges' persistent sessions without
+// their `$share/...` subscriptions, and mqtt.js subscribes again only when no session is present.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
+import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
+import { type OwnMosquitto, startOwnMosquitto } from "../support/own_mosquitto.ts";
+
+let broker: OwnMosquitto;
+let f: LifecycleFixture;
+let dock: DockSimulator | undefined;
+
+before(async () => {
+  broker = await startOwnMosquitto();
+  f = await startLifecycleFixture({ env: { MQTT_URL: broker.url } });
+});
+after(async () => {
+  await dock?.stop();
+  await f?.stop();
+  await broker?.remove();
+});
+
+for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+  test(`replies are heard after the broker restarts (${signal})`, async () => {
+    const sn = f.device(`restart-${signal}`);
+    await dock?.stop();
+    dock = await createDockSimulator({ mqttUrl: broker.url, sn });
+    const before = await f.submit(sn);
+    assert.equal((await f.waitForStatus(before, ["SUCCEEDED"])).status, "SUCCEEDED");
+
+    await dock.stop();
+    await broker.stop(signal);
+    await broker.start();
+    dock = await createDockSimulator({ mqttUrl: broker.url, sn });
+    // Give the bridge's connections time to come back (they retry every 500 ms).
+    const ready = async () => (await fetch(`${f.harness.baseUrl}/readyz`)).status === 200;
+    for (let i = 0; i < 100 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 100));
+
+    const afterRestart = await f.submit(sn, { timeout_seconds: 15 });
+    const done = await f.waitForStatus(
+      afterRestart,
+      ["SUCCEEDED", "FAILED", "TIMED_OUT"],
+      20_000,
+    );
+    assert.equal(done.status, "SUCCEEDED", "the dock's reply was heard");
+  });
+}
