@@ -2,8 +2,8 @@
 // the absolute deadline. Effects (persisting, reporting problems) are named actions provided later.
 // The machine arms no timer: its host keeps the deadline schedule and sends `deadline.reached`.
 import { assign, setup } from "xstate";
-import type { CommandStatus } from "../src/bus/messages.ts";
 import type { CommandChannel } from "../src/vendors/dji/catalog.ts";
+import type { CommandStatus } from "../src/command/status.ts";
 
 export type { CommandChannel };
 

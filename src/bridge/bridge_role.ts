@@ -6,14 +6,12 @@ import type { MqttClient } from "mqtt";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
 import type { DeliveredFact, ReplyFact, ToDevice } from "../bus/messages.ts";
-import { partitionOf } from "../bus/subjects.ts";
 import {
   buildServicesEnvelope,
   deviceTopic,
   parseDeviceReply,
   REPLY_TOPICS,
 } from "../vendors/dji/envelope.ts";
-import { unownedProblem } from "../shard/lifecycle_event.ts";
 import { connectMqtt, subscribe } from "./mqtt_connection.ts";
 import {
   PROBE_GATEWAY_PREFIX,
@@ -21,6 +19,8 @@ import {
   startReplyPathProbe,
 } from "./reply_path_probe.ts";
 import type { LocalBridge, LocalShard, OutboundCommand } from "../local_link.ts";
+import { partitionOf } from "../command/partition.ts";
+import { unownedProblem } from "../command/lifecycle_event.ts";
 
 export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;

@@ -2,7 +2,7 @@
 // `command.completed` events on core NATS. One subscription per tenant is shared by all of the
 // tenant's waiters, so a thousand waiters cost one subscription, not a thousand.
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { eventSubject } from "./subjects.ts";
+import { eventSubject } from "../command/lifecycle_event.ts";
 
 export interface Watching {
   /** Resolves once the subscription is live on the server: read the command's state only

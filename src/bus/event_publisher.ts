@@ -1,8 +1,12 @@
 // Publishes public lifecycle events to the JetStream events stream. Publishes on one
 // connection keep their order, so events of one command arrive in the order they were sent.
 import type { AckedPublisher } from "./acked_publisher.ts";
-import type { LifecycleEvent } from "./messages.ts";
-import { type EventKind, eventSubject, UNOWNED_PROBLEM_SUBJECT } from "./subjects.ts";
+import {
+  type EventKind,
+  eventSubject,
+  type LifecycleEvent,
+  UNOWNED_PROBLEM_SUBJECT,
+} from "../command/lifecycle_event.ts";
 
 export interface EventPublisher {
   /** Resolves once JetStream has stored the event (deduplicated by event_id). */

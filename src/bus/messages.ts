@@ -1,24 +1,8 @@
-// The shapes of the messages that travel over JetStream between roles, and of the public
-// lifecycle events. Times are epoch milliseconds inside, RFC 3339 in public events.
-import type { EventKind } from "./subjects.ts";
+// The shapes of the messages that travel over JetStream between roles. Times are epoch
+// milliseconds.
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandInput } from "../../machines/command_machine.ts";
 import type { DeviceReply } from "../vendors/dji/envelope.ts";
-
-export type CommandStatus =
-  | "ACCEPTED"
-  | "DELIVERED"
-  | "SUCCEEDED"
-  | "FAILED"
-  | "TIMED_OUT"
-  | "UNMATCHED_RESPONSE";
-
-export const TERMINAL_STATUSES: ReadonlySet<CommandStatus> = new Set([
-  "SUCCEEDED",
-  "FAILED",
-  "TIMED_OUT",
-  "UNMATCHED_RESPONSE",
-]);
 
 /** api → shard: a command committed in Postgres, to be hosted by its device's shard. */
 export interface CommandDispatch extends CommandInput {
@@ -63,29 +47,3 @@ export interface ReplyFact {
 }
 
 export type ShardMessage = CommandDispatch | DeliveredFact | ReplyFact;
-
-/** A public lifecycle event (`tenant.{tenant_id}.command.{kind}`). Never carries the payload. */
-export interface LifecycleEvent {
-  event_id: string;
-  event_type: `command.${EventKind}`;
-  command_id?: string;
-  tenant_id?: string;
-  client_id?: string;
-  vendor?: string;
-  device_id?: string;
-  command_type?: string;
-  status?: CommandStatus;
-  occurred_at: string;
-  problem?: string;
-  detail?: string;
-  response_code?: string;
-  response_message?: string;
-  vendor_response?: Record<string, unknown>;
-  failure_code?: string;
-  failure_reason?: string;
-  accepted_at?: string;
-  delivered_at?: string;
-  completed_at?: string;
-  response_received_at?: string;
-  deadline_at?: string;
-}

@@ -10,7 +10,8 @@ import {
   StorageType,
 } from "@nats-io/jetstream";
 import { coalesceWrites } from "../coalesce_writes.ts";
-import { EVENT_SUBJECTS, EVENTS_STREAM, type TopologyNames } from "./subjects.ts";
+import { EVENTS_STREAM, type TopologyNames } from "./subjects.ts";
+import { EVENT_SUBJECTS } from "../command/lifecycle_event.ts";
 
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
   const nc = await connect({

@@ -3,13 +3,12 @@
 // whose partition the shard of this process hosts is handed to it directly instead.
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
-import { v5 } from "uuid";
 import type { RoleContext } from "../role_context.ts";
-import { rfc3339 } from "../time.ts";
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
-import type { CommandDispatch, LifecycleEvent } from "./messages.ts";
+import type { CommandDispatch } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import type { LocalDispatch, LocalShard } from "../local_link.ts";
+import { acceptedEvent } from "../command/lifecycle_event.ts";
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -57,29 +56,6 @@ type OutboxRow =
     | "payload_enc"
   >
   & { channel: CommandChannel };
-
-/** The accepted event's id is derived from the command id, so a re-publish after a crash is
- * deduplicated by JetStream like the dispatch is. */
-export function acceptedEventId(commandId: string): string {
-  return v5("command.accepted", commandId);
-}
-
-export function acceptedEvent(row: OutboxRow): LifecycleEvent {
-  return {
-    event_id: acceptedEventId(row.command_id),
-    event_type: "command.accepted",
-    command_id: row.command_id,
-    tenant_id: row.tenant_id,
-    client_id: row.client_id,
-    vendor: row.vendor,
-    device_id: row.device_id,
-    command_type: row.command_type,
-    status: "ACCEPTED",
-    occurred_at: rfc3339(row.accepted_at),
-    accepted_at: rfc3339(row.accepted_at),
-    deadline_at: rfc3339(row.deadline_at),
-  };
-}
 
 /** A row this process committed: it knows whether the outbox row is held for its own shard. */
 type CarriedRow = OutboxRow & Pick<AcceptedCommand, "outbox_hold_seconds">;

@@ -10,27 +10,8 @@ export function decodeDeviceToken(token: string): string {
   return token.replaceAll("%2E", ".");
 }
 
-/** FNV-1a 32-bit: stable across processes and runtimes, cheap on the hot path. */
-export function partitionOf(deviceId: string, partitions: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < deviceId.length; i++) {
-    h ^= deviceId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
-}
-
 /** The public lifecycle events stream, shared by every namespace (its subjects are fixed). */
 export const EVENTS_STREAM = "DOWNLINK_EVENTS";
-export const EVENT_KINDS = ["accepted", "delivered", "completed", "problem"] as const;
-export type EventKind = typeof EVENT_KINDS[number];
-/** Problems that belong to no tenant (a reply whose tid matches no command). */
-export const UNOWNED_PROBLEM_SUBJECT = "downlink.command.problem";
-export const EVENT_SUBJECTS = ["tenant.*.command.*", UNOWNED_PROBLEM_SUBJECT];
-
-export function eventSubject(tenantId: string, kind: EventKind): string {
-  return `tenant.${tenantId}.command.${kind}`;
-}
 
 /** Names of the internal streams, consumers and buckets of one Downlink namespace. */
 export function topologyNames(ns: string) {

@@ -2,7 +2,6 @@
 // paginated with an opaque keyset cursor.
 import { Buffer } from "node:buffer";
 import { Hono } from "hono";
-import { type CommandStatus, TERMINAL_STATUSES } from "../bus/messages.ts";
 import { isUuid } from "../ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
@@ -12,6 +11,7 @@ import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
+import { type CommandStatus, TERMINAL_STATUSES } from "../command/status.ts";
 
 export const LIST_DEFAULT_LIMIT = 50;
 export const LIST_MAX_LIMIT = 200;

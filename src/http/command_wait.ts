@@ -2,7 +2,6 @@
 // command is terminal, or its current state after timeout_seconds (X-Wait-Timed-Out: true).
 // Woken by the tenant's completed event on core NATS; Postgres is read before and after.
 import { Hono } from "hono";
-import { TERMINAL_STATUSES } from "../bus/messages.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { CommandStore, CommandView } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
@@ -10,6 +9,7 @@ import { describeValue } from "../vendors/dji/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import type { ApiEnv } from "./commands.ts";
 import { NotFoundError, ValidationError } from "./errors.ts";
+import { TERMINAL_STATUSES } from "../command/status.ts";
 
 export const WAIT_DEFAULT_SECONDS = 30;
 export const WAIT_MAX_SECONDS = 60;

@@ -2,7 +2,6 @@
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono } from "hono";
 import type { Config } from "../config.ts";
-import { partitionOf } from "../bus/subjects.ts";
 import { deviceGranted } from "../store/client_store.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
@@ -16,6 +15,7 @@ import {
   NotFoundError,
   ValidationError,
 } from "./errors.ts";
+import { partitionOf } from "../command/partition.ts";
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
 

@@ -33,7 +33,6 @@ import {
   type DeliveredFact,
   type ReplyFact,
   type ShardMessage,
-  TERMINAL_STATUSES,
   type ToDevice,
 } from "../bus/messages.ts";
 import type { TopologyNames } from "../bus/subjects.ts";
@@ -42,11 +41,12 @@ import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import { mapReply } from "../vendors/dji/reply_mapping.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
-import { lifecycleEvent, unownedProblem } from "./lifecycle_event.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { createCommandStep } from "./command_step.ts";
 import { Buffer } from "node:buffer";
 import type { LocalBridge, LocalDispatch } from "../local_link.ts";
+import { TERMINAL_STATUSES } from "../command/status.ts";
+import { lifecycleEvent, unownedProblem } from "../command/lifecycle_event.ts";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;
 

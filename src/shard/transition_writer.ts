@@ -2,9 +2,7 @@
 // loop goes to Postgres in one statement; only after the commit are its lifecycle events
 // published and then the JetStream messages that caused it acknowledged.
 import { setImmediate } from "node:timers";
-import type { EventKind } from "../bus/subjects.ts";
 import type { EventPublisher } from "../bus/event_publisher.ts";
-import type { LifecycleEvent } from "../bus/messages.ts";
 import type { LifecycleStore, TransitionRow } from "../store/lifecycle_store.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
@@ -15,7 +13,7 @@ import {
   storedSnapshot,
   type TransitionKind,
 } from "../../machines/command_machine.ts";
-import { lifecycleEvent } from "./lifecycle_event.ts";
+import { type EventKind, type LifecycleEvent, lifecycleEvent } from "../command/lifecycle_event.ts";
 
 /** A command actor, read at commit time: its latest persisted snapshot is what gets stored. */
 export interface SnapshotSource {

@@ -1,9 +1,9 @@
 // A tenant's commands, newest first, filtered, one keyset page at a time: walks the index
 // commands_tenant_accepted (tenant_id, accepted_at desc, command_id desc).
-import type { CommandStatus } from "../bus/messages.ts";
 import type { CommandView } from "./command_store.ts";
 import { toCommandView } from "./command_store.ts";
 import type { Sql } from "./db.ts";
+import type { CommandStatus } from "../command/status.ts";
 
 /** Where a page ended: the last row's accepted_at (RFC 3339, microseconds) and command id. */
 export interface ListPosition {

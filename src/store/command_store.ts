@@ -4,10 +4,10 @@ import { createHash } from "node:crypto";
 import type { DataCipher } from "../crypto/data_key.ts";
 import { isUuid, newBid, newCommandId } from "../ids.ts";
 import { rfc3339 } from "../time.ts";
-import type { CommandStatus } from "../bus/messages.ts";
 import type { Sql } from "./db.ts";
 import { type AcceptedCommand, createAcceptBatcher } from "./accept_batch.ts";
 import { type CommandPage, listCommandPage, type ListFilter } from "./command_list.ts";
+import type { CommandStatus } from "../command/status.ts";
 
 export interface AcceptInput {
   tenantId: string;

@@ -1,8 +1,8 @@
 // Postgres access for the command lifecycle: group-committed transitions (row + actor snapshot),
 // the in-flight commands a shard restores, and the lookups late or foreign replies need.
 import type { Sql } from "./db.ts";
-import type { CommandStatus } from "../bus/messages.ts";
 import type { CommandContext, CommandInput } from "../../machines/command_machine.ts";
+import type { CommandStatus } from "../command/status.ts";
 
 /** One command's state after its latest transition(s), as the row stores it. */
 export interface TransitionRow extends Omit<CommandContext, keyof CommandInput> {

@@ -5,19 +5,17 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
-import {
-  acceptedEventId,
-  IN_PROCESS_OUTBOX_HOLD_SECONDS,
-  startOutboxRelay,
-} from "../../src/bus/outbox_relay.ts";
+import { IN_PROCESS_OUTBOX_HOLD_SECONDS, startOutboxRelay } from "../../src/bus/outbox_relay.ts";
 import type { LocalDispatch, LocalShard } from "../../src/local_link.ts";
 import { createLifecycleStore } from "../../src/store/lifecycle_store.ts";
-import { EVENTS_STREAM, eventSubject, partitionOf } from "../../src/bus/subjects.ts";
+import { EVENTS_STREAM } from "../../src/bus/subjects.ts";
 import {
   type AcceptInput,
   type CommandStore,
   createPostgresCommandStore,
 } from "../../src/store/command_store.ts";
+import { acceptedEventId, eventSubject } from "../../src/command/lifecycle_event.ts";
+import { partitionOf } from "../../src/command/partition.ts";
 
 let f: ApiFixture;
 let store: CommandStore;

@@ -3,8 +3,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
-import { partitionOf } from "../../src/bus/subjects.ts";
 import type { DeliveredFact, ReplyFact } from "../../src/bus/messages.ts";
+import { partitionOf } from "../../src/command/partition.ts";
 
 let f: LifecycleFixture;
 

@@ -9,9 +9,9 @@ import {
   type TestClient,
 } from "../support/api_fixtures.ts";
 import { COMMANDS_PATH } from "../../src/client/downlink_client.ts";
-import { eventSubject } from "../../src/bus/subjects.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
 import { createDownlinkClient } from "../../src/client/downlink_client.ts";
+import { eventSubject } from "../../src/command/lifecycle_event.ts";
 
 let f: ApiFixture;
 let caller: TestClient;

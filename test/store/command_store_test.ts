@@ -11,8 +11,8 @@ import {
   createPostgresCommandStore,
   requestHash,
 } from "../../src/store/command_store.ts";
-import { partitionOf } from "../../src/bus/subjects.ts";
 import { createSql } from "../../src/store/db.ts";
+import { partitionOf } from "../../src/command/partition.ts";
 
 let f: ApiFixture;
 let store: CommandStore;

@@ -6,8 +6,7 @@ import { seedCommand } from "./api_fixtures.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { connectNats } from "../../src/bus/nats.ts";
-import type { LifecycleEvent } from "../../src/bus/messages.ts";
-import { UNOWNED_PROBLEM_SUBJECT } from "../../src/bus/subjects.ts";
+import { type LifecycleEvent, UNOWNED_PROBLEM_SUBJECT } from "../../src/command/lifecycle_event.ts";
 
 export interface LifecycleFixture {
   harness: Harness;
