@@ -43,7 +43,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
   };
   let pending: InFlightCommand[] | undefined = rows;
   const store: LifecycleStore = {
-    writeTransitions: () => Promise.resolve(new Set()),
+    writeTransitions: () => Promise.resolve({ applied: new Set(), events: new Set() }),
     loadInFlight: () => {
       const out = pending ?? [];
       pending = undefined; // the host keeps what it needs, the bench nothing

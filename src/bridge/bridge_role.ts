@@ -1,6 +1,8 @@
 // The MQTT bridge role: carries ToDevice messages from JetStream to the docks (the only place a
 // payload is decrypted) and carries the docks' replies back to the shard owning the device.
 import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { v5 } from "uuid";
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import type { MqttClient } from "mqtt";
 import type { RoleContext, RunningRole } from "../role_context.ts";
@@ -20,7 +22,7 @@ import {
 } from "./reply_path_probe.ts";
 import type { LocalBridge, LocalShard, OutboundCommand } from "../local_link.ts";
 import { partitionOf } from "../command/partition.ts";
-import { unownedProblem } from "../command/lifecycle_event.ts";
+import { storedEvent, unownedProblem } from "../command/lifecycle_event.ts";
 
 export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;
@@ -186,9 +188,10 @@ export async function startBridgeRole(
         detail: parsed.detail.slice(0, 200),
         bytes: bytes.byteLength,
       });
-      await ctx.events.publish(
-        "problem",
-        unownedProblem(
+      // No PUBACK until the problem is stored: a broker resend of the same message then makes
+      // the same event id, which the stream's duplicate window drops.
+      await ctx.events.publish(storedEvent({
+        ...unownedProblem(
           received_at,
           `MALFORMED_REPLY_${parsed.reason}`,
           parsed.detail.slice(0, 200),
@@ -196,7 +199,8 @@ export async function startBridgeRole(
             ...(parsed.gateway ? { device_id: parsed.gateway } : {}),
           },
         ),
-      );
+        event_id: messageEventId(topic, bytes),
+      }));
       return;
     }
     count("replies");
@@ -390,6 +394,13 @@ export async function startBridgeRole(
     },
   };
 }
+
+/** The id of the problem a device message is: the same for every copy the broker sends. */
+function messageEventId(topic: string, bytes: Uint8Array): string {
+  const digest = createHash("sha256").update(topic).update("\n").update(bytes).digest("hex");
+  return v5(digest, MALFORMED_REPLY_NAMESPACE);
+}
+const MALFORMED_REPLY_NAMESPACE = "5f0d7a52-3c1e-4a8e-9a61-7d2b8f4c0e11";
 
 /** Closes the connection's socket: mqtt.js reconnects, and the new connection subscribes. */
 function dropConnection(client: MqttClient): void {

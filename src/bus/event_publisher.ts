@@ -1,26 +1,66 @@
-// Publishes public lifecycle events to the JetStream events stream. Publishes on one
-// connection keep their order, so events of one command arrive in the order they were sent.
+// Publishes lifecycle events to the JetStream events stream, each with its event_id as the
+// message id (the stream's duplicate window drops a second copy), and in order per command.
 import type { AckedPublisher } from "./acked_publisher.ts";
-import {
-  type EventKind,
-  eventSubject,
-  type LifecycleEvent,
-  UNOWNED_PROBLEM_SUBJECT,
-} from "../command/lifecycle_event.ts";
+import type { StoredEvent } from "../command/lifecycle_event.ts";
+import type { Clock } from "../time.ts";
+import type { Logger } from "../log.ts";
 
 export interface EventPublisher {
-  /** Resolves once JetStream has stored the event (deduplicated by event_id). */
-  publish(kind: EventKind, event: LifecycleEvent): Promise<void>;
+  /** Resolves once JetStream has stored the event (or had it already). */
+  publish(event: StoredEvent): Promise<void>;
 }
 
 export function createEventPublisher(acked: AckedPublisher): EventPublisher {
   const encoder = new TextEncoder();
   return {
-    publish(kind, event) {
-      const subject = event.tenant_id
-        ? eventSubject(event.tenant_id, kind)
-        : UNOWNED_PROBLEM_SUBJECT;
-      return acked.publish(subject, encoder.encode(JSON.stringify(event)), event.event_id);
-    },
+    publish: (e) => acked.publish(e.subject, encoder.encode(e.body), e.event_id),
   };
+}
+
+export interface PublishInOrderOptions {
+  clock: Clock;
+  log: Logger;
+  /** Checked between attempts: true gives up (what was not stored stays in the outbox). */
+  stopped(): boolean;
+}
+
+/**
+ * Publishes `events` (in the order they were committed) until JetStream has stored each, keeping
+ * each command's events in order: publishes are pipelined, but a command's next event is sent
+ * only once its previous one is stored, since a lost publish followed by a stored one would put
+ * them in the wrong order. Resolves with whether everything was stored.
+ */
+export async function publishInOrder(
+  publisher: EventPublisher,
+  events: readonly StoredEvent[],
+  o: PublishInOrderOptions,
+): Promise<boolean> {
+  // Waves: the first event of every command, then the second of each, …
+  const waves: StoredEvent[][] = [];
+  const seen = new Map<string, number>();
+  for (const e of events) {
+    const n = e.command_id === undefined ? 0 : seen.get(e.command_id) ?? 0;
+    if (e.command_id !== undefined) seen.set(e.command_id, n + 1);
+    (waves[n] ??= []).push(e);
+  }
+  for (let wave of waves) {
+    for (let attempt = 0; wave.length > 0; attempt++) {
+      const results = await Promise.allSettled(wave.map((e) => publisher.publish(e)));
+      const failed = wave.filter((_, i) => results[i].status === "rejected");
+      if (failed.length === 0) break;
+      if (o.stopped()) return false;
+      if (attempt === 0 || attempt % 20 === 0) {
+        const reason = (results.find((r) => r.status === "rejected") as PromiseRejectedResult)
+          .reason;
+        o.log.warn("lifecycle events not stored in JetStream yet; retrying", {
+          events: failed.length,
+          attempt,
+          err: reason,
+        });
+      }
+      await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      wave = failed;
+    }
+  }
+  return true;
 }

@@ -8,7 +8,7 @@ import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandDispatch } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import type { LocalDispatch, LocalShard } from "../local_link.ts";
-import { acceptedEvent } from "../command/lifecycle_event.ts";
+import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -118,7 +118,7 @@ export async function startOutboxRelay(
   // Pipelined, but every accepted event is stored before any dispatch is sent, so no later
   // event of a command can overtake its accepted event.
   const publish = async (rows: readonly OutboxRow[], recovered: boolean) => {
-    await Promise.all(rows.map((r) => events.publish("accepted", acceptedEvent(r))));
+    await Promise.all(rows.map((r) => events.publish(storedEvent(acceptedEvent(r)))));
     await Promise.all(rows.map((r) =>
       publisher.publish(
         names.commandSubject(r.partition, r.device_id),
@@ -155,7 +155,7 @@ export async function startOutboxRelay(
   const handOver = async (rows: CarriedRow[]): Promise<OutboxRow[]> => {
     const held = rows.filter((r) => r.outbox_hold_seconds > 0);
     if (held.length === 0) return rows;
-    await Promise.all(held.map((r) => events.publish("accepted", acceptedEvent(r))));
+    await Promise.all(held.map((r) => events.publish(storedEvent(acceptedEvent(r)))));
     const rest = rows.filter((r) => r.outbox_hold_seconds === 0);
     for (const r of held) {
       inFlight.delete(r.command_id);

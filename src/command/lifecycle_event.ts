@@ -145,3 +145,20 @@ export function acceptedEvent(c: {
     deadline_at: rfc3339(c.deadline_at),
   };
 }
+
+/** An event as it is stored and published: its body is sent exactly as kept. */
+export interface StoredEvent {
+  event_id: string;
+  command_id?: string;
+  subject: string;
+  body: string;
+}
+
+export function storedEvent(event: LifecycleEvent): StoredEvent {
+  return {
+    event_id: event.event_id,
+    ...(event.command_id ? { command_id: event.command_id } : {}),
+    subject: subjectOf(event),
+    body: JSON.stringify(event),
+  };
+}

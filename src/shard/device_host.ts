@@ -161,7 +161,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         // A problem changes no state: the status before the event is the status it reports.
         const status = statusOf(stepping!.snapshot);
         o.writer.publish(
-          "problem",
           lifecycleEvent("problem", context, status, o.clock.now(), { problem, detail }),
         );
       },
@@ -421,26 +420,20 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         gateway: event.gateway,
         method: event.method,
       });
-      o.writer.publish(
-        "problem",
-        unownedProblem(now, "UNKNOWN_TID", `no command has tid ${tid ?? "(none)"}`, {
-          device_id: event.gateway,
-          ...(tid ? { command_id: tid } : {}),
-        }),
-      );
+      o.writer.publish(unownedProblem(now, "UNKNOWN_TID", `no command has tid ${tid ?? "(none)"}`, {
+        device_id: event.gateway,
+        ...(tid ? { command_id: tid } : {}),
+      }));
       return;
     }
     if (row.device_id !== event.gateway) {
       o.count("foreign_replies");
       const detail = `reply from gateway ${event.gateway} for a command of device ${row.device_id}`;
       o.log.warn("reply from another gateway", { command_id: row.command_id, detail });
-      o.writer.publish(
-        "problem",
-        lifecycleEvent("problem", row, row.status, now, {
-          problem: "FOREIGN_GATEWAY_REPLY",
-          detail,
-        }),
-      );
+      o.writer.publish(lifecycleEvent("problem", row, row.status, now, {
+        problem: "FOREIGN_GATEWAY_REPLY",
+        detail,
+      }));
       return;
     }
     if (row.status === "TIMED_OUT" && row.snapshot && fact) {
@@ -461,7 +454,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       : `reply for a command this shard does not host (status ${row.status}); ignored`;
     o.log.warn("reply for a command not in flight here", { command_id: row.command_id, detail });
     o.writer.publish(
-      "problem",
       lifecycleEvent("problem", row, row.status, now, { problem: "REPLY_NOT_EXPECTED", detail }),
     );
   }

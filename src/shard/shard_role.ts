@@ -5,6 +5,9 @@ import { type ConsumerMessages, jetstream } from "@nats-io/jetstream";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
 import { createLifecycleStore } from "../store/lifecycle_store.ts";
+import { createEventOutbox } from "../store/event_outbox.ts";
+import { publishInOrder } from "../bus/event_publisher.ts";
+import { partitionOf } from "../command/partition.ts";
 import { createTransitionWriter } from "./transition_writer.ts";
 import { createDeviceHost, type DeviceHost, NOTHING_TO_SETTLE } from "./device_host.ts";
 import { startPartitionLeases } from "./partition_leases.ts";
@@ -26,6 +29,10 @@ export interface ShardRole extends RunningRole {
 /** How long a delivered fact from the bridge next door waits for its command's reply. */
 const DELIVERY_HOLD_MS = 5;
 
+/** How long taking over a partition waits for JetStream to store the events left in its outbox;
+ * past it the lease is released and taken again at the next round. */
+const LEFTOVER_PUBLISH_MS = 5_000;
+
 /** Messages pulled per partition and not yet acked: bounds memory, keeps batches large. */
 const MAX_IN_FLIGHT_PER_PARTITION = 2_000;
 
@@ -38,9 +45,12 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     metrics[name] = (metrics[name] ?? 0) + n;
   };
   const store = createLifecycleStore(ctx.sql);
+  const outbox = createEventOutbox(ctx.sql);
   const writer = createTransitionWriter({
     store,
+    outbox,
     events: ctx.events,
+    partitionOf: (device) => partitionOf(device, config.partitions),
     clock: ctx.clock,
     log,
     onMetric: count,
@@ -57,12 +67,34 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     count,
   });
 
+  let stopping = false;
   const consumers = new Map<number, ConsumerMessages>();
   /** Partitions restored and consumed: facts for their devices can be handled here. */
   const hosting = new Set<number>();
 
+  /** Publishes the events a previous owner (or this process, before a crash) committed for the
+   * partition and did not get stored: they come before any event this owner produces. */
+  async function publishLeftovers(p: number): Promise<number> {
+    const giveUpAt = Date.now() + LEFTOVER_PUBLISH_MS;
+    let total = 0;
+    for (;;) {
+      const events = await outbox.pending([p], 1_000);
+      if (events.length === 0) return total;
+      const stored = await publishInOrder(ctx.events, events, {
+        clock: ctx.clock,
+        log,
+        stopped: () => stopping || Date.now() > giveUpAt,
+      });
+      if (!stored) throw new Error(`lifecycle events of partition ${p} could not be published`);
+      await outbox.remove(events.map((e) => e.event_id));
+      total += events.length;
+      count("events_republished", events.length);
+    }
+  }
+
   async function gain(p: number): Promise<void> {
     const started = Date.now();
+    const republished = await publishLeftovers(p);
     const restored = await host.restore(p);
     await ensureConsumer(nc, names.shardStream, names.shardConsumer(p), names.shardFilter(p), {
       maxAckPending: MAX_IN_FLIGHT_PER_PARTITION * 2,
@@ -71,7 +103,12 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     const messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT_PER_PARTITION });
     consumers.set(p, messages);
     hosting.add(p);
-    log.info("partition taken over", { partition: p, restored, ms: Date.now() - started });
+    log.info("partition taken over", {
+      partition: p,
+      restored,
+      events_republished: republished,
+      ms: Date.now() - started,
+    });
     (async () => {
       for await (const msg of messages) host.handle(msg, p);
     })().catch((err) => log.error("partition consumer stopped", { err, partition: p }));
@@ -142,6 +179,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     local,
     connectBridge: (bridge) => host.connectBridge(bridge),
     async stop() {
+      stopping = true;
       clearInterval(sweeper);
       if (releaseTimer) clearTimeout(releaseTimer);
       releaseDeliveries();

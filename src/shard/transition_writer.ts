@@ -1,9 +1,18 @@
 // Group commit of command transitions: every transition recorded during one turn of the event
-// loop goes to Postgres in one statement; only after the commit are its lifecycle events
-// published and then the JetStream messages that caused it acknowledged.
+// loop goes to Postgres in one statement, together with the lifecycle events it reports (the
+// event outbox). After the commit, the messages that caused it are acknowledged and its events
+// are published, in order, until JetStream has stored them; their outbox rows are deleted with a
+// later statement.
 import { setImmediate } from "node:timers";
-import type { EventPublisher } from "../bus/event_publisher.ts";
-import type { LifecycleStore, TransitionRow } from "../store/lifecycle_store.ts";
+import {
+  acceptedEventId,
+  type LifecycleEvent,
+  lifecycleEvent,
+  storedEvent,
+} from "../command/lifecycle_event.ts";
+import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
+import type { LifecycleStore, TransitionEvent, TransitionRow } from "../store/lifecycle_store.ts";
+import type { EventOutbox } from "../store/event_outbox.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import {
@@ -13,7 +22,6 @@ import {
   storedSnapshot,
   type TransitionKind,
 } from "../../machines/command_machine.ts";
-import { type EventKind, type LifecycleEvent, lifecycleEvent } from "../command/lifecycle_event.ts";
 
 /** A command actor, read at commit time: its latest persisted snapshot is what gets stored. */
 export interface SnapshotSource {
@@ -24,19 +32,21 @@ export interface SnapshotSource {
 export interface TransitionWriter {
   /** A command actor took a transition: its row + snapshot go into the next commit. */
   record(ref: SnapshotSource, kind: TransitionKind, context: CommandContext): void;
-  /** An event that reports no new state (a problem): published in order with the next batch. */
-  publish(kind: EventKind, event: LifecycleEvent): void;
-  /** Runs once everything recorded so far is committed and its events are stored. */
+  /** An event that reports no new state (a problem): committed with the next batch. */
+  publish(event: LifecycleEvent): void;
+  /** Runs once everything recorded so far is committed (its events with it). */
   afterCommit(fn: () => void): void;
-  /** Resolves when everything recorded so far is committed and published. */
+  /** Resolves when everything recorded so far is committed. */
   settled(): Promise<void>;
+  /** Commits what is recorded, tries briefly to publish its events, and stops; events not
+   * published stay in the outbox for the partition's next owner. */
   stop(): Promise<void>;
 }
 
 interface Batch {
   refs: Map<string, SnapshotSource>;
   records: Array<{ ref: SnapshotSource; kind: TransitionKind; context: CommandContext }>;
-  events: Array<{ kind: EventKind; event: LifecycleEvent; command_id?: string }>;
+  events: LifecycleEvent[];
   after: Array<() => void>;
 }
 
@@ -44,9 +54,18 @@ const newBatch = (): Batch => ({ refs: new Map(), records: [], events: [], after
 const isEmpty = (b: Batch) =>
   b.records.length === 0 && b.events.length === 0 && b.after.length === 0;
 
+/** Published events' outbox rows are deleted by the next commit; when none comes within this
+ * long, by a statement of their own. */
+const REMOVE_AFTER_MS = 200;
+/** How long stop() waits for the last events to be stored. */
+const STOP_PUBLISH_MS = 2_000;
+
 export interface TransitionWriterOptions {
   store: LifecycleStore;
+  outbox: EventOutbox;
   events: EventPublisher;
+  /** The partition of a device: an event's outbox row is its device's partition's. */
+  partitionOf(deviceId: string): number;
   clock: Clock;
   log: Logger;
   /** Counts what the shard reports (transitions, events, commit errors). */
@@ -59,6 +78,9 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
   let stopped = false;
   // Events of batch N are published before those of batch N+1, so per command they stay in order.
   let publishing: Promise<void> = Promise.resolve();
+  // Event ids stored in JetStream whose outbox rows are still to be deleted.
+  let published: string[] = [];
+  let removeTimer: unknown;
 
   const schedule = () => {
     if (running || stopped) return;
@@ -75,10 +97,16 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
       const snapshots = new Map<string, { value: unknown; context: CommandContext }>();
       for (const [id, ref] of batch.refs) snapshots.set(id, ref.getPersistedSnapshot() as never);
       const rows = toRows(snapshots, o.clock.now());
-      let applied = new Set<string>();
+      const events = eventsOf(batch, snapshots);
+      // A command's accepted event is stored before its first transition can happen (the relay
+      // publishes it before dispatching; a restore publishes what the outbox holds first).
+      const removing = published.concat(rows.map((r) => acceptedEventId(r.command_id)));
+      published = [];
+      o.clock.clearTimeout(removeTimer);
+      let written;
       for (let attempt = 0;; attempt++) {
         try {
-          applied = await o.store.writeTransitions(rows);
+          written = await o.store.writeTransitions(rows, events, removing);
           break;
         } catch (err) {
           // Nothing is acknowledged while Postgres is away: JetStream keeps the messages.
@@ -89,12 +117,34 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         }
       }
       o.onMetric?.("transitions", rows.length);
-      const events = eventsOf(batch, snapshots, applied);
-      const previous = publishing;
-      publishing = previous.then(() => publishAll(events)).then(() => {
-        for (const fn of batch.after) fn();
-      });
+      for (const fn of batch.after) fn();
+      const committed = events.filter((e) => written.events.has(e.event_id));
+      if (committed.length > 0) publishCommitted(committed);
     }
+  }
+
+  function publishCommitted(events: TransitionEvent[]): void {
+    publishing = publishing.then(async () => {
+      const stored = await publishInOrder(o.events, events, {
+        clock: o.clock,
+        log: o.log,
+        stopped: () => stopped,
+      });
+      if (!stored) return;
+      o.onMetric?.("events", events.length);
+      for (const e of events) published.push(e.event_id);
+      o.clock.clearTimeout(removeTimer);
+      removeTimer = o.clock.setTimeout(removePublished, REMOVE_AFTER_MS);
+    });
+  }
+
+  function removePublished(): void {
+    const ids = published;
+    published = [];
+    o.outbox.remove(ids).catch((err) => {
+      // Harmless: a restore would publish them again, and the stream drops the copies.
+      o.log.warn("could not delete published events from the outbox", { err, events: ids.length });
+    });
   }
 
   function toRows(
@@ -122,48 +172,36 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
     return rows;
   }
 
+  /** The batch's events in order: each transition's (kept only if its row moves), then the
+   * problems reported meanwhile (kept whatever the rows do). */
   function eventsOf(
     batch: Batch,
     snapshots: Map<string, { value: unknown; context: CommandContext }>,
-    applied: Set<string>,
-  ) {
-    const out: Array<{ kind: EventKind; event: LifecycleEvent }> = [];
+  ): TransitionEvent[] {
+    const now = o.clock.now();
+    const out: TransitionEvent[] = [];
+    const add = (event: LifecycleEvent, always: boolean) => {
+      out.push({
+        ...storedEvent(event),
+        partition: event.device_id === undefined ? 0 : o.partitionOf(event.device_id),
+        ...(always ? { always } : {}),
+      });
+    };
     for (const r of batch.records) {
-      if (r.kind === "hosted" || !applied.has(r.context.command_id)) continue;
+      if (r.kind === "hosted") continue;
       const status = r.kind === "delivered" ? "DELIVERED" : statusOf(snapshots.get(r.ref.id)!);
       if (r.kind === "late_reply") {
-        out.push({
-          kind: "problem",
-          event: lifecycleEvent("problem", r.context, status, o.clock.now(), {
+        add(
+          lifecycleEvent("problem", r.context, status, now, {
             problem: "LATE_REPLY",
             detail: "the device replied after the command had timed out; reply kept",
           }),
-        });
-      } else {
-        out.push({ kind: r.kind, event: lifecycleEvent(r.kind, r.context, status, o.clock.now()) });
-      }
+          false,
+        );
+      } else add(lifecycleEvent(r.kind, r.context, status, now), false);
     }
-    for (const e of batch.events) out.push(e);
+    for (const e of batch.events) add(e, true);
     return out;
-  }
-
-  async function publishAll(events: Array<{ kind: EventKind; event: LifecycleEvent }>) {
-    const results = await Promise.allSettled(events.map((e) => o.events.publish(e.kind, e.event)));
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (r.status === "fulfilled") continue;
-      // One retry (same event_id, so JetStream deduplicates); the state itself is committed.
-      try {
-        await o.events.publish(events[i].kind, events[i].event);
-      } catch (err) {
-        o.log.error("lifecycle event publish failed", {
-          err,
-          command_id: events[i].event.command_id,
-          event_type: events[i].event.event_type,
-        });
-      }
-    }
-    o.onMetric?.("events", events.length);
   }
 
   return {
@@ -172,8 +210,8 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
       current.records.push({ ref, kind, context });
       schedule();
     },
-    publish(kind, event) {
-      current.events.push({ kind, event });
+    publish(event) {
+      current.events.push(event);
       schedule();
     },
     afterCommit(fn) {
@@ -185,11 +223,18 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         schedule();
         await running;
       }
-      await publishing;
     },
     async stop() {
       await this.settled();
+      let timer: unknown;
+      await Promise.race([
+        publishing,
+        new Promise<void>((r) => timer = o.clock.setTimeout(r, STOP_PUBLISH_MS)),
+      ]);
+      o.clock.clearTimeout(timer);
       stopped = true;
+      o.clock.clearTimeout(removeTimer);
+      if (published.length > 0) removePublished();
     },
   };
 }

@@ -4,6 +4,7 @@
 import { Buffer } from "node:buffer";
 import type { Sql } from "./db.ts";
 import { createGroupCommit } from "./group_commit.ts";
+import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
 import { compare, nonceKey, takeOverExpiredNonce } from "./nonce_store.ts";
 
 /** A command row as accepted: everything the relay needs to carry it to its shard. */
@@ -50,6 +51,12 @@ export interface NonceClaim {
 
 const MAX_BATCH = 500;
 
+/** The accepted event as the event outbox keeps it (published by the relay after the commit). */
+function acceptedEventRow(r: AcceptedCommand) {
+  const e = storedEvent(acceptedEvent(r));
+  return { event_id: e.event_id, subject: e.subject, body: e.body };
+}
+
 export interface AcceptBatcher {
   insert(row: AcceptedCommand, nonce?: NonceClaim): Promise<InsertResult>;
 }
@@ -70,6 +77,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
       nonce: n?.nonce ?? null,
       nonce_at: n ? new Date(n.at).toISOString() : null,
       nonce_retention: n?.retentionSeconds ?? null,
+      accepted_event: acceptedEventRow(r),
     })) as never);
     // One statement is one transaction: the nonces, the command rows and their outbox rows
     // commit together or not at all. A command whose nonce is not fresh is not inserted (its
@@ -84,7 +92,7 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
           request_hash text, vendor text, device_id text, command_type text, channel text,
           partition integer, bid uuid, payload_enc text, timeout_seconds integer,
           accepted_at timestamptz, deadline_at timestamptz, outbox_hold_seconds integer,
-          nonce text, nonce_at timestamptz, nonce_retention integer)
+          nonce text, nonce_at timestamptz, nonce_retention integer, accepted_event jsonb)
       ), claimed as (
         insert into api_nonces (client_id, nonce, first_used_at, expires_at)
         select client_id, nonce, nonce_at, nonce_at + nonce_retention * interval '1 second'
@@ -114,6 +122,11 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
         insert into in_flight_commands (command_id, partition, accepted_at)
         select ins.command_id, input.partition, ins.accepted_at
         from ins join input using (command_id)
+      ), accepted_event as (
+        -- The command.accepted event, committed with the command (the event outbox).
+        insert into event_outbox (event_id, partition, command_id, subject, body)
+        select (e->>'event_id')::uuid, input.partition, ins.command_id, e->>'subject', e->>'body'
+        from ins join input using (command_id), lateral (select input.accepted_event as e) x
       )
       select command_id, false as replayed from ins
       union all

@@ -1,6 +1,7 @@
 // Postgres access for the command lifecycle: group-committed transitions (row + actor snapshot),
 // the in-flight commands a shard restores, and the lookups late or foreign replies need.
 import type { Sql } from "./db.ts";
+import type { OutboxEvent } from "./event_outbox.ts";
 import type { CommandContext, CommandInput } from "../../machines/command_machine.ts";
 import type { CommandStatus } from "../command/status.ts";
 
@@ -32,10 +33,28 @@ export interface Outbound {
   status: CommandStatus;
 }
 
+/** A lifecycle event to commit with a batch of transitions. */
+export interface TransitionEvent extends OutboxEvent {
+  /** Committed whatever the rows do (a problem); otherwise only if its command's row moved. */
+  always?: boolean;
+}
+
+export interface WrittenTransitions {
+  /** The commands whose rows were updated. */
+  applied: Set<string>;
+  /** The events committed, by event id. */
+  events: Set<string>;
+}
+
 export interface LifecycleStore {
-  /** Writes a batch in one statement; a terminal row is never moved to another status. Returns
-   * the ids whose rows were updated. */
-  writeTransitions(rows: readonly TransitionRow[]): Promise<Set<string>>;
+  /** Writes a batch in one statement, with the lifecycle events it reports (in their order) and
+   * the deletion of outbox events already stored in JetStream; a terminal row is never moved to
+   * another status. */
+  writeTransitions(
+    rows: readonly TransitionRow[],
+    events?: readonly TransitionEvent[],
+    published?: readonly string[],
+  ): Promise<WrittenTransitions>;
   /** Every ACCEPTED or DELIVERED command of the partitions, oldest first (context: the input
    * and `delivered_at`, all an in-flight command can have). */
   loadInFlight(partitions: readonly number[]): Promise<InFlightCommand[]>;
@@ -83,8 +102,19 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
   });
 
   return {
-    async writeTransitions(rows) {
-      if (rows.length === 0) return new Set();
+    async writeTransitions(rows, events = [], published = []) {
+      if (rows.length === 0 && events.length === 0 && published.length === 0) {
+        return { applied: new Set(), events: new Set() };
+      }
+      const eventJson = sql.json(events.map((e, ord) => ({
+        event_id: e.event_id,
+        partition: e.partition,
+        command_id: e.command_id ?? null,
+        subject: e.subject,
+        body: e.body,
+        always: e.always === true,
+        ord,
+      })) as never);
       const json = sql.json(rows.map((r) => ({
         command_id: r.command_id,
         status: r.status,
@@ -140,9 +170,29 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
         ), landed as (
           delete from in_flight_commands f using moved
           where f.command_id = moved.command_id and moved.status not in ('ACCEPTED', 'DELIVERED')
+        ), published as (
+          delete from event_outbox where event_id = any(${published as string[]}::uuid[])
+        ), written as (
+          -- A transition's event only if its row moved; seq follows the batch's order.
+          insert into event_outbox (event_id, partition, command_id, subject, body)
+          select e.event_id, e.partition, e.command_id, e.subject, e.body
+          from jsonb_to_recordset(${eventJson}) as e(
+            event_id uuid, partition integer, command_id uuid, subject text, body text,
+            always boolean, ord integer)
+          where e.always or e.command_id in (select command_id from moved)
+          order by e.ord
+          returning event_id
         )
-        select command_id from moved`;
-      return new Set(updated.map((r) => r.command_id as string));
+        select command_id, null::uuid as event_id from moved
+        union all
+        select null, event_id from written`;
+      const applied = new Set<string>();
+      const written = new Set<string>();
+      for (const r of updated) {
+        if (r.command_id) applied.add(r.command_id as string);
+        else written.add(r.event_id as string);
+      }
+      return { applied, events: written };
     },
 
     async loadInFlight(partitions) {

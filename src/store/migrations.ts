@@ -134,6 +134,26 @@ drop index commands_in_flight;
 alter table commands set (fillfactor = 50);
 `,
   },
+  {
+    version: 5,
+    name: "every lifecycle event in an outbox, committed with the state it reports",
+    sql: `
+-- A lifecycle event waits here from the commit of the state it reports until JetStream has
+-- stored it: the process that committed it publishes it (event_id as Nats-Msg-Id) and deletes
+-- the row; after a crash, the shard that takes the device's partition publishes what is left
+-- (in seq order) before it drives any command of that partition.
+create table event_outbox (
+  event_id    uuid primary key,
+  seq         bigserial not null,
+  partition   integer not null,
+  command_id  uuid,
+  subject     text not null,
+  body        text not null,
+  created_at  timestamptz not null default now()
+);
+create index event_outbox_partition on event_outbox (partition, seq);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

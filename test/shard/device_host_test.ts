@@ -52,7 +52,7 @@ function start(rows: InFlightCommand[]) {
     stop: () => Promise.resolve(),
   };
   const store: LifecycleStore = {
-    writeTransitions: () => Promise.resolve(new Set()),
+    writeTransitions: () => Promise.resolve({ applied: new Set(), events: new Set() }),
     loadInFlight: () => Promise.resolve(rows),
     loadOutbound: () => Promise.resolve(new Map()),
     findCommand: () => Promise.resolve(undefined),
