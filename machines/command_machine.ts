@@ -56,8 +56,15 @@ export const RESULT_FIELDS = [
 export type CommandEvent =
   /** The broker acknowledged the publish to the device (QoS 1 PUBACK). */
   | { type: "bridge.delivered"; at: number }
-  /** A reply carrying this command's tid; `gateway` is the device that sent it. */
-  | { type: "device.reply"; gateway: string; received_at: number; outcome: ReplyOutcome }
+  /** A reply carrying this command's tid; `gateway` is the device that sent it, `channel` the
+   * one it came on (services_reply: services, drc/up: drc). */
+  | {
+    type: "device.reply";
+    gateway: string;
+    channel: CommandChannel;
+    received_at: number;
+    outcome: ReplyOutcome;
+  }
   /** The absolute deadline passed: sent by the host's deadline schedule, `at` = `deadline_at`. */
   | { type: "deadline.reached"; at: number };
 
@@ -78,7 +85,7 @@ export const commandMachine = setup({
   actions: {
     /** Persist the command row + snapshot, then publish the event of `kind` (after the commit). */
     record: (_, _params: { kind: TransitionKind }) => {},
-    /** A reply that must change nothing (foreign gateway, finished command): count, log, publish. */
+    /** A reply that must change nothing (foreign gateway, wrong channel): count, log, publish. */
     reportProblem: (_, _params: { problem: string; detail: string }) => {},
     /** Tells the host that this command needs nothing more from its device shard (no delivery,
      * no deadline): it stops hosting it. */
@@ -112,6 +119,8 @@ export const commandMachine = setup({
   guards: {
     fromOtherGateway: ({ context, event }) =>
       event.type === "device.reply" && event.gateway !== context.device_id,
+    onOtherChannel: ({ context, event }) =>
+      event.type === "device.reply" && event.channel !== context.channel,
     outcomeIs: ({ event }, status: ReplyOutcome["status"]) =>
       event.type === "device.reply" && event.outcome.status === status,
   },
@@ -148,6 +157,7 @@ export const commandMachine = setup({
       on: {
         "device.reply": [
           foreignGatewayTransition(),
+          wrongChannelTransition(),
           {
             actions: ["keepReply", { type: "record", params: { kind: "late_reply" } }],
           },
@@ -172,6 +182,24 @@ function foreignGatewayTransition() {
   };
 }
 
+/** A reply answers a command only on the command's own channel: one with this command's tid
+ * on the other (a services command answered on drc/up) is no answer to it, and the command
+ * keeps waiting for the one that is. */
+function wrongChannelTransition() {
+  return {
+    guard: "onOtherChannel" as const,
+    actions: {
+      type: "reportProblem" as const,
+      params: ({ context, event }: { context: CommandContext; event: CommandEvent }) => ({
+        problem: "REPLY_WRONG_CHANNEL",
+        detail: `reply on the ${
+          event.type === "device.reply" ? event.channel : "?"
+        } channel for a command of the ${context.channel} channel; ignored`,
+      }),
+    },
+  };
+}
+
 function replyTransitions() {
   const to = (status: ReplyOutcome["status"]) => ({
     guard: { type: "outcomeIs" as const, params: status },
@@ -182,7 +210,13 @@ function replyTransitions() {
       { type: "record" as const, params: { kind: "completed" as const } },
     ],
   });
-  return [foreignGatewayTransition(), to("SUCCEEDED"), to("FAILED"), to("UNMATCHED_RESPONSE")];
+  return [
+    foreignGatewayTransition(),
+    wrongChannelTransition(),
+    to("SUCCEEDED"),
+    to("FAILED"),
+    to("UNMATCHED_RESPONSE"),
+  ];
 }
 
 function timeoutTransition() {

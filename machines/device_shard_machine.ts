@@ -139,6 +139,7 @@ export const deviceShardMachine = setup({
                 event: {
                   type: "device.reply",
                   gateway: event.gateway,
+                  channel: event.channel,
                   received_at: event.received_at,
                   outcome: event.outcome,
                 },

@@ -9,6 +9,7 @@ import { rfc3339 } from "../time.ts";
 import type { AuthVariables } from "./auth.ts";
 import { nonceReplayed, requireScope } from "./auth.ts";
 import { parseCommandRequest } from "./command_request.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../vendors/dji/json_depth.ts";
 import {
   ForbiddenError,
   IdempotencyConflictError,
@@ -33,15 +34,26 @@ export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** The parsed body, refused before any recursive walk (validation, the request hash) if it
+ * nests deeper than the limit. */
 function parseJson(raw: Uint8Array): unknown {
+  let body: unknown;
   try {
-    return JSON.parse(utf8.decode(raw));
+    body = JSON.parse(utf8.decode(raw));
   } catch (err) {
     throw new ValidationError(
       "INVALID_REQUEST_BODY",
       `Request body is not valid JSON: ${(err as Error).message}`,
     );
   }
+  const tooDeep = tooDeepAt(body);
+  if (tooDeep !== undefined) {
+    const reason = `is nested deeper than ${MAX_JSON_DEPTH} levels`;
+    throw new ValidationError("VALIDATION_FAILED", `Cannot accept command: ${tooDeep} ${reason}`, [
+      { path: tooDeep, reason },
+    ]);
+  }
+  return body;
 }
 
 export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {

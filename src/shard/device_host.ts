@@ -443,6 +443,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       toCommand(c, {
         type: "device.reply",
         gateway: event.gateway,
+        channel: event.channel,
         received_at: event.received_at,
         outcome: mapReply(row.command_type, fact.reply),
       });

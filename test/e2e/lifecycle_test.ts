@@ -204,6 +204,33 @@ test("a reply from another gateway with a valid tid changes nothing", async () =
   assert.equal(body.response_code, undefined);
 });
 
+test("a reply on another channel than the command's changes nothing; the right one finishes it", async () => {
+  const sn = f.device("channel");
+  const d = await dock({ sn, silent: true });
+  const id = await f.submit(sn);
+  await f.waitForStatus(id, ["DELIVERED"]);
+  // fileupload_start goes out on services: its reply belongs on services_reply, not drc/up.
+  const reply = JSON.stringify({
+    tid: id,
+    bid: "b",
+    method: "fileupload_start",
+    data: { result: 0 },
+  });
+  await d.publish(`thing/product/${sn}/drc/up`, reply);
+  const problem = await f.waitForEvent((e) =>
+    e.command_id === id && e.problem === "REPLY_WRONG_CHANNEL"
+  );
+  assert.equal(problem.event_type, "command.problem");
+  assert.equal(problem.status, "DELIVERED");
+  assert.match(problem.detail ?? "", /drc.*services/);
+  const body = await f.get(id);
+  assert.equal(body.status, "DELIVERED");
+  assert.equal(body.response_code, undefined);
+  await d.publish(`thing/product/${sn}/services_reply`, reply);
+  const done = await f.waitForStatus(id, ["SUCCEEDED"]);
+  assert.equal(done.response_code, "0");
+});
+
 test("a reply with an unknown tid is published as an unowned problem", async () => {
   const sn = f.device("stranger");
   const d = await dock({ sn, silent: true });
@@ -233,6 +260,16 @@ test("malformed replies are dropped with a problem event and nothing breaks", as
   );
   await f.waitForEvent(
     (e) => e.device_id === sn && e.problem === "MALFORMED_REPLY_NO_TID",
+    10_000,
+    f.unownedProblems,
+  );
+  const deep = "[".repeat(50_000) + "]".repeat(50_000);
+  await d.publish(
+    `thing/product/${sn}/services_reply`,
+    `{"tid":"t","data":{"result":0,"output":${deep}}}`,
+  );
+  await f.waitForEvent(
+    (e) => e.device_id === sn && e.problem === "MALFORMED_REPLY_TOO_DEEP",
     10_000,
     f.unownedProblems,
   );

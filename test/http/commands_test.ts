@@ -196,6 +196,38 @@ describe("POST /api/v1/open/downlink/commands", () => {
     assert.equal(res.body.code, "INVALID_REQUEST_BODY");
   });
 
+  test("a body nested 5,000 levels deep returns 400 naming where it passed 64 levels", async () => {
+    const key = `key-${crypto.randomUUID()}`;
+    const deepObject = '{"a":'.repeat(5_000) + "1" + "}".repeat(5_000);
+    const deepArray = "[".repeat(5_000) + "]".repeat(5_000);
+    // Valid but for the depth: unknown fields pass the payload schema untouched.
+    const seed = SEED_BODY.replace("req-fileupload_start-001", key);
+    const cases = [
+      {
+        raw: seed.replace('"params":{', `"params":{"a":${deepObject},`),
+        path: "$.payload.params" + ".a".repeat(62),
+      },
+      {
+        raw: seed.replace('"payload":{', `"payload":{"padding":${deepArray},`),
+        path: "$.payload.padding" + "[0]".repeat(62),
+      },
+    ];
+    for (const { raw, path } of cases) {
+      assert.ok(raw.length < 64 * 1024 && raw.length > 10_000, `${raw.length} bytes`);
+      const res = await caller.http.createCommand(raw);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.code, "VALIDATION_FAILED");
+      assert.deepEqual(res.body.details, [
+        { path, reason: "is nested deeper than 64 levels" },
+      ]);
+      assert.equal(
+        res.body.message,
+        `Cannot accept command: ${path} is nested deeper than 64 levels`,
+      );
+    }
+    assert.equal(await rows(key), 0);
+  });
+
   test("a content type other than JSON returns 415", async () => {
     const res = await caller.http.request("POST", COMMANDS_PATH, {
       body: SEED_BODY,

@@ -75,6 +75,7 @@ test("delivered then a result 0 reply ends SUCCEEDED with the reply kept", async
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 50,
     outcome: outcome("SUCCEEDED"),
   });
@@ -95,6 +96,7 @@ test("a non-zero result ends FAILED with DEVICE_EXECUTION_FAILED", () => {
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 9,
     outcome: outcome("FAILED", "321004"),
   });
@@ -110,6 +112,7 @@ test("an uncorrelated reply ends UNMATCHED_RESPONSE", () => {
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 9,
     outcome: { status: "UNMATCHED_RESPONSE", vendor_response: { method: "other" } },
   });
@@ -121,6 +124,7 @@ test("a reply that overtakes the delivery ack finishes from ACCEPTED, the late a
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 9,
     outcome: outcome("SUCCEEDED"),
   });
@@ -156,6 +160,7 @@ test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async (
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 31_000,
     outcome: outcome("SUCCEEDED"),
   });
@@ -174,6 +179,7 @@ test("a reply from another gateway changes nothing and reports a problem", () =>
   actor.send({
     type: "device.reply",
     gateway: "INTRUDER",
+    channel: "services",
     received_at: T0 + 9,
     outcome: outcome("SUCCEEDED"),
   });
@@ -183,11 +189,78 @@ test("a reply from another gateway changes nothing and reports a problem", () =>
   assert.deepEqual(problems, ["FOREIGN_GATEWAY_REPLY"]);
 });
 
+test("a reply on another channel than the command's changes nothing and reports a problem", () => {
+  const { actor, problems } = start();
+  actor.send({ type: "bridge.delivered", at: T0 + 5 });
+  actor.send({
+    type: "device.reply",
+    gateway: "DOCK1",
+    channel: "drc",
+    received_at: T0 + 9,
+    outcome: outcome("SUCCEEDED"),
+  });
+  let s = actor.getSnapshot();
+  assert.equal(statusOf(s), "DELIVERED");
+  assert.equal(s.context.response_code, undefined);
+  assert.equal(s.context.response_received_at, undefined);
+  assert.deepEqual(problems, ["REPLY_WRONG_CHANNEL"]);
+  // The command still waits for its reply on its own channel.
+  actor.send({
+    type: "device.reply",
+    gateway: "DOCK1",
+    channel: "services",
+    received_at: T0 + 20,
+    outcome: outcome("SUCCEEDED"),
+  });
+  s = actor.getSnapshot();
+  assert.equal(statusOf(s), "SUCCEEDED");
+  assert.equal(s.context.response_received_at, T0 + 20);
+});
+
+test("a DRC command is finished by a reply on drc, not by one on services", () => {
+  const { actor, problems, clock } = start({ command_type: "drone_control", channel: "drc" });
+  clock.increment(5);
+  actor.send({
+    type: "device.reply",
+    gateway: "DOCK1",
+    channel: "services",
+    received_at: clock.now(),
+    outcome: outcome("SUCCEEDED"),
+  });
+  assert.equal(statusOf(actor.getSnapshot()), "ACCEPTED");
+  assert.deepEqual(problems, ["REPLY_WRONG_CHANNEL"]);
+  actor.send({
+    type: "device.reply",
+    gateway: "DOCK1",
+    channel: "drc",
+    received_at: clock.now(),
+    outcome: outcome("SUCCEEDED"),
+  });
+  assert.equal(statusOf(actor.getSnapshot()), "SUCCEEDED");
+});
+
+test("a late reply on another channel is not kept by a TIMED_OUT command", () => {
+  const { actor, problems } = start();
+  actor.send(DEADLINE);
+  actor.send({
+    type: "device.reply",
+    gateway: "DOCK1",
+    channel: "drc",
+    received_at: T0 + 31_000,
+    outcome: outcome("SUCCEEDED"),
+  });
+  const s = actor.getSnapshot();
+  assert.equal(statusOf(s), "TIMED_OUT");
+  assert.equal(s.context.response_received_at, undefined);
+  assert.deepEqual(problems, ["REPLY_WRONG_CHANNEL"]);
+});
+
 test("terminal states ignore later events", () => {
   const { actor } = start();
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 9,
     outcome: outcome("FAILED", "7"),
   });
@@ -195,6 +268,7 @@ test("terminal states ignore later events", () => {
   actor.send({
     type: "device.reply",
     gateway: "DOCK1",
+    channel: "services",
     received_at: T0 + 70_000,
     outcome: outcome("SUCCEEDED"),
   });
@@ -208,6 +282,7 @@ test("a passivated command (persisted, stopped, restored per event) ends as a li
     {
       type: "device.reply",
       gateway: "DOCK1",
+      channel: "services",
       received_at: T0 + 50,
       outcome: outcome("FAILED", "7"),
     },

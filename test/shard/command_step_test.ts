@@ -24,6 +24,7 @@ const succeeded: ReplyOutcome = {
 const reply = (gateway: string, outcome = succeeded): CommandEvent => ({
   type: "device.reply",
   gateway,
+  channel: "services",
   received_at: T0 + 2_000,
   outcome,
 });

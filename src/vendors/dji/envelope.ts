@@ -2,6 +2,7 @@
 // parsing of what devices answer (PROTOCOL §1, §2). Parsing never throws: device bytes are untrusted.
 import type { CommandChannel } from "./catalog.ts";
 import { describeValue } from "./describe_value.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "./json_depth.ts";
 
 export interface ServicesEnvelope {
   tid: string;
@@ -21,7 +22,13 @@ export interface DeviceReply {
   data: unknown;
 }
 
-export type ReplyParseFailure = "TOO_LARGE" | "NOT_JSON" | "NOT_AN_OBJECT" | "NO_TID" | "BAD_TOPIC";
+export type ReplyParseFailure =
+  | "TOO_LARGE"
+  | "NOT_JSON"
+  | "TOO_DEEP"
+  | "NOT_AN_OBJECT"
+  | "NO_TID"
+  | "BAD_TOPIC";
 
 export type ParsedDeviceReply =
   | { ok: true; gateway: string; channel: CommandChannel; reply: DeviceReply }
@@ -128,6 +135,16 @@ export function parseDeviceReply(
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return { ok: false, reason: "NOT_JSON", detail: `Reply is not UTF-8 JSON: ${why}`, gateway };
+  }
+  // Before anything recursive (reply mapping, JSON.stringify on the way to the shard) sees it.
+  const tooDeep = tooDeepAt(body);
+  if (tooDeep !== undefined) {
+    return {
+      ok: false,
+      reason: "TOO_DEEP",
+      detail: `Reply is nested deeper than ${MAX_JSON_DEPTH} levels at ${tooDeep}`,
+      gateway,
+    };
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return {

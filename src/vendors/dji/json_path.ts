@@ -3,6 +3,11 @@
 
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** `path` followed by an object key: `.key` when it is a plain name, else `["key"]`. */
+export function appendKey(path: string, key: string): string {
+  return PLAIN_KEY.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
 /**
  * `root` is the value the pointer walks; it decides whether a numeric segment is an array
  * index (`[0]`) or an object key (`["0"]`), which the pointer alone cannot tell.
@@ -18,7 +23,7 @@ export function pointerToJsonPath(pointer: string, root: unknown, prefix = "$"):
       current = current[Number(key)];
       continue;
     }
-    path += PLAIN_KEY.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    path = appendKey(path, key);
     current = typeof current === "object" && current !== null && Object.hasOwn(current, key)
       ? (current as Record<string, unknown>)[key]
       : undefined;

@@ -147,6 +147,24 @@ test("a reply over the size limit is refused with TOO_LARGE before it is parsed"
   assert.equal(garbage.reason, "TOO_LARGE");
 });
 
+test("a reply nested deeper than 64 levels is refused with TOO_DEEP, naming where", () => {
+  const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+  for (const topic of ["thing/product/DOCK-1/services_reply", "thing/product/DOCK-1/drc/up"]) {
+    const body = `{"tid":"t","method":"m","data":{"result":0,"output":${deep(100_000)}}}`;
+    const parsed = parseDeviceReply(topic, bytes(body), 1_000_000);
+    assert.ok(!parsed.ok, topic);
+    assert.equal(parsed.reason, "TOO_DEEP");
+    assert.equal(parsed.gateway, "DOCK-1");
+    assert.equal(
+      parsed.detail,
+      `Reply is nested deeper than 64 levels at $.data.output${"[0]".repeat(62)}`,
+    );
+  }
+  // 64 levels in all (the body, data and 62 arrays) is still a reply.
+  const edge = `{"tid":"t","data":{"result":0,"output":${deep(62)}}}`;
+  assert.ok(parseDeviceReply("thing/product/DOCK-1/services_reply", bytes(edge), LIMIT).ok);
+});
+
 test("topics other than services_reply and drc/up are refused with BAD_TOPIC", () => {
   const body = bytes('{"tid":"t","data":{"result":0}}');
   for (
