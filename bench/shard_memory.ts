@@ -51,6 +51,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     },
     loadOutbound: () => Promise.resolve(new Map()),
     findCommand: () => Promise.resolve(undefined),
+    claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   return createDeviceHost({
     publisher,
@@ -97,6 +98,7 @@ function row(i: number, now: number): InFlightCommand {
   return {
     ...input,
     partition: 0,
+    sent: false,
     bid: d.bid,
     status: delivered ? "DELIVERED" : "ACCEPTED",
     ...(delivered ? { delivered_at: now + 5 } : {}),

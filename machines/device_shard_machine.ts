@@ -46,7 +46,11 @@ export type DeviceShardEvent =
   /** The host: the command reached a state that needs nothing more from this shard. */
   | { type: "command.finished"; command_id: string }
   /** After a restore: resume handing commands to the bridge. */
-  | { type: "commands.resume" };
+  | { type: "commands.resume" }
+  /** The host did not send the command: an earlier host had (before a restart, a redelivery, a
+   * lease moving), so it may have reached the device. It waits for its reply or deadline, and
+   * the device's next command may go. */
+  | { type: "send.skipped"; command_id: string };
 
 export const deviceShardMachine = setup({
   types: {} as {
@@ -171,6 +175,15 @@ export const deviceShardMachine = setup({
           ],
         },
         "commands.resume": { actions: "sendNext" },
+        "send.skipped": {
+          guard: "isHosted",
+          actions: [
+            enqueueActions(({ context, event, enqueue }) => {
+              if (context.awaiting === event.command_id) enqueue.assign({ awaiting: null });
+            }),
+            "sendNext",
+          ],
+        },
       },
     },
   },
@@ -194,6 +207,8 @@ export function matchReply(
 /** One command of a device to restore: its persisted command-machine snapshot. */
 export interface RestoredCommand {
   snapshot: { value: unknown; context: CommandInput };
+  /** Claimed for sending by an earlier host: never sent again. */
+  sent?: boolean;
 }
 
 /** Builds the persisted snapshot of a device shard hosting `commands` (in acceptance order);
@@ -206,9 +221,9 @@ export function restoredDeviceSnapshot(device_id: string, commands: readonly Res
       id: ctx.command_id,
       method: ctx.command_type,
       channel: ctx.channel,
-      // An ACCEPTED command may or may not have reached the bridge before the restart: send it
-      // again (the bridge stream deduplicates by command id within its window).
-      sent: c.snapshot.value !== "ACCEPTED",
+      // An ACCEPTED command that was never claimed for sending is sent now; one that was may
+      // have reached the device, and is not sent again.
+      sent: c.sent === true || c.snapshot.value !== "ACCEPTED",
     });
   }
   return {

@@ -274,7 +274,11 @@ export async function startBridgeRole(
   }
 
   /** A command from the bridge stream (sent by a shard in another process, or before this
-   * bridge ran): acknowledged once delivered and reported, redelivered otherwise. */
+   * bridge ran). Acknowledged to JetStream before it is published: a redelivery after a publish
+   * would reach the dock a second time, so the stream's copy is settled first, and this bridge
+   * then tries until the broker takes it or its deadline passes (as for the shard next door). A
+   * crash in between loses the send, and its deadline ends the command: the shard claimed it
+   * for sending once, and no one sends it again. */
   async function deliver(msg: JsMsg): Promise<void> {
     let wire: ToDevice;
     try {
@@ -284,25 +288,21 @@ export async function startBridgeRole(
       msg.term();
       return;
     }
-    const m: OutboundCommand = { ...wire, payload_enc: Buffer.from(wire.payload_enc, "base64") };
-    const outcome = await publishToDevice(m);
-    if (outcome === "retry") return msg.nak(500);
-    if (outcome === "unopenable") return msg.term();
-    if (outcome === "delivered") {
-      try {
-        await reportDelivered(m);
-      } catch (err) {
-        log.warn("delivered fact publish failed, will retry", { err, command_id: m.command_id });
-        msg.nak(500);
-        return;
-      }
+    const settled = await msg.ackAck().catch(() => false);
+    if (!settled) {
+      // Not settled: JetStream delivers it again (here or to another bridge), and that copy is
+      // the one published.
+      log.warn("could not settle a command with JetStream; it will come again", {
+        command_id: wire.command_id,
+      });
+      return;
     }
-    msg.ack();
+    await deliverLocal({ ...wire, payload_enc: Buffer.from(wire.payload_enc, "base64") });
   }
 
-  /** A command handed over by the shard of this process: tried until delivered or expired. A
-   * crash on the way loses nothing: the command is still ACCEPTED in Postgres, and the shard
-   * that restores it sends it again. */
+  /** A command to publish (from the shard next door, or settled with the bridge stream): tried
+   * until the broker PUBACKs it or its deadline passes, with the same tid and bid each time. A
+   * crash on the way is not retried by anyone: the command may have reached the dock. */
   async function deliverLocal(m: OutboundCommand): Promise<void> {
     for (;;) {
       const outcome = await publishToDevice(m);

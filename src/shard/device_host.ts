@@ -43,6 +43,7 @@ import { mapReply } from "../vendors/dji/reply_mapping.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { createCommandStep } from "./command_step.ts";
+import { createBridgeSender } from "./bridge_sender.ts";
 import { Buffer } from "node:buffer";
 import type { LocalBridge, LocalDispatch } from "../local_link.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
@@ -239,7 +240,27 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     return actor;
   }
 
-  let localBridge: LocalBridge | undefined;
+  const sender = createBridgeSender({
+    store: o.store,
+    publisher: o.publisher,
+    names: o.names,
+    clock: o.clock,
+    log: o.log,
+    count: o.count,
+    onSkipped: (command) =>
+      devices.get(command.device_id)?.actor.send({
+        type: "send.skipped",
+        command_id: command.command_id,
+      }),
+    onGone: (command) => {
+      if (!commands.has(command.command_id)) return;
+      forget(command.command_id);
+      devices.get(command.device_id)?.actor.send({
+        type: "command.finished",
+        command_id: command.command_id,
+      });
+    },
+  });
 
   function sendToBridge(command_id: string): void {
     const c = commands.get(command_id);
@@ -261,25 +282,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     // The payload is kept only until it is handed over.
     c.bid = undefined;
     c.payload_enc = undefined;
-    if (localBridge?.send(command)) return;
-    const message: ToDevice = {
-      ...command,
-      payload_enc: Buffer.from(command.payload_enc).toString("base64"),
-    };
-    const subject = o.names.bridgeSubject(partition, ctx.device_id);
-    const body = encoder.encode(JSON.stringify(message));
-    const deadline_at = ctx.deadline_at;
-    // msgID = command id: a resend after a restart is deduplicated by the bridge stream.
-    const publish = (attempt: number): Promise<void> =>
-      o.publisher.publish(subject, body, command_id).then(() => {}, async (err) => {
-        if (attempt >= 5 || o.clock.now() > deadline_at) {
-          o.log.error("could not hand command to the bridge", { err, command_id });
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-        return publish(attempt + 1);
-      });
-    void publish(0);
+    sender.send(command, partition);
   }
 
   // Dispatches of one event-loop turn share one Postgres read.
@@ -470,7 +473,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       // O(n): one pass over the rows keeps each command's snapshot and deadline; one device
       // actor per device; no command actor and no per-command timer.
       const byDevice = new Map<string, HostedCommand[]>();
+      const claimed = new Set<string>();
       for (const r of rows) {
+        if (r.sent) claimed.add(r.command_id);
         const stored = r.snapshot as StoredCommandSnapshot | undefined;
         const context = contextOf(r, intern);
         const snapshot = stored
@@ -500,7 +505,10 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         const actor = createDevice(
           device_id,
           partition,
-          restoredDeviceSnapshot(device_id, list.map((c) => ({ snapshot: c.snapshot }))),
+          restoredDeviceSnapshot(
+            device_id,
+            list.map((c) => ({ snapshot: c.snapshot, sent: claimed.has(c.id) })),
+          ),
         );
         actor.send({ type: "commands.resume" });
       }
@@ -536,7 +544,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     },
 
     connectBridge(bridge) {
-      localBridge = bridge;
+      sender.connect(bridge);
     },
 
     dispatch(command) {

@@ -25,7 +25,13 @@ export interface LifecycleCommand extends CommandContext {
 /** An in-flight command to restore; the sealed payload only while it may still need sending. */
 export interface InFlightCommand extends LifecycleCommand {
   payload_enc?: Uint8Array;
+  /** Claimed for sending before (see claimSends): it is never sent again. */
+  sent: boolean;
 }
+
+/** What became of a claim to send a command: `claimed` (send it now), `sent` (an earlier host
+ * claimed it: it may have reached the device), `gone` (no longer in flight). */
+export type SendClaim = "claimed" | "sent" | "gone";
 
 export interface Outbound {
   bid: string;
@@ -61,6 +67,8 @@ export interface LifecycleStore {
   /** What the shard needs to host and send commands (one query for a batch of dispatches). */
   loadOutbound(commandIds: readonly string[]): Promise<Map<string, Outbound>>;
   findCommand(commandId: string): Promise<LifecycleCommand | undefined>;
+  /** Claims in-flight commands for sending, each at most once ever; committed when it resolves. */
+  claimSends(commandIds: readonly string[]): Promise<Map<string, SendClaim>>;
 }
 
 /** The fields of `o` that hold a value (a column's NULL is no field, as in the context). */
@@ -200,14 +208,16 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       const rows = await sql`
         select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
                c.channel, c.partition, c.bid, c.status, c.accepted_at, c.deadline_at,
-               c.delivered_at, c.snapshot,
-               case when c.status = 'ACCEPTED' then c.payload_enc end as payload_enc
+               c.delivered_at, c.snapshot, f.sending_at is not null as sent,
+               case when c.status = 'ACCEPTED' and f.sending_at is null then c.payload_enc end
+                 as payload_enc
         from in_flight_commands f join commands c using (command_id)
         where f.partition = any(${partitions as number[]}::int[])
           and c.status in ('ACCEPTED', 'DELIVERED')
         order by f.accepted_at, f.command_id`;
       return rows.map((r) => ({
         ...toCommand(r),
+        sent: r.sent,
         ...(r.payload_enc ? { payload_enc: new Uint8Array(r.payload_enc) } : {}),
       }));
     },
@@ -225,6 +235,27 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
           status: r.status,
         });
       }
+      return out;
+    },
+
+    async claimSends(commandIds) {
+      const out = new Map<string, SendClaim>();
+      if (commandIds.length === 0) return out;
+      // The left join reads the in-flight rows as they were before this statement's update.
+      const rows = await sql<{ command_id: string; claim: SendClaim }[]>`
+        with claimed as (
+          update in_flight_commands set sending_at = now()
+          where command_id = any(${commandIds as string[]}::uuid[]) and sending_at is null
+          returning command_id
+        )
+        select i.id as command_id,
+               case when c.command_id is not null then 'claimed'
+                    when f.command_id is not null then 'sent'
+                    else 'gone' end as claim
+        from unnest(${commandIds as string[]}::uuid[]) as i(id)
+        left join claimed c on c.command_id = i.id
+        left join in_flight_commands f on f.command_id = i.id`;
+      for (const r of rows) out.set(r.command_id, r.claim);
       return out;
     },
 

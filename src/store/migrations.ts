@@ -136,7 +136,7 @@ alter table commands set (fillfactor = 50);
   },
   {
     version: 5,
-    name: "every lifecycle event in an outbox, committed with the state it reports",
+    name: "every lifecycle event in an outbox; a command sent to its device at most once",
     sql: `
 -- A lifecycle event waits here from the commit of the state it reports until JetStream has
 -- stored it: the process that committed it publishes it (event_id as Nats-Msg-Id) and deletes
@@ -152,6 +152,11 @@ create table event_outbox (
   created_at  timestamptz not null default now()
 );
 create index event_outbox_partition on event_outbox (partition, seq);
+
+-- Set, once, by the shard that hands a command to the bridge, and committed before the bridge
+-- publishes it: a command claimed once is never published again (by a restore, a redelivery,
+-- a lease moving), since it may have reached the dock.
+alter table in_flight_commands add column sending_at timestamptz;
 `,
   },
 ];

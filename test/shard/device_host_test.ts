@@ -7,7 +7,11 @@ import { SimulatedClock } from "xstate";
 import type { AckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { createDeviceHost } from "../../src/shard/device_host.ts";
 import type { SnapshotSource, TransitionWriter } from "../../src/shard/transition_writer.ts";
-import type { InFlightCommand, LifecycleStore } from "../../src/store/lifecycle_store.ts";
+import type {
+  InFlightCommand,
+  LifecycleStore,
+  SendClaim,
+} from "../../src/store/lifecycle_store.ts";
 import type { TransitionKind } from "../../machines/command_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import type { Logger } from "../../src/log.ts";
@@ -21,6 +25,7 @@ function row(n: number, status: "ACCEPTED" | "DELIVERED", deadline_at: number): 
     command_id: `0190b6c4-0000-7000-8000-00000000000${n}`,
     ...SAMPLE_COMMAND,
     partition: 0,
+    sent: false,
     bid: `bid-${n}`,
     status,
     accepted_at: T0 - 10_000 + n,
@@ -31,7 +36,12 @@ function row(n: number, status: "ACCEPTED" | "DELIVERED", deadline_at: number): 
   };
 }
 
-function start(rows: InFlightCommand[]) {
+/** Lets the sender's claim statement (a fake here) resolve. */
+async function claimed() {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
+
+function start(rows: InFlightCommand[], claims: Record<string, SendClaim> = {}) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const published: Array<{ subject: string; command_id: string; bid: string }> = [];
@@ -56,6 +66,7 @@ function start(rows: InFlightCommand[]) {
     loadInFlight: () => Promise.resolve(rows),
     loadOutbound: () => Promise.resolve(new Map()),
     findCommand: () => Promise.resolve(undefined),
+    claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, claims[id] ?? "claimed"]))),
   };
   const host = createDeviceHost({
     publisher,
@@ -81,6 +92,7 @@ test("restored commands time out at their original deadlines, not at restore + t
   const { clock, host, published, stored } = start([a, b]);
   assert.equal(await host.restore(0), 2);
   assert.deepEqual(host.size(), { devices: 1, commands: 2 });
+  await claimed();
   // The undelivered command goes to the bridge again with its bid; the delivered one does not.
   assert.deepEqual(published.map((p) => [p.command_id, p.bid]), [[b.command_id, "bid-2"]]);
 
@@ -152,6 +164,7 @@ test("a dispatch pulled after a restore does not host its command a second time"
   await host.restore(0);
   clock.increment(0);
   assert.deepEqual(stored().map((s) => s.status), ["TIMED_OUT"]);
+  await claimed();
   const sentBefore = published.length;
 
   // Its dispatch waited in JetStream while no shard ran: a first delivery, not a redelivery.
@@ -181,5 +194,23 @@ test("a dispatch pulled after a restore does not host its command a second time"
   assert.deepEqual(stored().map((s) => s.status), ["TIMED_OUT"], "no second lifecycle");
   assert.equal(published.length, sentBefore, "not sent to the bridge again");
   assert.deepEqual(host.size(), { devices: 1, commands: 0 });
+  host.stop();
+});
+
+test("a command claimed for sending before is not sent again; the device's next command goes", async () => {
+  // 1: claimed by the host before a crash (restored as sent); 2: claimed by another host since
+  // (its claim is refused now); 3: no longer in flight (gone); 4: sent now.
+  const restoredSent = { ...row(1, "ACCEPTED", T0 + 9_000), sent: true };
+  delete restoredSent.payload_enc;
+  const rows = [restoredSent, row(2, "ACCEPTED", T0 + 9_000), row(3, "ACCEPTED", T0 + 9_000)];
+  rows.push(row(4, "ACCEPTED", T0 + 9_000));
+  const { host, published } = start(rows, {
+    [rows[1].command_id]: "sent",
+    [rows[2].command_id]: "gone",
+  });
+  await host.restore(0);
+  for (let i = 0; i < 4; i++) await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [rows[3].command_id]);
+  assert.deepEqual(host.size(), { devices: 1, commands: 3 }, "the gone one is forgotten");
   host.stop();
 });

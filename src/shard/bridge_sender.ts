@@ -1,0 +1,122 @@
+// Hands commands to the bridge, each at most once in its life. A command is claimed for sending in
+// Postgres (committed) before the bridge gets it; a command claimed before, by this host or an
+// earlier one (a restart, a JetStream redelivery, a lease that moved), may have reached the dock
+// and is never handed over again: a dock would run it twice.
+import { Buffer } from "node:buffer";
+import type { AckedPublisher } from "../bus/acked_publisher.ts";
+import type { ToDevice } from "../bus/messages.ts";
+import type { TopologyNames } from "../bus/subjects.ts";
+import type { LifecycleStore, SendClaim } from "../store/lifecycle_store.ts";
+import { createGroupCommit } from "../store/group_commit.ts";
+import type { LocalBridge, OutboundCommand } from "../local_link.ts";
+import type { Logger } from "../log.ts";
+import type { Clock } from "../time.ts";
+
+export interface BridgeSenderOptions {
+  store: Pick<LifecycleStore, "claimSends">;
+  /** JetStream publishes (commands for a bridge in another process). */
+  publisher: AckedPublisher;
+  names: TopologyNames;
+  clock: Clock;
+  log: Logger;
+  count(name: string): void;
+  /** The command was claimed before: it is not sent (it may have reached the device). */
+  onSkipped(command: OutboundCommand): void;
+  /** The command is no longer in flight (it finished meanwhile): nothing to send. */
+  onGone(command: OutboundCommand): void;
+}
+
+export interface BridgeSender {
+  /** Claims the command and hands it to the bridge; commands of one device keep their order. */
+  send(command: OutboundCommand, partition: number): void;
+  /** Commands go to this bridge directly from now on (undefined: through JetStream). */
+  connect(bridge: LocalBridge | undefined): void;
+}
+
+interface Queued {
+  command: OutboundCommand;
+  partition: number;
+}
+
+const encoder = new TextEncoder();
+
+export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
+  let local: LocalBridge | undefined;
+
+  /** Claims a batch, retrying while Postgres is away; a command past its deadline is dropped
+   * (its deadline ends it). */
+  async function claim(batch: Queued[]): Promise<void> {
+    let claims: Map<string, SendClaim> | undefined;
+    for (let attempt = 0; !claims; attempt++) {
+      try {
+        claims = await o.store.claimSends(batch.map((q) => q.command.command_id));
+      } catch (err) {
+        const now = o.clock.now();
+        batch = batch.filter((q) => q.command.deadline_at > now);
+        if (batch.length === 0) return;
+        if (attempt % 10 === 0) {
+          o.log.error("could not claim commands for sending, retrying", {
+            err,
+            commands: batch.length,
+          });
+        }
+        await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      }
+    }
+    for (const { command, partition } of batch) {
+      const claim = claims.get(command.command_id);
+      if (claim === "claimed") handOver(command, partition);
+      else if (claim === "sent") {
+        o.count("sends_skipped");
+        o.log.warn("command was handed to the bridge before; not sending it again", {
+          command_id: command.command_id,
+        });
+        o.onSkipped(command);
+      } else o.onGone(command);
+    }
+  }
+
+  // One claim statement at a time, in queue order: a device's commands reach the bridge in the
+  // order they were claimed.
+  const claims = createGroupCommit<Queued>(claim);
+
+  function handOver(command: OutboundCommand, partition: number): void {
+    if (local?.send(command)) return;
+    const message: ToDevice = {
+      ...command,
+      payload_enc: Buffer.from(command.payload_enc).toString("base64"),
+    };
+    const subject = o.names.bridgeSubject(partition, command.device_id);
+    const body = encoder.encode(JSON.stringify(message));
+    // Until stored, or until the deadline ends the command (msgID = command id: a copy stored
+    // twice is dropped by the bridge stream).
+    const publish = (attempt: number): Promise<void> =>
+      o.publisher.publish(subject, body, command.command_id).then(() => {}, async (err) => {
+        if (o.clock.now() > command.deadline_at) {
+          o.log.error("could not hand command to the bridge before its deadline", {
+            err,
+            command_id: command.command_id,
+          });
+          return;
+        }
+        if (attempt % 10 === 0) {
+          o.log.warn("handing command to the bridge failed, retrying", {
+            err,
+            command_id: command.command_id,
+          });
+        }
+        await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(2_000, 200 * (attempt + 1))));
+        return publish(attempt + 1);
+      });
+    void publish(0);
+  }
+
+  return {
+    send(command, partition) {
+      claims.add({ command, partition });
+    },
+    connect(bridge) {
+      local = bridge;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// A command reaches its dock at most once: once claimed for sending, no restore, redelivered
+// dispatch or recovered outbox row publishes it again (a dock would run it twice).
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
+import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
+import { partitionOf } from "../../src/command/partition.ts";
+import { systemClock } from "../../src/time.ts";
+import { createSql } from "../../src/store/db.ts";
+import type { CommandDispatch } from "../../src/bus/messages.ts";
+import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
+import { uniqueName } from "../support/harness.ts";
+
+const docks: DockSimulator[] = [];
+const fixtures: LifecycleFixture[] = [];
+after(async () => {
+  await Promise.allSettled(docks.map((d) => d.stop()));
+  for (const f of fixtures) await f.stop().catch(() => {});
+});
+
+test("a dispatch of a finished command delivered again as new is not sent to the dock", async () => {
+  const f = await startLifecycleFixture();
+  fixtures.push(f);
+  const sn = f.device("again");
+  const dock = await createDockSimulator({ mqttUrl: f.mqttUrl, sn });
+  docks.push(dock);
+  const id = await f.submit(sn);
+  await f.waitForStatus(id, ["SUCCEEDED"]);
+
+  // What JetStream hands a shard after nats-server lost its consumer's acks: the command's
+  // dispatch again, as a first delivery.
+  const { sql, nc, names, config } = f.harness.downlink.context;
+  const [row] = await sql`select * from commands where command_id = ${id}`;
+  const dispatch: CommandDispatch = {
+    kind: "command",
+    command_id: id,
+    tenant_id: row.tenant_id,
+    client_id: row.client_id,
+    vendor: row.vendor,
+    device_id: sn,
+    command_type: row.command_type,
+    channel: row.channel,
+    bid: row.bid,
+    timeout_seconds: row.timeout_seconds,
+    accepted_at: Date.now(),
+    deadline_at: Date.now() + 10_000,
+    payload_enc: Buffer.from(row.payload_enc).toString("base64"),
+  };
+  const publisher = createAckedPublisher(nc, { clock: systemClock });
+  await publisher.publish(
+    names.commandSubject(partitionOf(sn, config.partitions), sn),
+    new TextEncoder().encode(JSON.stringify(dispatch)),
+    uniqueName("again"),
+  );
+  publisher.close();
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(dock.received.filter((c) => c.tid === id).length, 1, "received once");
+  assert.equal((await f.get(id)).status, "SUCCEEDED");
+});
+
+test("a command claimed for sending before a crash is not sent again by the restore", async () => {
+  const namespace = uniqueName();
+  const env = { DOWNLINK_NAMESPACE: namespace, DOWNLINK_DB_SCHEMA: namespace };
+  const first = await startLifecycleFixture({ env });
+  const sn = first.device("crashed");
+  const id = await first.submit(sn, { timeout_seconds: 4 });
+  await first.waitForStatus(id, ["DELIVERED"]);
+  // As the process left it if killed between the broker's PUBACK and the DELIVERED commit: the
+  // command claimed for sending, its row still ACCEPTED.
+  await first.harness.downlink.stop();
+  await first.nc.close();
+  const direct = createSql(first.harness.config, { max: 1 });
+  await direct`update commands set status = 'ACCEPTED', delivered_at = null, snapshot = null
+    where command_id = ${id}`;
+  const [{ sending_at }] = await direct`select sending_at from in_flight_commands
+    where command_id = ${id}`;
+  assert.ok(sending_at, "claimed before it was sent");
+
+  const dock = await createDockSimulator({ mqttUrl: first.mqttUrl, sn });
+  docks.push(dock);
+  const second = await startLifecycleFixture({ env });
+  fixtures.push(second);
+  // Its tenant's client belongs to the first fixture: read the row.
+  let status = "ACCEPTED";
+  for (let i = 0; i < 200 && (status === "ACCEPTED" || status === "DELIVERED"); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    [{ status }] = await direct`select status from commands where command_id = ${id}`;
+  }
+  await direct.end();
+  assert.equal(status, "TIMED_OUT");
+  assert.equal(dock.received.filter((c) => c.tid === id).length, 0, "not sent again");
+});
