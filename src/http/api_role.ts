@@ -43,9 +43,9 @@ export async function startApiRole(
   const { shard } = opts;
   const relay = await startOutboxRelay(ctx, { shard });
   // The API's statements answer 503 within the deadline while Postgres is away (the relay's and
-  // the shard's are not gated: they wait and retry).
+  // the shard's are not gated: they wait and retry). Its clock is the host's real one, even
+  // where a test moves `clock` by hand: it is compared with Postgres' clock.
   const gate = createPostgresGate(sql, {
-    clock,
     log,
     deadlineMs: config.dbDeadlineMs,
     maxQueued: config.dbQueueLimit,

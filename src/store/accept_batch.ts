@@ -96,8 +96,9 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
     // cannot touch a row twice in one statement.
     // `guard` makes the statement write nothing when Postgres starts it too late, and then
     // return one row with a null command_id.
-    const result = await gate.run(() =>
-      sql<{ command_id: string | null; replayed: boolean | null }[]>`
+    const result = await gate.run(
+      () =>
+        sql<{ command_id: string | null; replayed: boolean | null }[]>`
       with guard as (${gate.guard(notAfter)}),
       input as (
         select x.* from guard, jsonb_to_recordset(${input}) as x(
@@ -142,7 +143,9 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
       select command_id, true from input i
       where not exists (select 1 from fresh f where f.command_id = i.command_id)
       union all
-      select null, null from guard where not guard.in_time`, deadline);
+      select null, null from guard where not guard.in_time`,
+      deadline,
+    );
     if (result.some((r) => r.command_id === null)) {
       throw new PostgresUnavailableError(
         "Postgres started the accept statement after its deadline, so it wrote nothing",
@@ -162,19 +165,19 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
     if (taken.length > 0) {
       const found = await gate.run(() =>
         sql<
-        {
-          client_id: string;
-          idempotency_key: string;
-          command_id: string;
-          accepted_at: Date;
-          request_hash: string;
-        }[]
-      >`
+          {
+            client_id: string;
+            idempotency_key: string;
+            command_id: string;
+            accepted_at: Date;
+            request_hash: string;
+          }[]
+        >`
         select c.client_id, c.idempotency_key, c.command_id, c.accepted_at, c.request_hash
         from commands c
         join unnest(${taken.map((r) => r.client_id)}::text[], ${
-        taken.map((r) => r.idempotency_key)
-      }::text[]) as k(client_id, idempotency_key)
+          taken.map((r) => r.idempotency_key)
+        }::text[]) as k(client_id, idempotency_key)
           on c.client_id = k.client_id and c.idempotency_key = k.idempotency_key`, deadline)
         .catch((err: Error) => {
           lookupFailed = err;

@@ -125,7 +125,9 @@ export function createPostgresNonceStore(
       if (!gate.available || gate.notAfter(c.deadline) === undefined) {
         c.settle(Promise.reject(
           new PostgresUnavailableError(
-            gate.available ? "Postgres did not get to the nonce claim in time" : "Postgres is unreachable",
+            gate.available
+              ? "Postgres did not get to the nonce claim in time"
+              : "Postgres is unreachable",
           ),
         ));
         continue;
@@ -138,7 +140,11 @@ export function createPostgresNonceStore(
     for (let i = 0; i < groups.length; i += MAX_BATCH) {
       const batch = groups.slice(i, i + MAX_BATCH);
       const deadline = Math.min(...batch.flat().map((c) => c.deadline));
-      const fresh = claimBatch(batch.map(([first]) => first), deadline, gate.notAfter(deadline) ?? 0);
+      const fresh = claimBatch(
+        batch.map(([first]) => first),
+        deadline,
+        gate.notAfter(deadline) ?? 0,
+      );
       written.push(fresh);
       for (const [first, ...again] of batch) {
         first.settle(fresh.then((taken) => taken.has(key(first))));

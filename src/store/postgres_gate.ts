@@ -3,7 +3,7 @@
 // Postgres are refused at once (503) instead of queueing behind dead connections, and a probe
 // reopens it as soon as Postgres answers again.
 import { type Logger, silentLogger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import { type Clock, systemClock } from "../time.ts";
 import { dropConnections, type Sql } from "./db.ts";
 
 /** Postgres is unreachable, or did not answer in time; nothing of the statement committed. */
@@ -13,7 +13,9 @@ export class PostgresUnavailableError extends Error {
 }
 
 export interface PostgresGateOptions {
-  clock: Clock;
+  /** The host's real clock (the default), not a clock a test moves by hand: the guard compares
+   * its times with Postgres' own clock. */
+  clock?: Clock;
   log?: Logger;
   /** How long an API statement may take, queueing included, before it is answered 503
    * (default 750 ms). */
@@ -66,8 +68,13 @@ export interface PostgresGate {
  */
 export function createPostgresGate(
   sql: Sql,
-  { clock, log = silentLogger, deadlineMs = 750, maxQueued = 2_000, probeEveryMs = 200 }:
-    PostgresGateOptions,
+  {
+    clock = systemClock,
+    log = silentLogger,
+    deadlineMs = 750,
+    maxQueued = 2_000,
+    probeEveryMs = 200,
+  }: PostgresGateOptions = {},
 ): PostgresGate {
   // A write Postgres has started waits for a lock at most lock_timeout (the accept waits at most
   // twice: a nonce row, then a key's index entry) and otherwise runs for milliseconds. It must
