@@ -15,6 +15,8 @@ const Env = Type.Object({
   DATABASE_URL: Type.String({ default: "postgres://postgres@127.0.0.1:5432/test", minLength: 1 }),
   DOWNLINK_DB_SCHEMA: Type.String({ default: "public", pattern: "^[a-z_][a-z0-9_]{0,62}$" }),
   DOWNLINK_DB_POOL: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  DOWNLINK_DB_DEADLINE_MS: Type.Integer({ default: 750, minimum: 50, maximum: 60_000 }),
+  DOWNLINK_DB_QUEUE_LIMIT: Type.Integer({ default: 2_000, minimum: 1, maximum: 1_000_000 }),
   NATS_URL: Type.String({ default: "nats://127.0.0.1:4222", minLength: 1 }),
   MQTT_URL: Type.String({ default: "mqtt://127.0.0.1:1883", minLength: 1 }),
   PORT: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
@@ -39,6 +41,10 @@ export interface Config {
   databaseUrl: string;
   dbSchema: string;
   dbPool: number;
+  /** How long an API request may wait for Postgres before it is answered 503. */
+  dbDeadlineMs: number;
+  /** How many accepts (and, apart, nonce claims) may wait for their statement; beyond, 503. */
+  dbQueueLimit: number;
   natsUrl: string;
   mqttUrl: string;
   port: number;
@@ -144,6 +150,8 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     databaseUrl: e.DATABASE_URL,
     dbSchema: e.DOWNLINK_DB_SCHEMA,
     dbPool: e.DOWNLINK_DB_POOL,
+    dbDeadlineMs: e.DOWNLINK_DB_DEADLINE_MS,
+    dbQueueLimit: e.DOWNLINK_DB_QUEUE_LIMIT,
     natsUrl: e.NATS_URL,
     mqttUrl: e.MQTT_URL,
     port: e.PORT,

@@ -90,7 +90,6 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
         metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
         shard: shard?.local,
         readiness: async () => ({
-          postgres: await sql`select 1`.then(() => true, () => false),
           nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),
           mqtt: mqttProbe?.connected() ?? false,
           // The bridge of this process hears device replies (see reply_path_probe.ts).

@@ -8,6 +8,7 @@ import { createPostgresCommandStore } from "../store/command_store.ts";
 import { createCompletionWatch } from "../bus/completion_watch.ts";
 import { watchConnection } from "../bus/connection_watch.ts";
 import { createPostgresNonceStore } from "../store/nonce_store.ts";
+import { createPostgresGate } from "../store/postgres_gate.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
 import type { ApiEnv } from "./commands.ts";
@@ -16,6 +17,8 @@ import { serve } from "./serve.ts";
 import { startEventLoopDelay } from "../event_loop_delay.ts";
 
 export interface ApiRoleOptions {
+  /** Checks of the dependencies other than Postgres (the role checks Postgres through its gate,
+   * and names it first). */
   readiness: Readiness;
   /** Overrides config.port (0 = ephemeral). */
   port?: number;
@@ -39,7 +42,16 @@ export async function startApiRole(
   const { config, log, clock, sql, nc, cipher } = ctx;
   const { shard } = opts;
   const relay = await startOutboxRelay(ctx, { shard });
-  const nonces = createPostgresNonceStore(sql, { clock, log });
+  // The API's statements answer 503 within the deadline while Postgres is away (the relay's and
+  // the shard's are not gated: they wait and retry). Its clock is the host's real one, even
+  // where a test moves `clock` by hand: it is compared with Postgres' clock.
+  const gate = createPostgresGate(sql, {
+    log,
+    deadlineMs: config.dbDeadlineMs,
+    maxQueued: config.dbQueueLimit,
+  });
+  const nonces = createPostgresNonceStore(sql, { clock, log, gate });
+  const clientStore = createPostgresClientStore(sql, cipher);
   const nats = watchConnection(nc);
   const completions = createCompletionWatch(nc);
   const eventLoopDelay = startEventLoopDelay();
@@ -47,14 +59,16 @@ export async function startApiRole(
     config,
     log,
     clock,
-    clients: createCachedClientLookup(createPostgresClientStore(sql, cipher), {
+    clients: createCachedClientLookup({
+      findCredentials: (clientId) => gate.run(() => clientStore.findCredentials(clientId)),
+    }, {
       clock,
       ttlMs: opts.clientCacheTtlMs,
     }),
-    commands: createPostgresCommandStore(sql, cipher),
+    commands: createPostgresCommandStore(sql, cipher, { gate }),
     nonces,
     nats,
-    readiness: opts.readiness,
+    readiness: async () => ({ postgres: await gate.check(), ...await opts.readiness() }),
     completions,
     metrics: opts.metrics,
     eventLoopDelay,
@@ -69,6 +83,7 @@ export async function startApiRole(
     eventLoopDelay.stop();
     completions.close();
     nats.close();
+    gate.close();
     await relay.stop();
     await nonces.close();
     throw err;
@@ -83,6 +98,7 @@ export async function startApiRole(
       eventLoopDelay.stop();
       await server.close();
       nats.close();
+      gate.close();
       await relay.stop();
       await nonces.close();
     },

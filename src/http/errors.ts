@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Logger } from "../log.ts";
+import { PostgresUnavailableError } from "../store/postgres_gate.ts";
 
 export interface ErrorDetail {
   path: string;
@@ -125,8 +126,9 @@ const POSTGRES_CLIENT_CODES = new Set([
   "ENOTFOUND",
   "EAI_AGAIN",
 ]);
-// SQLSTATE class 08 (connection exception) and the server going away.
-const POSTGRES_SERVER_CODES = /^(08...|57P01|57P02|57P03|53300)$/;
+// SQLSTATE class 08 (connection exception), the server going away, and a statement the API's
+// deadline stopped (lock_timeout, cancel): each aborted its statement whole.
+const POSTGRES_SERVER_CODES = /^(08...|57P01|57P02|57P03|53300|55P03|57014)$/;
 
 // nats.js v3 error class names for a connection that is down, closed or not answering.
 const NATS_ERROR_NAMES = new Set([
@@ -145,6 +147,7 @@ const NATS_ERROR_NAMES = new Set([
 export function dependencyDown(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) {
     if (e instanceof ServiceUnavailableError) return "dependency";
+    if (e instanceof PostgresUnavailableError) return "Postgres";
     const { name, code, errno } = e as { name?: string; code?: unknown; errno?: unknown };
     if (typeof code === "string") {
       if (POSTGRES_SERVER_CODES.test(code)) return "Postgres";

@@ -1,10 +1,12 @@
 // Group commit of accepted commands: the accepts queued while the previous batch was committing
 // are inserted, with their outbox and in-flight rows, by one statement. One commit (one WAL flush,
 // one round trip) then serves many requests, which is what keeps accept latency flat under load.
+// Each accept has a deadline (the Postgres gate's): answered 503 by then, it is never committed.
 import { Buffer } from "node:buffer";
 import type { Sql } from "./db.ts";
 import { createGroupCommit } from "./group_commit.ts";
 import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
+import { type PostgresGate, PostgresUnavailableError, ungated } from "./postgres_gate.ts";
 import { compare, nonceKey, takeOverExpiredNonce } from "./nonce_store.ts";
 
 /** A command row as accepted: everything the relay needs to carry it to its shard. */
@@ -64,11 +66,26 @@ export interface AcceptBatcher {
 interface Queued {
   row: AcceptedCommand;
   nonce?: NonceClaim;
+  /** Epoch ms by which the caller is answered. */
+  deadline: number;
   settle: (r: Promise<InsertResult>) => void;
 }
 
-export function createAcceptBatcher(sql: Sql): AcceptBatcher {
-  async function insertBatch(batch: readonly Queued[]): Promise<InsertResult[]> {
+/**
+ * Accepts through `gate` (default: none, no deadline). How an accept answered 503 is kept from
+ * committing later: while the gate is closed, or once its queue is full, it is refused before
+ * it is queued; one whose deadline comes too close while queued is refused before it is sent;
+ * one that was sent but not answered by its deadline is answered 503 then, and its statement
+ * (1) is started by Postgres no later than the gate's notAfter, or writes nothing (guard), (2)
+ * cannot wait for a lock past the deadline (guard's lock_timeout), and (3) is never delivered
+ * late: the gate closes the pool's sockets, so nothing is retransmitted.
+ */
+export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql)): AcceptBatcher {
+  async function insertBatch(
+    batch: readonly Queued[],
+    deadline: number,
+    notAfter: number,
+  ): Promise<(InsertResult | Error)[]> {
     const input = sql.json(batch.map(({ row: r, nonce: n }) => ({
       ...r,
       payload_enc: Buffer.from(r.payload_enc).toString("base64"),
@@ -85,14 +102,20 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
     // error; a concurrent first request with the same key waits on the unique index, then
     // skips. The caller sends each (client, nonce) at most once per batch: ON CONFLICT DO UPDATE
     // cannot touch a row twice in one statement.
-    const result = await sql<{ command_id: string; replayed: boolean }[]>`
-      with input as (
-        select * from jsonb_to_recordset(${input}) as x(
+    // `guard` makes the statement write nothing when Postgres starts it too late, and then
+    // return one row with a null command_id.
+    const result = await gate.run(
+      () =>
+        sql<{ command_id: string | null; replayed: boolean | null }[]>`
+      with guard as (${gate.guard(notAfter)}),
+      input as (
+        select x.* from guard, jsonb_to_recordset(${input}) as x(
           command_id uuid, tenant_id text, client_id text, idempotency_key text,
           request_hash text, vendor text, device_id text, command_type text, channel text,
           partition integer, bid uuid, payload_enc text, timeout_seconds integer,
           accepted_at timestamptz, deadline_at timestamptz, outbox_hold_seconds integer,
           nonce text, nonce_at timestamptz, nonce_retention integer, accepted_event jsonb)
+        where guard.in_time
       ), claimed as (
         insert into api_nonces (client_id, nonce, first_used_at, expires_at)
         select client_id, nonce, nonce_at, nonce_at + nonce_retention * interval '1 second'
@@ -131,7 +154,16 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
       select command_id, false as replayed from ins
       union all
       select command_id, true from input i
-      where not exists (select 1 from fresh f where f.command_id = i.command_id)`;
+      where not exists (select 1 from fresh f where f.command_id = i.command_id)
+      union all
+      select null, null from guard where not guard.in_time`,
+      deadline,
+    );
+    if (result.some((r) => r.command_id === null)) {
+      throw new PostgresUnavailableError(
+        "Postgres started the accept statement after its deadline, so it wrote nothing",
+      );
+    }
     const inserted = result.filter((r) => !r.replayed);
     const replayed = new Set(result.filter((r) => r.replayed).map((r) => r.command_id));
     const ok = new Set(inserted.map((r) => r.command_id));
@@ -141,34 +173,56 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
       string,
       { command_id: string; accepted_at: Date; request_hash: string }
     >();
+    // The rows above are committed: a failed look-up of the keys taken fails only their requests.
+    let lookupFailed: Error | undefined;
     if (taken.length > 0) {
-      const found = await sql<
-        {
-          client_id: string;
-          idempotency_key: string;
-          command_id: string;
-          accepted_at: Date;
-          request_hash: string;
-        }[]
-      >`
+      const found = await gate.run(() =>
+        sql<
+          {
+            client_id: string;
+            idempotency_key: string;
+            command_id: string;
+            accepted_at: Date;
+            request_hash: string;
+          }[]
+        >`
         select c.client_id, c.idempotency_key, c.command_id, c.accepted_at, c.request_hash
         from commands c
         join unnest(${taken.map((r) => r.client_id)}::text[], ${
-        taken.map((r) => r.idempotency_key)
-      }::text[]) as k(client_id, idempotency_key)
-          on c.client_id = k.client_id and c.idempotency_key = k.idempotency_key`;
+          taken.map((r) => r.idempotency_key)
+        }::text[]) as k(client_id, idempotency_key)
+          on c.client_id = k.client_id and c.idempotency_key = k.idempotency_key`, deadline)
+        .catch((err: Error) => {
+          lookupFailed = err;
+          return [];
+        });
       for (const f of found) existing.set(`${f.client_id}\u0000${f.idempotency_key}`, f);
     }
-    return batch.map(({ row: r, ...b }): InsertResult =>
+    return batch.map(({ row: r, ...b }): InsertResult | Error =>
       ok.has(r.command_id)
         ? { inserted: true }
         : isReplay({ row: r, ...b })
         ? { inserted: false, nonceReplayed: true }
-        : { inserted: false, existing: existing.get(`${r.client_id}\u0000${r.idempotency_key}`) }
+        : lookupFailed ??
+          { inserted: false, existing: existing.get(`${r.client_id}\u0000${r.idempotency_key}`) }
     );
   }
 
-  const group = createGroupCommit<Queued>((queued) => {
+  const group = createGroupCommit<Queued>((waiting) => {
+    // Refused here, an accept was certainly never sent: while Postgres is away, or too close to
+    // its deadline for Postgres to finish it in time.
+    const queued: Queued[] = [];
+    for (const q of waiting) {
+      if (!gate.available || gate.notAfter(q.deadline) === undefined) {
+        q.settle(Promise.reject(
+          new PostgresUnavailableError(
+            gate.available
+              ? "Cannot accept command: Postgres did not get to it in time"
+              : "Postgres is unreachable",
+          ),
+        ));
+      } else queued.push(q);
+    }
     // A nonce twice in one batch: the later use replays the first (or fails with it), since one
     // statement can claim a nonce only once.
     const first = new Map<string, Queued>();
@@ -189,9 +243,16 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
     const written: Promise<unknown>[] = [];
     for (let i = 0; i < claims.length; i += MAX_BATCH) {
       const batch = claims.slice(i, i + MAX_BATCH);
-      const results = againAfterDeadlock(() => insertBatch(batch));
+      // One statement answers for all: by the earliest deadline among them.
+      const deadline = Math.min(...batch.map((b) => b.deadline));
+      const notAfter = gate.notAfter(deadline) ?? 0;
+      const results = againAfterDeadlock(() => insertBatch(batch, deadline, notAfter));
       batch.forEach((b, i) => {
-        b.settle(results.then((r) => r[i]));
+        b.settle(results.then((r) => {
+          const result = r[i];
+          if (result instanceof Error) throw result;
+          return result;
+        }));
         for (const q of again.get(b) ?? []) {
           q.settle(results.then(() => ({ inserted: false, nonceReplayed: true })));
         }
@@ -199,12 +260,23 @@ export function createAcceptBatcher(sql: Sql): AcceptBatcher {
       written.push(results);
     }
     return Promise.allSettled(written);
-  });
+  }, { maxQueued: gate.maxQueued });
 
   return {
     insert(row, nonce) {
       return new Promise<InsertResult>((resolve, reject) => {
-        group.add({ row, nonce, settle: (r) => r.then(resolve, reject) });
+        gate.enter();
+        const queued = group.add({
+          row,
+          nonce,
+          deadline: gate.deadline(),
+          settle: (r) => r.then(resolve, reject),
+        });
+        if (!queued) {
+          throw new PostgresUnavailableError(
+            `Cannot accept command: ${gate.maxQueued} accepts wait for Postgres already`,
+          );
+        }
       });
     },
   };

@@ -8,6 +8,7 @@ import type { Sql } from "./db.ts";
 import { type AcceptedCommand, createAcceptBatcher } from "./accept_batch.ts";
 import { type CommandPage, listCommandPage, type ListFilter } from "./command_list.ts";
 import type { CommandStatus } from "../command/status.ts";
+import { type PostgresGate, ungated } from "./postgres_gate.ts";
 
 export interface AcceptInput {
   tenantId: string;
@@ -150,8 +151,17 @@ export function toCommandView(row: CommandRow): CommandView {
   return view as unknown as CommandView;
 }
 
-export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): CommandStore {
-  const batcher = createAcceptBatcher(sql);
+export interface PostgresCommandStoreOptions {
+  /** Fails the API's statements fast while Postgres is away (default: none, no deadline). */
+  gate?: PostgresGate;
+}
+
+export function createPostgresCommandStore(
+  sql: Sql,
+  cipher: DataCipher,
+  { gate = ungated(sql) }: PostgresCommandStoreOptions = {},
+): CommandStore {
+  const batcher = createAcceptBatcher(sql, gate);
 
   const acceptCommand = async (input: AcceptInput): Promise<AcceptOutcome> => {
     // Keyed: the payload holds secrets, and a plain hash of a guessable secret could be
@@ -211,16 +221,18 @@ export function createPostgresCommandStore(sql: Sql, cipher: DataCipher): Comman
 
   return {
     acceptCommand: acceptCommand as CommandStore["acceptCommand"],
-    listCommands: (tenantId, filter) => listCommandPage(sql, tenantId, filter),
+    listCommands: (tenantId, filter) => gate.run(() => listCommandPage(sql, tenantId, filter)),
 
     async getCommand(tenantId, commandId) {
       if (!isUuid(commandId)) return undefined;
-      const [row] = await sql<CommandRow[]>`
+      const [row] = await gate.run(() =>
+        sql<CommandRow[]>`
         select command_id, status, vendor, device_id, command_type, response_code,
                response_message, vendor_response, failure_code, failure_reason, timeout_seconds,
                accepted_at, delivered_at, response_received_at, completed_at, deadline_at,
                updated_at
-        from commands where command_id = ${commandId} and tenant_id = ${tenantId}`;
+        from commands where command_id = ${commandId} and tenant_id = ${tenantId}`
+      );
       return row ? toCommandView(row) : undefined;
     },
   };

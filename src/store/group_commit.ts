@@ -1,17 +1,26 @@
 // Group commit: what callers queue is written in batches, one batch at a time. While a batch's
 // statement runs, new items wait and go together in the next one, so under load a batch grows
 // with the latency of a commit instead of each event-loop turn paying a commit of its own; when
-// idle, an item is written at the end of the turn that queued it.
+// idle, an item is written at the end of the turn that queued it. The queue has a limit: when
+// the database stalls, callers are refused at once instead of piling up behind it.
 import { setImmediate } from "node:timers";
 
 export interface GroupCommit<T> {
-  /** Queues an item for the next batch. */
-  add(item: T): void;
+  /** Queues an item for the next batch; false (and not queued) when `maxQueued` items wait. */
+  add(item: T): boolean;
+}
+
+export interface GroupCommitOptions {
+  /** How many items may wait for the next batch (default: no limit). */
+  maxQueued?: number;
 }
 
 /** `write` gets every item queued since the previous batch began, and resolves (or rejects: the
  * items' callers are told by `write` itself) once they are committed. */
-export function createGroupCommit<T>(write: (items: T[]) => Promise<unknown>): GroupCommit<T> {
+export function createGroupCommit<T>(
+  write: (items: T[]) => Promise<unknown>,
+  { maxQueued = Infinity }: GroupCommitOptions = {},
+): GroupCommit<T> {
   let queue: T[] = [];
   let writing = false;
   let scheduled = false;
@@ -30,11 +39,13 @@ export function createGroupCommit<T>(write: (items: T[]) => Promise<unknown>): G
 
   return {
     add(item) {
+      if (queue.length >= maxQueued) return false;
       queue.push(item);
       if (!writing && !scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
+      return true;
     },
   };
 }

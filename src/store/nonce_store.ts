@@ -1,8 +1,10 @@
 // The nonces of signed requests, shared by every API instance through Postgres. Claims queued
 // while the previous batch was committing share one statement (group commit), and a periodic
-// prune deletes the nonces whose retention has passed.
+// prune deletes the nonces whose retention has passed. A claim answered 503 (see postgres_gate.ts)
+// is never committed later, so its nonce stays unspent for the client's retry.
 import { type Logger, silentLogger } from "../log.ts";
 import { createGroupCommit } from "./group_commit.ts";
+import { type PostgresGate, PostgresUnavailableError, ungated } from "./postgres_gate.ts";
 import type { Clock } from "../time.ts";
 import type { Sql } from "./db.ts";
 
@@ -22,6 +24,8 @@ export interface PostgresNonceStoreOptions {
   pruneEveryMs?: number;
   /** Rows deleted per prune statement, so no statement runs long (default 5,000). */
   pruneBatch?: number;
+  /** Fails claims fast while Postgres is away (default: none, no deadline). */
+  gate?: PostgresGate;
 }
 
 export interface PostgresNonceStore extends NonceStore {
@@ -50,20 +54,26 @@ interface Claim {
   nonce: string;
   at: number;
   retentionSeconds: number;
+  /** Epoch ms by which the caller is answered. */
+  deadline: number;
   settle: (fresh: Promise<boolean>) => void;
 }
 
 /** A NonceStore on the `api_nonces` table; starts the periodic prune. */
 export function createPostgresNonceStore(
   sql: Sql,
-  { clock, log = silentLogger, pruneEveryMs = 60_000, pruneBatch = 5_000 }:
+  { clock, log = silentLogger, pruneEveryMs = 60_000, pruneBatch = 5_000, gate = ungated(sql) }:
     PostgresNonceStoreOptions,
 ): PostgresNonceStore {
   let closed = false;
   let running: Promise<unknown> = Promise.resolve();
   let timer: unknown;
 
-  async function claimBatch(claims: readonly Claim[]): Promise<Set<string>> {
+  async function claimBatch(
+    claims: readonly Claim[],
+    deadline: number,
+    notAfter: number,
+  ): Promise<Set<string>> {
     // Postgres locks the rows in insert order: one order everywhere means two instances that
     // claim overlapping nonces wait for each other instead of deadlocking.
     const sorted = [...claims].sort((a, b) => compare(key(a), key(b)));
@@ -75,27 +85,53 @@ export function createPostgresNonceStore(
     // before its 202 goes out. A crash can only forget the nonce of a request that accepted
     // nothing (a read, or a refused write).
     // Each input row is one claim (no key twice: ON CONFLICT DO UPDATE cannot touch a row twice
-    // in one statement); the returned rows are the fresh claims.
-    const fresh = await sql<{ client_id: string; nonce: string }[]>`
-      with async_commit as (select set_config('synchronous_commit', 'off', true))
-      insert into api_nonces (client_id, nonce, first_used_at, expires_at)
-      select client_id, nonce, at, at + retention * interval '1 second'
-      from unnest(
-        ${sorted.map((c) => c.clientId)}::text[],
-        ${sorted.map((c) => c.nonce)}::text[],
-        ${sorted.map((c) => new Date(c.at).toISOString())}::timestamptz[],
-        ${sorted.map((c) => c.retentionSeconds)}::integer[]
-      ) as c(client_id, nonce, at, retention)
-      cross join async_commit
-      ${takeOverExpiredNonce(sql)}
-      returning client_id, nonce`;
+    // in one statement); the returned rows are the fresh claims. Started too late (guard), it
+    // claims nothing and returns one row with a null nonce.
+    const fresh = await gate.run(() =>
+      sql<{ client_id: string | null; nonce: string | null }[]>`
+      with async_commit as (select set_config('synchronous_commit', 'off', true)),
+      guard as (${gate.guard(notAfter)}),
+      claimed as (
+        insert into api_nonces (client_id, nonce, first_used_at, expires_at)
+        select client_id, nonce, at, at + retention * interval '1 second'
+        from unnest(
+          ${sorted.map((c) => c.clientId)}::text[],
+          ${sorted.map((c) => c.nonce)}::text[],
+          ${sorted.map((c) => new Date(c.at).toISOString())}::timestamptz[],
+          ${sorted.map((c) => c.retentionSeconds)}::integer[]
+        ) as c(client_id, nonce, at, retention)
+        cross join async_commit
+        cross join guard
+        where guard.in_time
+        ${takeOverExpiredNonce(sql)}
+        returning client_id, nonce
+      )
+      select client_id, nonce from claimed
+      union all
+      select null, null from guard where not guard.in_time`, deadline);
+    if (fresh.some((r) => r.nonce === null)) {
+      throw new PostgresUnavailableError(
+        "Postgres started the nonce claim after its deadline, so it claimed nothing",
+      );
+    }
     return new Set(fresh.map((r) => `${r.client_id}\u0000${r.nonce}`));
   }
 
-  function flush(queued: Claim[]): Promise<unknown> {
+  function flush(waiting: Claim[]): Promise<unknown> {
     const written: Promise<unknown>[] = [];
     const byKey = new Map<string, Claim[]>();
-    for (const c of queued) {
+    for (const c of waiting) {
+      // Refused here, a claim was certainly never sent (see accept_batch.ts).
+      if (!gate.available || gate.notAfter(c.deadline) === undefined) {
+        c.settle(Promise.reject(
+          new PostgresUnavailableError(
+            gate.available
+              ? "Postgres did not get to the nonce claim in time"
+              : "Postgres is unreachable",
+          ),
+        ));
+        continue;
+      }
       const same = byKey.get(key(c));
       if (same) same.push(c);
       else byKey.set(key(c), [c]);
@@ -103,7 +139,12 @@ export function createPostgresNonceStore(
     const groups = [...byKey.values()];
     for (let i = 0; i < groups.length; i += MAX_BATCH) {
       const batch = groups.slice(i, i + MAX_BATCH);
-      const fresh = claimBatch(batch.map(([first]) => first));
+      const deadline = Math.min(...batch.flat().map((c) => c.deadline));
+      const fresh = claimBatch(
+        batch.map(([first]) => first),
+        deadline,
+        gate.notAfter(deadline) ?? 0,
+      );
       written.push(fresh);
       for (const [first, ...again] of batch) {
         first.settle(fresh.then((taken) => taken.has(key(first))));
@@ -113,7 +154,7 @@ export function createPostgresNonceStore(
     }
     return Promise.allSettled(written);
   }
-  const group = createGroupCommit(flush);
+  const group = createGroupCommit(flush, { maxQueued: gate.maxQueued });
 
   async function prune(): Promise<number> {
     const now = new Date(clock.now()).toISOString();
@@ -151,13 +192,20 @@ export function createPostgresNonceStore(
   return {
     claim(clientId, nonce, retentionSeconds) {
       return new Promise<boolean>((resolve, reject) => {
-        group.add({
+        gate.enter();
+        const queued = group.add({
           clientId,
           nonce,
           at: clock.now(),
           retentionSeconds,
+          deadline: gate.deadline(),
           settle: (fresh) => fresh.then(resolve, reject),
         });
+        if (!queued) {
+          throw new PostgresUnavailableError(
+            `Cannot claim nonce: ${gate.maxQueued} claims wait for Postgres already`,
+          );
+        }
       });
     },
     prune,

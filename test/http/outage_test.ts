@@ -1,6 +1,6 @@
-// Postgres or NATS going away mid-test: the API answers 503 SERVICE_UNAVAILABLE, accepts
-// nothing half-way, and recovers by itself. TCP proxies stand in for the outage so the shared
-// servers stay up for other tests.
+// Postgres or NATS going away mid-test: the API answers 503 SERVICE_UNAVAILABLE within its
+// deadline, accepts nothing half-way, and recovers by itself. TCP proxies stand in for the outage
+// (refused connections, or a partition) so the shared servers stay up for other tests.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
@@ -21,6 +21,13 @@ let caller: TestClient;
 let pg: TcpProxy;
 let nats: TcpProxy;
 
+/** The gate's deadline, small so the tests are quick; a request may take this long, plus the
+ * time to answer it, and no longer. */
+const DEADLINE_MS = 400;
+const ANSWERED_WITHIN_MS = DEADLINE_MS + 600;
+/** How soon after its dependency is back the API must serve again. */
+const RECOVERED_WITHIN_MS = 2_000;
+
 before(async () => {
   const base = loadConfig(testEnv());
   const pgUrl = new URL(base.databaseUrl);
@@ -28,6 +35,7 @@ before(async () => {
   pg = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));
   nats = await startTcpProxy(natsUrl.hostname, Number(natsUrl.port || 4222));
   f = await startApiFixture({
+    env: { DOWNLINK_DB_DEADLINE_MS: String(DEADLINE_MS) },
     databaseUrl: pg.url(base.databaseUrl),
     natsUrl: nats.url(base.natsUrl.split(",")[0]),
   });
@@ -47,6 +55,59 @@ async function stored(key: string): Promise<{ commands: number; outbox: number }
            (select count(*)::int from command_outbox o join commands c using (command_id)
              where c.idempotency_key = ${key}) as outbox`;
   return row;
+}
+
+/** Sends `n` commands at once; each answer with how long it took. */
+async function burst(n: number) {
+  return await Promise.all(Array.from({ length: n }, async () => {
+    const body = seedCommand();
+    const started = performance.now();
+    const res = await caller.http.createCommand(body);
+    return { key: body.idempotency_key, res, ms: performance.now() - started };
+  }));
+}
+
+/** Sends a command until one is not refused; the first answer that is not a 503. */
+function acceptedAgain(within: number) {
+  return eventually(
+    async () => {
+      const r = await caller.http.createCommand(seedCommand());
+      return r.status === 503 ? undefined : r;
+    },
+    within,
+    "the API to serve again",
+  );
+}
+
+for (const outage of ["refused", "partitioned"] as const) {
+  describe(`Postgres ${outage}`, () => {
+    test("concurrent commands are each answered 503 within the deadline, none is stored, and commands are accepted within 2 s of its return", async () => {
+      assert.equal((await caller.http.createCommand(seedCommand())).status, 202);
+      await (outage === "refused" ? pg.close() : pg.blackhole());
+
+      // Twice: first while the API still thinks Postgres is there, then once it knows.
+      const answers = [...await burst(20), ...await burst(20)];
+      for (const { res, ms } of answers) {
+        assert.equal(res.status, 503);
+        assert.equal(res.body.code, "SERVICE_UNAVAILABLE");
+        assert.ok(ms < ANSWERED_WITHIN_MS, `answered after ${Math.round(ms)} ms`);
+      }
+      const ready = await fetch(`${f.baseUrl}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual((await ready.json()).failed, ["postgres"]);
+
+      await pg.open();
+      const again = await acceptedAgain(RECOVERED_WITHIN_MS);
+      assert.equal(again.status, 202);
+      // What a partition held back has been delivered by now, had it not been dropped.
+      await new Promise((r) => setTimeout(r, 500));
+      const [{ stored }] = await f.sql<{ stored: number }[]>`
+        select count(*)::int as stored from commands
+        where idempotency_key = any(${answers.map((a) => a.key)})`;
+      assert.equal(stored, 0);
+      assert.equal((await fetch(`${f.baseUrl}/readyz`)).status, 200);
+    });
+  });
 }
 
 describe("Postgres down", () => {
@@ -123,7 +184,9 @@ describe("NATS down", () => {
       "the API to notice NATS is gone",
     );
     const body = seedCommand();
+    const started = performance.now();
     const res = await caller.http.createCommand(body);
+    assert.ok(performance.now() - started < ANSWERED_WITHIN_MS);
     assert.equal(res.status, 503);
     assert.equal(res.body.code, "SERVICE_UNAVAILABLE");
     assert.deepEqual(await stored(body.idempotency_key), { commands: 0, outbox: 0 });
@@ -134,7 +197,7 @@ describe("NATS down", () => {
         const r = await caller.http.createCommand(body);
         return r.status === 503 ? undefined : r;
       },
-      15_000,
+      RECOVERED_WITHIN_MS,
       "NATS to be reachable again",
     );
     assert.equal(again.status, 202);

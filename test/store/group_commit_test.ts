@@ -58,3 +58,18 @@ test("a failed batch does not stop the next one", async () => {
   await turn();
   assert.deepEqual(w.batches, [[1], [2], [3]]);
 });
+
+test("beyond maxQueued waiting items, add refuses and queues nothing", async () => {
+  const w = controlledWrite();
+  const g = createGroupCommit(w.write, { maxQueued: 2 });
+  g.add(1);
+  await turn();
+  // Batch [1] is being written: 2 and 3 wait, 4 finds the queue full.
+  assert.equal(g.add(2), true);
+  assert.equal(g.add(3), true);
+  assert.equal(g.add(4), false);
+  w.finish[0](true);
+  await turn();
+  assert.deepEqual(w.batches, [[1], [2, 3]]);
+  assert.equal(g.add(5), true);
+});

@@ -93,7 +93,6 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const api = options.serve === false ? undefined : await startApiRole(ctx, {
     port: 0,
     readiness: options.readiness ?? (async () => ({
-      postgres: await roleSql`select 1`.then(() => true, () => false),
       nats: !roleNc.isClosed() && await roleNc.flush().then(() => true, () => false),
     })),
   });
