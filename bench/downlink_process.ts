@@ -70,7 +70,11 @@ export async function startDownlinkProcess(
   const started = await waitForLog(
     (l) => l.msg === "downlink started",
     options.startTimeoutMs ?? 60_000,
-  );
+  ).catch((err) => {
+    // A process that never started is not left behind.
+    child.kill("SIGKILL");
+    throw err;
+  });
   return {
     pid: child.pid!,
     pids: [child.pid!],

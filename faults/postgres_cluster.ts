@@ -52,7 +52,18 @@ export async function startPostgresCluster(dir: string): Promise<OwnedServer> {
   const options =
     `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
   const start = () =>
-    pg("pg_ctl", ["-D", data, "-l", join(dir, "postgres.log"), "-w", "-t", "60", "-o", options, "start"]);
+    pg("pg_ctl", [
+      "-D",
+      data,
+      "-l",
+      join(dir, "postgres.log"),
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      options,
+      "start",
+    ]);
   await start();
   await pg("createdb", ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", DATABASE]);
   const stop = (mode: "fast" | "immediate") =>
