@@ -47,9 +47,15 @@ export function auditCommands(o: {
   docks: ReadonlyMap<string, DockRecord>;
   behaviourOf: (deviceId: string) => DockBehaviour | undefined;
   events: EventLog;
+  /** Date.now() of the fault: each finding says whether its command was sent before or after. */
+  faultAt: number;
 }): Audit {
   const findings = new Map<string, number>();
-  const note = (what: string) => findings.set(what, (findings.get(what) ?? 0) + 1);
+  let when = "";
+  const note = (what: string) => {
+    const key = `${what}${when}`;
+    findings.set(key, (findings.get(key) ?? 0) + 1);
+  };
   const a: Audit = {
     accepted: 0,
     lost: 0,
@@ -70,6 +76,7 @@ export function auditCommands(o: {
   };
   const latencies503: number[] = [];
   for (const s of o.submissions) {
+    when = s.sentAt < o.faultAt ? " (sent before the fault)" : " (sent after the fault)";
     if (s.status === undefined || (s.latencyMs ?? 0) > 10_000) a.noAnswerIn10s++;
     if (s.status === 503) {
       a.http503++;

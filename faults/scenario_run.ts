@@ -169,6 +169,7 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
     docks: docks.records,
     behaviourOf: (sn) => docks.behaviourOf(sn),
     events,
+    faultAt: notes.at,
   });
   await readiness.stop();
   return {
