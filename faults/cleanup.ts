@@ -30,13 +30,17 @@ export async function cleanupAll(): Promise<void> {
   }
 }
 
-/** On SIGINT/SIGTERM: clean up, then exit 130/143. A second signal exits at once. */
+/** On SIGINT/SIGTERM: clean up, then exit 130/143. Ctrl-C reaches this process twice (from the
+ * terminal and relayed by tsx), so only a signal 3 s after the first one exits at once. */
 export function cleanupOnSignals(): void {
-  let stopping = false;
+  let firstAt: number | undefined;
   for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     process.on(signal, () => {
-      if (stopping) process.exit(code);
-      stopping = true;
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt > 3_000) process.exit(code);
+        return;
+      }
+      firstAt = Date.now();
       console.error(`[faults] ${signal}: cleaning up`);
       cleanupAll().finally(() => process.exit(code));
     });
