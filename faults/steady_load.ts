@@ -30,12 +30,23 @@ export function startSteadyLoad(o: {
   timeoutSeconds: number;
   keyPrefix: string;
 }): SteadyLoad {
-  const abort = new AbortController();
+  // One controller per request: fetch leaves its listener on a signal it was given, so one
+  // shared signal would collect a listener per request of the whole run.
+  const aborts = new Set<AbortController>();
+  let stopped = false;
   const client = createDownlinkClient({
     baseUrl: o.baseUrl,
     clientId: o.clientId,
     secret: o.secret,
-    fetch: (input, init) => fetch(input, { ...init, signal: abort.signal }),
+    fetch: async (input, init) => {
+      const abort = new AbortController();
+      aborts.add(abort);
+      try {
+        return await fetch(input, { ...init, signal: abort.signal });
+      } finally {
+        aborts.delete(abort);
+      }
+    },
   });
   const payload = seedPayload();
   const submissions: Submission[] = [];
@@ -67,7 +78,7 @@ export function startSteadyLoad(o: {
       },
       () => {
         // Abandoned at stop: left unanswered. Refused or reset: status 0.
-        if (abort.signal.aborted) return;
+        if (stopped) return;
         s.status = 0;
         s.latencyMs = performance.now() - t0;
       },
@@ -90,7 +101,8 @@ export function startSteadyLoad(o: {
       const grace = new Promise((r) => graceTimer = setTimeout(r, graceMs));
       await Promise.race([Promise.allSettled([...outstanding]), grace]);
       clearTimeout(graceTimer);
-      abort.abort();
+      stopped = true;
+      for (const abort of aborts) abort.abort();
       await Promise.allSettled([...outstanding]);
     },
   };
