@@ -25,8 +25,9 @@ export interface DownlinkProcess {
 
 export async function startDownlinkProcess(
   env: Record<string, string>,
-  options: { startTimeoutMs?: number; nodeArgs?: string[] } = {},
+  options: { startTimeoutMs?: number; nodeArgs?: string[]; label?: string } = {},
 ): Promise<DownlinkProcess> {
+  const prefix = options.label ? `[downlink ${options.label}]` : "[downlink]";
   const child: ChildProcess = spawn(process.execPath, [
     ...(options.nodeArgs ?? []),
     "--import",
@@ -44,7 +45,7 @@ export async function startDownlinkProcess(
     } catch {
       return;
     }
-    if (line.level === "error") console.error(`[downlink] ${text}`);
+    if (line.level === "error") console.error(`${prefix} ${text}`);
     for (const l of listeners) l(line);
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -69,7 +70,11 @@ export async function startDownlinkProcess(
   const started = await waitForLog(
     (l) => l.msg === "downlink started",
     options.startTimeoutMs ?? 60_000,
-  );
+  ).catch((err) => {
+    // A process that never started is not left behind.
+    child.kill("SIGKILL");
+    throw err;
+  });
   return {
     pid: child.pid!,
     pids: [child.pid!],

@@ -4,24 +4,13 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, createServer } from "node:net";
+import { freePort, waitForPort } from "./loopback_port.ts";
 
 export interface Broker {
   url: string;
   stop(): Promise<void>;
   /** True when this run started its own tuned broker, false when it uses MQTT_URL as is. */
   own: boolean;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startBroker(fallbackUrl: string): Promise<Broker> {
@@ -44,7 +33,7 @@ export async function startBroker(fallbackUrl: string): Promise<Broker> {
     ].join("\n") + "\n",
   );
   const child: ChildProcess = spawn(bin, ["-c", conf], { stdio: "ignore" });
-  await waitForPort(port);
+  await waitForPort(port, "mosquitto");
   return {
     url: `mqtt://127.0.0.1:${port}`,
     own: true,
@@ -53,20 +42,4 @@ export async function startBroker(fallbackUrl: string): Promise<Broker> {
       await new Promise((r) => child.once("exit", r));
     },
   };
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`mosquitto did not listen on 127.0.0.1:${port}`);
 }
