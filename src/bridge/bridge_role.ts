@@ -15,6 +15,7 @@ import {
   REPLY_TOPICS,
 } from "../vendors/dji/envelope.ts";
 import { connectMqtt, subscribe } from "./mqtt_connection.ts";
+import { startReplySessionAdoption } from "./reply_session_adoption.ts";
 import {
   PROBE_GATEWAY_PREFIX,
   type ReplyPathProbe,
@@ -92,33 +93,58 @@ export async function startBridgeRole(
   // which delivers it again on reconnect.
   const replyClients: MqttClient[] = [];
   const replyFilters = REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`);
+  const replyClientId = (bridge: string, i: number) =>
+    `${config.namespace}-bridge-${bridge}-replies-${i}`;
+  /** Acknowledges (PUBACKs) a reply once it is handed on; without, the broker sends it again. */
+  const takeReply = (
+    client: () => MqttClient | undefined,
+  ): NonNullable<Parameters<typeof connectMqtt>[0]["customHandleAcks"]> =>
+  (topic, message, _packet, done) => {
+    onReply(topic, message).then(
+      () => done(0),
+      (err) => {
+        count("reply_forward_errors");
+        log.error("could not hand a device reply to its shard; the broker will resend it", {
+          err,
+          topic,
+        });
+        // No PUBACK: drop the connection so the broker resends it on reconnect.
+        done(err as Error);
+        const c = client();
+        if (c) dropConnection(c);
+      },
+    );
+  };
   for (let i = 0; i < REPLY_CONNECTIONS; i++) {
+    let self: MqttClient | undefined;
     const client: MqttClient = await connectMqtt({
       url: config.mqttUrl,
-      clientId: `${config.namespace}-bridge-${config.instanceId}-replies-${i}`,
+      clientId: replyClientId(config.instanceId, i),
       clean: false,
       sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
       subscriptions: replyFilters,
       onError: (err) => log.warn("mqtt error on a reply connection (reconnecting)", { err }),
-      customHandleAcks: (topic, message, _packet, done) => {
-        onReply(topic, message).then(
-          () => done(0),
-          (err) => {
-            count("reply_forward_errors");
-            log.error("could not hand a device reply to its shard; the broker will resend it", {
-              err,
-              topic,
-            });
-            // No PUBACK: drop the connection so the broker resends it on reconnect.
-            done(err as Error);
-            dropConnection(client);
-          },
-        );
-      },
+      customHandleAcks: takeReply(() => self),
     });
+    self = client;
     client.on("reconnect", () => count("mqtt_reconnects"));
     replyClients.push(client);
   }
+  const adoption = await startReplySessionAdoption({
+    nc,
+    registryBucket: names.bridgeRegistryBucket,
+    heartbeatBucket: names.bridgeHeartbeatBucket,
+    ttlSeconds: config.leaseTtlSeconds,
+    instanceId: config.instanceId,
+    connections: REPLY_CONNECTIONS,
+    clientId: replyClientId,
+    filters: replyFilters,
+    mqttUrl: config.mqttUrl,
+    onReply: takeReply(() => undefined),
+    clock,
+    log,
+    count,
+  });
 
   // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
   // that takes one hands it back to its sender over core NATS (at most once: a lost probe only
@@ -386,6 +412,7 @@ export async function startBridgeRole(
       stopping = true;
       probe.stop();
       probeSub.unsubscribe();
+      await adoption.stop();
       messages.stop();
       await loop;
       await Promise.allSettled([...inFlight]);

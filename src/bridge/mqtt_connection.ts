@@ -16,6 +16,8 @@ export interface MqttConnectionOptions {
    * a broker may restore a session without some of its subscriptions (Mosquitto 2.0 drops the
    * `$share/...` ones), and mqtt.js subscribes again only when the session is not present. */
   subscriptions?: readonly string[];
+  /** false: no reconnect after the first connection closes (default true). */
+  reconnect?: boolean;
 }
 
 /** Connects and resolves once the first CONNACK arrived; reconnects forever afterwards. */
@@ -24,11 +26,12 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
     clientId: o.clientId,
     clean: o.clean ?? true,
     protocolVersion: 5,
-    reconnectPeriod: 500,
+    reconnectPeriod: o.reconnect === false ? 0 : 500,
     connectTimeout: 5_000,
     keepalive: 30,
-    // We subscribe on every connect ourselves (see `subscriptions`).
-    resubscribe: false,
+    // With `subscriptions` we subscribe on every connect ourselves; otherwise mqtt.js subscribes
+    // again what was subscribed, when the broker kept no session.
+    resubscribe: !o.subscriptions,
     ...(o.customHandleAcks ? { customHandleAcks: o.customHandleAcks } : {}),
     ...(o.sessionExpirySeconds !== undefined
       ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds } }

@@ -136,6 +136,8 @@ export async function deleteNamespaceStreams(
       names.shardStream,
       names.bridgeStream,
       `KV_${names.leaseBucket}`,
+      `KV_${names.bridgeRegistryBucket}`,
+      `KV_${names.bridgeHeartbeatBucket}`,
     ]
   ) {
     await jsm.streams.delete(name).catch(() => {});

@@ -33,6 +33,10 @@ export function topologyNames(ns: string) {
     bridgeSubject: (partition: number, deviceId: string) =>
       `${ns}.bridge.${partition}.${deviceToken(deviceId)}`,
     leaseBucket: `${ns}_leases`,
+    /** Bridges' reply sessions, kept until a live bridge adopts a dead one's. */
+    bridgeRegistryBucket: `${ns}_bridges`,
+    /** Bridges' heartbeats: a key that expires names a dead bridge. */
+    bridgeHeartbeatBucket: `${ns}_bridges_alive`,
     /** Core NATS subject that wakes the outbox relay right after a commit. */
     outboxWake: `${ns}.outbox.wake`,
     /** Core NATS: a bridge's reply-path probe, handed back by whichever bridge took it. */

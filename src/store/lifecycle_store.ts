@@ -189,11 +189,16 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
             always boolean, ord integer)
           where e.always or e.command_id in (select command_id from moved)
           order by e.ord
+          on conflict (event_id) do nothing
           returning event_id
         )
         select command_id, null::uuid as event_id from moved
         union all
-        select null, event_id from written`;
+        select null, event_id from written
+        union all
+        -- Committed by an earlier attempt of this batch whose answer was lost.
+        select null, event_id from event_outbox
+        where event_id = any(${events.map((e) => e.event_id)}::uuid[])`;
       const applied = new Set<string>();
       const written = new Set<string>();
       for (const r of updated) {
