@@ -39,6 +39,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
       fn();
     },
     settled: () => Promise.resolve(),
+    uncommitted: () => false,
     stop: () => Promise.resolve(),
   };
   let pending: InFlightCommand[] | undefined = rows;

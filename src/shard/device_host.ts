@@ -288,7 +288,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   // Dispatches of one event-loop turn share one Postgres read.
   let dispatchBatch: Arriving[] = [];
   function queueDispatch(a: Arriving) {
-    if (commands.has(a.d.command_id)) {
+    if (commands.has(a.d.command_id) || o.writer.uncommitted(a.d.command_id)) {
       a.settle.ack(); // redelivery of a hosted command
       return;
     }
@@ -344,7 +344,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           continue;
         }
       }
-      if (commands.has(d.command_id)) {
+      // Hosted, or finished here with its commit still on the way (its row reads as in flight
+      // until then): hosting it again would drive it a second time.
+      if (commands.has(d.command_id) || o.writer.uncommitted(d.command_id)) {
         settle.ack();
         continue;
       }

@@ -38,6 +38,8 @@ export interface TransitionWriter {
   afterCommit(fn: () => void): void;
   /** Resolves when everything recorded so far is committed. */
   settled(): Promise<void>;
+  /** True while a transition of the command is recorded and not yet committed. */
+  uncommitted(commandId: string): boolean;
   /** Commits what is recorded, tries briefly to publish its events, and stops; events not
    * published stay in the outbox for the partition's next owner. */
   stop(): Promise<void>;
@@ -81,6 +83,8 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
   // Event ids stored in JetStream whose outbox rows are still to be deleted.
   let published: string[] = [];
   let removeTimer: unknown;
+  // Commands with a transition recorded and not yet committed: batches on their way, by id.
+  const waiting = new Map<string, number>();
 
   const schedule = () => {
     if (running || stopped) return;
@@ -117,6 +121,11 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         }
       }
       o.onMetric?.("transitions", rows.length);
+      for (const id of batch.refs.keys()) {
+        const n = waiting.get(id)! - 1;
+        if (n === 0) waiting.delete(id);
+        else waiting.set(id, n);
+      }
       for (const fn of batch.after) fn();
       const committed = events.filter((e) => written.events.has(e.event_id));
       if (committed.length > 0) publishCommitted(committed);
@@ -206,6 +215,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
 
   return {
     record(ref, kind, context) {
+      if (!current.refs.has(ref.id)) waiting.set(ref.id, (waiting.get(ref.id) ?? 0) + 1);
       current.refs.set(ref.id, ref);
       current.records.push({ ref, kind, context });
       schedule();
@@ -224,6 +234,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         await running;
       }
     },
+    uncommitted: (id) => waiting.has(id),
     async stop() {
       await this.settled();
       let timer: unknown;

@@ -77,8 +77,8 @@ interface Queued {
  * it is queued; one whose deadline comes too close while queued is refused before it is sent;
  * one that was sent but not answered by its deadline is answered 503 then, and its statement
  * (1) is started by Postgres no later than the gate's notAfter, or writes nothing (guard), (2)
- * cannot wait for a lock past the deadline (guard's lock_timeout), and (3) is never delivered
- * late: the gate closes the pool's sockets, so nothing is retransmitted.
+ * cannot wait for a lock past the deadline (guard's lock_timeout); a copy delivered late (a
+ * network partition healing) is started after notAfter, so (1) applies to it as well.
  */
 export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql)): AcceptBatcher {
   async function insertBatch(

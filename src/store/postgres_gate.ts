@@ -63,8 +63,9 @@ export interface PostgresGate {
 }
 
 /**
- * The gate of the API's statements on `sql` (a pool made by createSql: a statement that misses
- * its deadline drops the pool's connections, since they may be dead without knowing it).
+ * The gate of the API's statements on `sql` (a pool made by createSql: when Postgres does not
+ * answer the gate's probe in time either, the pool's connections are dropped, since they may be
+ * dead without knowing it).
  */
 export function createPostgresGate(
   sql: Sql,
@@ -91,10 +92,11 @@ export function createPostgresGate(
   const late = (ms: number) =>
     new PostgresUnavailableError(`Postgres did not answer within ${ms} ms`);
 
-  function shut(reason: unknown, timedOut: boolean) {
-    // A statement without an answer may sit on a connection whose peer is gone; so may every
-    // other statement on this pool. Closing them all is what lets the pool start afresh.
-    if (timedOut) dropConnections(sql);
+  function shut(reason: unknown) {
+    // A statement without an answer may sit on a connection whose peer is gone, or Postgres may
+    // only be slow (a burst, a checkpoint): the probe tells them apart, and drops the pool's
+    // connections only when Postgres does not answer it either. Dropping them on every late
+    // answer would also cut the shard's and the relay's statements on this pool under load.
     if (!available || closed) return;
     available = false;
     log.warn("Postgres unreachable; API requests are refused until it answers", { err: reason });
@@ -152,8 +154,7 @@ export function createPostgresGate(
       try {
         return await race(statement, deadline);
       } catch (err) {
-        const timedOut = err instanceof PostgresUnavailableError;
-        if (timedOut || unreachable(err)) shut(err, timedOut);
+        if (err instanceof PostgresUnavailableError || unreachable(err)) shut(err);
         throw err;
       }
     },

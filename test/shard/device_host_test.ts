@@ -59,6 +59,7 @@ function start(rows: InFlightCommand[], claims: Record<string, SendClaim> = {}) 
     publish() {},
     afterCommit: (fn) => fn(),
     settled: () => Promise.resolve(),
+    uncommitted: () => false,
     stop: () => Promise.resolve(),
   };
   const store: LifecycleStore = {
