@@ -51,7 +51,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
       return Promise.resolve(out);
     },
     loadOutbound: () => Promise.resolve(new Map()),
-    findCommand: () => Promise.resolve(undefined),
+    findCommands: () => Promise.resolve(new Map()),
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   return createDeviceHost({

@@ -33,6 +33,9 @@ const Env = Type.Object({
   ),
   DOWNLINK_MAX_REPLY_BYTES: Type.Integer({ default: 262144, minimum: 1024 }),
   DOWNLINK_LEASE_TTL_SECONDS: Type.Integer({ default: 15, minimum: 3, maximum: 600 }),
+  DOWNLINK_MAX_REPLY_LAG_SECONDS: Type.Number({ default: 5, exclusiveMinimum: 0 }),
+  DOWNLINK_MAX_COMMIT_SECONDS: Type.Number({ default: 2, exclusiveMinimum: 0 }),
+  DOWNLINK_MAX_IN_FLIGHT: Type.Integer({ default: 200_000, minimum: 1 }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
 });
 
@@ -62,6 +65,10 @@ export interface Config {
   maxReplyBytes: number;
   leaseTtlSeconds: number;
   instanceId: string;
+  /** Past these, new commands are answered 503 with Retry-After (see pipeline_pressure.ts). */
+  maxReplyLagSeconds: number;
+  maxCommitSeconds: number;
+  maxInFlight: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +174,9 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxReplyBytes: e.DOWNLINK_MAX_REPLY_BYTES,
     leaseTtlSeconds: e.DOWNLINK_LEASE_TTL_SECONDS,
     instanceId: e.DOWNLINK_INSTANCE_ID ?? defaultInstanceId(),
+    maxReplyLagSeconds: e.DOWNLINK_MAX_REPLY_LAG_SECONDS,
+    maxCommitSeconds: e.DOWNLINK_MAX_COMMIT_SECONDS,
+    maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
   };
 }
 

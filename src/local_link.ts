@@ -1,8 +1,10 @@
-// What the shard and the bridge of one process hand each other directly. Between processes they
-// meet in JetStream; inside one, each hop through it (publish, store, deliver, ack) is CPU spent
-// for no guarantee: the command's row in Postgres is what a restart restores and resends, and a
-// device reply is acknowledged to the broker only after its transition is committed.
-import type { CommandDispatch, DeliveredFact, ReplyFact, ToDevice } from "./bus/messages.ts";
+// What the shard and the bridge of one process hand each other directly: commands to send, and
+// the broker's acknowledgements of them. Device replies always travel through JetStream, in one
+// process as in many: a reply is acknowledged to the broker once JetStream stored it (well under
+// a millisecond), never after a Postgres commit, which under load takes long enough to stall a
+// reply connection (mqtt.js reads its next packet, keep-alive answers included, only once the
+// previous one is acknowledged).
+import type { CommandDispatch, DeliveredFact, ToDevice } from "./bus/messages.ts";
 
 /** A command for the bridge to publish, its payload still sealed. */
 export interface OutboundCommand extends Omit<ToDevice, "payload_enc"> {
@@ -31,7 +33,4 @@ export interface LocalShard {
   dispatch(command: LocalDispatch): boolean;
   /** The broker acknowledged a command this process sent. */
   delivered(fact: DeliveredFact): void;
-  /** Resolves once the reply's effect is committed and its events stored; rejects when it could
-   * not be handled now (the bridge then withholds the PUBACK, and the broker resends). */
-  reply(fact: ReplyFact): Promise<void>;
 }

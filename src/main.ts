@@ -20,6 +20,7 @@ import { startShardRole } from "./shard/shard_role.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
 import { createMqttProbe } from "./bridge/mqtt_probe.ts";
 import { roleCounters } from "./metrics.ts";
+import { startQueueVacuum } from "./store/queue_vacuum.ts";
 
 export interface Downlink {
   /** The HTTP port when this process runs the api role. */
@@ -73,6 +74,10 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   };
 
   const roles: RunningRole[] = [];
+  // The queue tables must not wait for autovacuum (see queue_vacuum.ts).
+  const vacuum = config.roles.has("api") || config.roles.has("shard")
+    ? startQueueVacuum(sql, { clock, log })
+    : undefined;
   const mqttProbe = config.roles.has("api") ? createMqttProbe(config.mqttUrl) : undefined;
   let port: number | undefined;
   try {
@@ -89,7 +94,10 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
       const api = await startApiRole(context, {
         metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
         shard: shard?.local,
+        pressure: shard?.pressure,
         readiness: async () => ({
+          // The shard keeps up (pipeline_pressure.ts); new commands are refused while not.
+          ...(shard ? { pipeline: shard.pressure.overloaded() ?? true } : {}),
           nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),
           mqtt: mqttProbe?.connected() ?? false,
           // The bridge of this process hears device replies (see reply_path_probe.ts).
@@ -101,6 +109,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     }
   } catch (err) {
     await Promise.allSettled(roles.reverse().map((r) => r.stop()));
+    await vacuum?.stop();
     await mqttProbe?.close();
     identity.unsubscribe();
     await nc.close().catch(() => {});
@@ -125,6 +134,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
           await role.stop().catch((err) => log.error("role failed to stop", { err }));
         }
         await mqttProbe?.close();
+        await vacuum?.stop();
         identity.unsubscribe();
         await nc.drain().catch(() => nc.close());
         await sql.end({ timeout: 2 });

@@ -49,10 +49,9 @@ const LOCAL_RETRY_MS = 500;
 /** Commands published and not yet PUBACKed. Mosquitto's default queues drop QoS 1 bursts, so the
  * bridge never has more than this in flight towards the broker. */
 const MAX_IN_FLIGHT = 256;
-/** Connections that take device replies. Each acknowledges a reply (PUBACK) only once it is
- * stored (in JetStream, or committed by the shard next door: a few ms), and mqtt.js handles one
- * incoming message at a time per connection; the connections of the shared subscription take
- * replies in parallel. */
+/** Connections that take device replies. Each acknowledges a reply (PUBACK) only once JetStream
+ * stored it, and mqtt.js reads a connection's next packet only after that (keep-alive answers
+ * included); the connections of the shared subscription take replies in parallel. */
 const REPLY_CONNECTIONS = 16;
 /** Broker keeps the bridge's session (its shared subscription, queued replies) this long. */
 const SESSION_EXPIRY_SECONDS = 60;
@@ -238,7 +237,6 @@ export async function startBridgeRole(
       reply: parsed.reply,
     };
     const partition = partitionOf(parsed.gateway, config.partitions);
-    if (shard?.hosts(partition)) return await shard.reply(fact);
     await ctx.publisher.publish(
       names.factSubject(partition, parsed.gateway),
       encoder.encode(JSON.stringify(fact)),

@@ -26,6 +26,8 @@ export interface ApiRoleOptions {
   clientCacheTtlMs?: number;
   /** Counters kept by other roles (e.g. `roleCounters({ shard: s.metrics })`), for /metrics. */
   metrics?: () => Record<string, number>;
+  /** The shard of this process: how far behind it is (new commands wait while it is). */
+  pressure?: { overloaded(): string | undefined; gauges(): Record<string, number> };
   /** The shard of this process: it takes the commands of the partitions it hosts directly. */
   shard?: LocalShard;
 }
@@ -71,6 +73,8 @@ export async function startApiRole(
     readiness: async () => ({ postgres: await gate.check(), ...await opts.readiness() }),
     completions,
     metrics: opts.metrics,
+    overloaded: opts.pressure && (() => opts.pressure!.overloaded()),
+    pipelineGauges: opts.pressure && (() => opts.pressure!.gauges()),
     eventLoopDelay,
     // The relay beside this API carries what it commits, from memory.
     onAccepted: (command) => relay.carry(command),

@@ -44,7 +44,20 @@ export interface AppDeps {
   metrics?: () => Record<string, number>;
   /** How late the event loop runs, shown on /metrics; its timer belongs to the caller. */
   eventLoopDelay?: Pick<EventLoopDelay, "take">;
+  /** Why new commands must wait now (the pipeline behind cannot keep up), or undefined. */
+  overloaded?: () => string | undefined;
+  /** Gauges of the pipeline behind (reply lag, commit latency, in flight), for /metrics. */
+  pipelineGauges?: () => Record<string, number>;
 }
+
+const PIPELINE_GAUGES = {
+  downlink_reply_lag_p99_seconds:
+    "From the bridge receiving a device reply to its transition committed, p99 over 10 s.",
+  downlink_reply_lag_max_seconds: "The same, the largest over 10 s.",
+  downlink_commit_latency_p99_seconds: "Lifecycle transition commits, p99 over 10 s.",
+  downlink_commit_latency_max_seconds: "Lifecycle transition commits, the longest over 10 s.",
+  downlink_in_flight_commands: "Commands hosted by this process's shard and not yet finished.",
+};
 
 export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -52,6 +65,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   if (deps.metrics) registry.collect(deps.metrics, { prefix: "downlink_" });
   registerProcessMemory(registry);
   if (deps.eventLoopDelay) registerEventLoopDelay(registry, deps.eventLoopDelay);
+  if (deps.pipelineGauges) registry.gauges(deps.pipelineGauges, PIPELINE_GAUGES);
   app.use("*", requestId());
   app.use(
     "*",

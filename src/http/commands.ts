@@ -14,6 +14,7 @@ import {
   ForbiddenError,
   IdempotencyConflictError,
   NotFoundError,
+  OverloadedError,
   ValidationError,
 } from "./errors.ts";
 import { partitionOf } from "../command/partition.ts";
@@ -28,6 +29,8 @@ export interface CommandRoutesDeps {
   onAccepted?: (command: AcceptedCommand) => void;
   /** Seconds to hold a new command's outbox row for the shard of this process (0: none). */
   outboxHoldSeconds?: (partition: number) => number;
+  /** Why new commands must wait now (the pipeline behind cannot keep up), or undefined. */
+  overloaded?: () => string | undefined;
 }
 
 export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
@@ -57,7 +60,7 @@ function parseJson(raw: Uint8Array): unknown {
 }
 
 export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
-  const { config, clock, commands, onAccepted, outboxHoldSeconds } = deps;
+  const { config, clock, commands, onAccepted, outboxHoldSeconds, overloaded } = deps;
   const routes = new Hono<ApiEnv>();
 
   routes.post("/", async (c) => {
@@ -70,6 +73,9 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       );
     }
     const partition = partitionOf(request.device_id, config.partitions);
+    // Refused before the accept statement: nothing is stored, and the client sends it again.
+    const pressure = overloaded?.();
+    if (pressure) throw new OverloadedError(pressure);
     const outcome = await commands.acceptCommand({
       tenantId: client.tenant_id,
       clientId: client.client_id,

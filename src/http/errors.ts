@@ -112,6 +112,18 @@ export class ServiceUnavailableError extends ApiError {
   }
 }
 
+/** The pipeline behind the API cannot keep up (see shard/pipeline_pressure.ts): a command accepted
+ * now would only time out. */
+export class OverloadedError extends ApiError {
+  override name = "OverloadedError";
+  constructor(reason: string) {
+    super(503, "SERVICE_UNAVAILABLE", `Service unavailable: ${reason}; retry later`);
+  }
+}
+
+/** Seconds a client should wait before sending a request answered 503 again. */
+const RETRY_AFTER_SECONDS = "1";
+
 // postgres.js raises these codes itself when a connection cannot be made or is lost.
 const POSTGRES_CLIENT_CODES = new Set([
   "CONNECTION_CLOSED",
@@ -201,7 +213,10 @@ export function errorHandler(log: Logger) {
       }
     }
     if (api.status === 503) {
-      log.warn("dependency unavailable", { request_id: requestId, err: api.cause ?? api });
+      c.header("Retry-After", RETRY_AFTER_SECONDS);
+      if (!(api instanceof OverloadedError)) {
+        log.warn("dependency unavailable", { request_id: requestId, err: api.cause ?? api });
+      }
     }
     c.header("X-Request-Id", requestId);
     return c.json(errorBody(api.code, api.message, requestId, api.details), api.status);

@@ -44,6 +44,7 @@ import type { TransitionWriter } from "./transition_writer.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { createCommandStep } from "./command_step.ts";
 import { createBridgeSender } from "./bridge_sender.ts";
+import { createCommandLookup } from "./command_lookup.ts";
 import { Buffer } from "node:buffer";
 import type { LocalBridge, LocalDispatch } from "../local_link.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
@@ -82,6 +83,10 @@ export interface DeviceHostOptions {
   /** With config.inspect: every actor reports to the Stately inspector. */
   inspect?: (event: InspectionEvent) => void;
   count(name: string): void;
+  /** Called with a reply's tid before the reply is handled (a fact held for it goes first). */
+  beforeReply?(tid: string): void;
+  /** A reply's effect is committed, `lagMs` after the bridge received it. */
+  replyCommitted?(lagMs: number): void;
 }
 
 /** How a fact's source learns it was handled: a JetStream message, or the bridge next door. */
@@ -240,6 +245,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     return actor;
   }
 
+  const lookup = createCommandLookup(o.store);
   const sender = createBridgeSender({
     store: o.store,
     publisher: o.publisher,
@@ -364,6 +370,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   }
 
   function handleReply(msg: Settle, fact: ReplyFact) {
+    if (fact.reply.tid !== undefined) o.beforeReply?.(fact.reply.tid);
     const hosted = devices.get(fact.gateway);
     const context = hosted?.actor.getSnapshot().context;
     const match = context
@@ -393,10 +400,14 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     const waitFor = holds;
     currentReply = undefined;
     holds = [];
-    if (waitFor.length === 0) o.writer.afterCommit(() => msg.ack());
+    const done = () => {
+      o.replyCommitted?.(o.clock.now() - fact.received_at);
+      msg.ack();
+    };
+    if (waitFor.length === 0) o.writer.afterCommit(done);
     else {
       Promise.all(waitFor).then(
-        () => o.writer.afterCommit(() => msg.ack()),
+        () => o.writer.afterCommit(done),
         (err) => {
           o.log.error("reply lookup failed; JetStream will redeliver it", { err });
           msg.nak(1_000);
@@ -411,12 +422,12 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     const now = o.clock.now();
     const tid = event.tid;
     // A lookup failure rejects: the reply's message is not acked and JetStream redelivers it.
-    let row = tid ? await o.store.findCommand(tid) : undefined;
+    let row = tid ? await lookup.find(tid) : undefined;
     if (row && !TERMINAL_STATUSES.has(row.status) && tid && !commands.has(tid)) {
       // It finished here a moment ago and the commit is on its way (a reply racing the
       // deadline): read the row again once it is committed.
       await o.writer.settled();
-      row = await o.store.findCommand(tid);
+      row = await lookup.find(tid);
     }
     if (!row) {
       o.count("unknown_replies");

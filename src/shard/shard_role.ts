@@ -9,6 +9,7 @@ import { createEventOutbox } from "../store/event_outbox.ts";
 import { publishInOrder } from "../bus/event_publisher.ts";
 import { partitionOf } from "../command/partition.ts";
 import { createTransitionWriter } from "./transition_writer.ts";
+import { createPipelinePressure, type PipelinePressure } from "./pipeline_pressure.ts";
 import { createDeviceHost, type DeviceHost, NOTHING_TO_SETTLE } from "./device_host.ts";
 import { startPartitionLeases } from "./partition_leases.ts";
 import { createInspection } from "./inspection.ts";
@@ -16,6 +17,8 @@ import type { LocalBridge, LocalShard } from "../local_link.ts";
 import type { DeliveredFact } from "../bus/messages.ts";
 
 export interface ShardRole extends RunningRole {
+  /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
+  pressure: PipelinePressure;
   /** Partitions this process drives now. */
   owned(): number[];
   host: DeviceHost;
@@ -46,7 +49,12 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   };
   const store = createLifecycleStore(ctx.sql);
   const outbox = createEventOutbox(ctx.sql);
+  const pressure = createPipelinePressure(config, {
+    clock: ctx.clock,
+    inFlight: () => host.size().commands,
+  });
   const writer = createTransitionWriter({
+    onCommit: (ms) => pressure.commit(ms),
     store,
     outbox,
     events: ctx.events,
@@ -56,7 +64,19 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     onMetric: count,
   });
   const inspection = config.inspect ? await createInspection(log) : undefined;
-  const host = createDeviceHost({
+  // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
+  // that long lets DELIVERED and the outcome share one row write and one commit, as they do
+  // when both come in one JetStream batch; the reply releases its command's fact first.
+  const heldDeliveries = new Map<string, DeliveredFact>();
+  const releaseHeld = (command_id: string) => {
+    const held = heldDeliveries.get(command_id);
+    if (!held) return;
+    heldDeliveries.delete(command_id);
+    host.fact(held, NOTHING_TO_SETTLE);
+  };
+  const host: DeviceHost = createDeviceHost({
+    beforeReply: releaseHeld,
+    replyCommitted: (ms) => pressure.replyLag(ms),
     publisher: ctx.publisher,
     names,
     store,
@@ -136,10 +156,6 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   await leases.ready;
   const sweeper = setInterval(() => host.sweepIdle(), 30_000);
 
-  // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
-  // that long lets DELIVERED and the outcome share one row write and one commit, as they do
-  // when both come in one JetStream batch; a reply releases its command's fact at once.
-  const heldDeliveries = new Map<string, DeliveredFact>();
   let releaseTimer: ReturnType<typeof setTimeout> | undefined;
   const releaseDeliveries = () => {
     releaseTimer = undefined;
@@ -157,22 +173,10 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       heldDeliveries.set(fact.command_id, fact);
       releaseTimer ??= setTimeout(releaseDeliveries, DELIVERY_HOLD_MS);
     },
-    reply(fact) {
-      const held = fact.reply.tid === undefined ? undefined : heldDeliveries.get(fact.reply.tid);
-      if (held) {
-        heldDeliveries.delete(held.command_id);
-        host.fact(held, NOTHING_TO_SETTLE);
-      }
-      return new Promise<void>((resolve, reject) =>
-        host.fact(fact, {
-          ack: resolve,
-          nak: () => reject(new Error("the shard could not handle the reply now")),
-        })
-      );
-    },
   };
 
   return {
+    pressure,
     owned: () => leases.owned(),
     host,
     metrics,

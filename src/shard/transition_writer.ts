@@ -72,6 +72,8 @@ export interface TransitionWriterOptions {
   log: Logger;
   /** Counts what the shard reports (transitions, events, commit errors). */
   onMetric?: (name: string, n: number) => void;
+  /** A batch was committed in `ms`. */
+  onCommit?: (ms: number) => void;
 }
 
 export function createTransitionWriter(o: TransitionWriterOptions): TransitionWriter {
@@ -108,6 +110,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
       published = [];
       o.clock.clearTimeout(removeTimer);
       let written;
+      const started = o.clock.now();
       for (let attempt = 0;; attempt++) {
         try {
           written = await o.store.writeTransitions(rows, events, removing);
@@ -121,6 +124,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         }
       }
       o.onMetric?.("transitions", rows.length);
+      o.onCommit?.(o.clock.now() - started);
       for (const id of batch.refs.keys()) {
         const n = waiting.get(id)! - 1;
         if (n === 0) waiting.delete(id);

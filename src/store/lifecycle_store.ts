@@ -66,7 +66,8 @@ export interface LifecycleStore {
   loadInFlight(partitions: readonly number[]): Promise<InFlightCommand[]>;
   /** What the shard needs to host and send commands (one query for a batch of dispatches). */
   loadOutbound(commandIds: readonly string[]): Promise<Map<string, Outbound>>;
-  findCommand(commandId: string): Promise<LifecycleCommand | undefined>;
+  /** The commands of these ids that exist (one query for a batch of late or stray replies). */
+  findCommands(commandIds: readonly string[]): Promise<Map<string, LifecycleCommand>>;
   /** Claims in-flight commands for sending, each at most once ever; committed when it resolves. */
   claimSends(commandIds: readonly string[]): Promise<Map<string, SendClaim>>;
 }
@@ -264,15 +265,18 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       return out;
     },
 
-    async findCommand(commandId) {
-      if (!UUID.test(commandId)) return undefined;
-      const [row] = await sql`
+    async findCommands(commandIds) {
+      const out = new Map<string, LifecycleCommand>();
+      const ids = commandIds.filter((id) => UUID.test(id));
+      if (ids.length === 0) return out;
+      const rows = await sql`
         select command_id, tenant_id, client_id, vendor, device_id, command_type, channel,
                partition, bid, status, accepted_at, deadline_at, delivered_at,
                response_received_at, completed_at, response_code, response_message,
                vendor_response, failure_code, failure_reason, snapshot
-        from commands where command_id = ${commandId}`;
-      return row ? toCommand(row) : undefined;
+        from commands where command_id = any(${ids}::uuid[])`;
+      for (const r of rows) out.set(r.command_id, toCommand(r));
+      return out;
     },
   };
 }

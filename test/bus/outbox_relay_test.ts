@@ -179,7 +179,6 @@ function fakeShard(hosted: boolean) {
       return true;
     },
     delivered: () => {},
-    reply: () => Promise.resolve(),
   };
   return { shard, handed };
 }

@@ -66,7 +66,7 @@ function start(rows: InFlightCommand[], claims: Record<string, SendClaim> = {}) 
     writeTransitions: () => Promise.resolve({ applied: new Set(), events: new Set() }),
     loadInFlight: () => Promise.resolve(rows),
     loadOutbound: () => Promise.resolve(new Map()),
-    findCommand: () => Promise.resolve(undefined),
+    findCommands: () => Promise.resolve(new Map()),
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, claims[id] ?? "claimed"]))),
   };
   const host = createDeviceHost({

@@ -1,0 +1,101 @@
+// How far behind the shard is: how long device replies take from the bridge to their commit
+// (reply lag), how long transition commits take, and how many commands are in flight. Past a
+// configured limit it names the reason, and the API answers new commands 503 with Retry-After
+// instead of accepting work that could only time out; /readyz and /metrics show it too.
+import type { Clock } from "../time.ts";
+
+export interface PressureLimits {
+  /** Reply lag p99 (seconds) past which new commands are refused. */
+  maxReplyLagSeconds: number;
+  /** Transition commit p99 (seconds) past which new commands are refused. */
+  maxCommitSeconds: number;
+  /** In-flight commands past which new commands are refused. */
+  maxInFlight: number;
+}
+
+export interface PipelinePressure {
+  /** A reply was committed `ms` after the bridge received it. */
+  replyLag(ms: number): void;
+  /** A transition batch took `ms` to commit. */
+  commit(ms: number): void;
+  /** Why new commands should wait now, or undefined. */
+  overloaded(): string | undefined;
+  /** The gauges /metrics shows (seconds and counts), over the last window. */
+  gauges(): Record<string, number>;
+}
+
+/** Samples of the last `windowMs`, at most `size` of them. */
+class Window {
+  private at: number[] = [];
+  private values: number[] = [];
+  constructor(private readonly size: number, private readonly windowMs: number) {}
+  add(now: number, value: number) {
+    this.at.push(now);
+    this.values.push(value);
+    if (this.at.length > this.size) {
+      this.at.splice(0, this.at.length - this.size);
+      this.values.splice(0, this.values.length - this.size);
+    }
+  }
+  /** p99 and max of the samples within the window (0 when none). */
+  stats(now: number): { p99: number; max: number } {
+    let first = 0;
+    while (first < this.at.length && this.at[first] < now - this.windowMs) first++;
+    if (first > 0) {
+      this.at.splice(0, first);
+      this.values.splice(0, first);
+    }
+    if (this.values.length === 0) return { p99: 0, max: 0 };
+    const sorted = [...this.values].sort((a, b) => a - b);
+    return {
+      p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))],
+      max: sorted[sorted.length - 1],
+    };
+  }
+}
+
+export function createPipelinePressure(
+  limits: PressureLimits,
+  o: { clock: Clock; inFlight(): number; windowMs?: number },
+): PipelinePressure {
+  const windowMs = o.windowMs ?? 10_000;
+  const lags = new Window(2_048, windowMs);
+  const commits = new Window(512, windowMs);
+  // The decision is read by every POST: recomputed at most every 250 ms.
+  let decided: { at: number; reason: string | undefined } | undefined;
+
+  return {
+    replyLag: (ms) => lags.add(o.clock.now(), ms),
+    commit: (ms) => commits.add(o.clock.now(), ms),
+    overloaded() {
+      const now = o.clock.now();
+      if (decided && now - decided.at < 250) return decided.reason;
+      const lag = lags.stats(now).p99 / 1000;
+      const commit = commits.stats(now).p99 / 1000;
+      const inFlight = o.inFlight();
+      const reason = lag > limits.maxReplyLagSeconds
+        ? `device replies take ${
+          lag.toFixed(1)
+        } s to be recorded (limit ${limits.maxReplyLagSeconds} s)`
+        : commit > limits.maxCommitSeconds
+        ? `lifecycle commits take ${commit.toFixed(1)} s (limit ${limits.maxCommitSeconds} s)`
+        : inFlight > limits.maxInFlight
+        ? `${inFlight} commands in flight (limit ${limits.maxInFlight})`
+        : undefined;
+      decided = { at: now, reason };
+      return reason;
+    },
+    gauges() {
+      const now = o.clock.now();
+      const lag = lags.stats(now);
+      const commit = commits.stats(now);
+      return {
+        downlink_reply_lag_p99_seconds: lag.p99 / 1000,
+        downlink_reply_lag_max_seconds: lag.max / 1000,
+        downlink_commit_latency_p99_seconds: commit.p99 / 1000,
+        downlink_commit_latency_max_seconds: commit.max / 1000,
+        downlink_in_flight_commands: o.inFlight(),
+      };
+    },
+  };
+}
