@@ -120,29 +120,28 @@ export function acceptedEventId(commandId: string): string {
 }
 
 /** A command's `command.accepted` event, from its row as accepted. */
-export function acceptedEvent(c: {
-  command_id: string;
-  tenant_id: string;
-  client_id: string;
-  vendor: string;
-  device_id: string;
-  command_type: string;
-  accepted_at: Date;
-  deadline_at: Date;
-}): LifecycleEvent {
-  return {
-    event_id: acceptedEventId(c.command_id),
-    event_type: "command.accepted",
+export function acceptedEvent(
+  c:
+    & Pick<
+      CommandContext,
+      "command_id" | "tenant_id" | "client_id" | "vendor" | "device_id" | "command_type"
+    >
+    & { accepted_at: Date; deadline_at: Date },
+): LifecycleEvent {
+  const accepted_at = c.accepted_at.getTime();
+  const facts: CommandFacts = {
     command_id: c.command_id,
     tenant_id: c.tenant_id,
     client_id: c.client_id,
     vendor: c.vendor,
     device_id: c.device_id,
     command_type: c.command_type,
-    status: "ACCEPTED",
-    occurred_at: rfc3339(c.accepted_at),
-    accepted_at: rfc3339(c.accepted_at),
-    deadline_at: rfc3339(c.deadline_at),
+    accepted_at,
+    deadline_at: c.deadline_at.getTime(),
+  };
+  return {
+    ...lifecycleEvent("accepted", facts, "ACCEPTED", accepted_at),
+    event_id: acceptedEventId(c.command_id),
   };
 }
 

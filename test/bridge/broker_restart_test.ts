@@ -5,20 +5,26 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
-import { type OwnMosquitto, startOwnMosquitto } from "../support/own_mosquitto.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startMosquitto } from "../../faults/mosquitto_broker.ts";
+import type { OwnedServer } from "../../faults/owned_server.ts";
 
-let broker: OwnMosquitto;
+const dir = mkdtempSync(join(tmpdir(), "downlink-broker-restart-"));
+let broker: OwnedServer;
 let f: LifecycleFixture;
 let dock: DockSimulator | undefined;
 
 before(async () => {
-  broker = await startOwnMosquitto();
+  broker = await startMosquitto(dir);
   f = await startLifecycleFixture({ env: { MQTT_URL: broker.url } });
 });
 after(async () => {
   await dock?.stop();
   await f?.stop();
-  await broker?.remove();
+  await broker?.destroy();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 for (const signal of ["SIGTERM", "SIGKILL"] as const) {
