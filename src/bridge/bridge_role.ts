@@ -115,7 +115,8 @@ export async function startBridgeRole(
     );
   };
   for (let i = 0; i < REPLY_CONNECTIONS; i++) {
-    let self: MqttClient | undefined;
+    // The handler can only name its connection once the connection exists.
+    const self: { client?: MqttClient } = {};
     const client: MqttClient = await connectMqtt({
       url: config.mqttUrl,
       clientId: replyClientId(config.instanceId, i),
@@ -123,9 +124,9 @@ export async function startBridgeRole(
       sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
       subscriptions: replyFilters,
       onError: (err) => log.warn("mqtt error on a reply connection (reconnecting)", { err }),
-      customHandleAcks: takeReply(() => self),
+      customHandleAcks: takeReply(() => self.client),
     });
-    self = client;
+    self.client = client;
     client.on("reconnect", () => count("mqtt_reconnects"));
     replyClients.push(client);
   }

@@ -92,21 +92,15 @@ function localDispatchOf(row: OutboxRow): LocalDispatch {
 
 type RelayContext = Pick<
   RoleContext,
-  "sql" | "nc" | "names" | "events" | "log" | "clock" | "config" | "publisher"
+  "sql" | "names" | "events" | "log" | "clock" | "config" | "publisher"
 >;
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Starts the relay; its first pass carries whatever a crash left in the outbox. */
 export async function startOutboxRelay(
   ctx: RelayContext,
   { batchSize = 200, pollMs = 1_000, shard }: OutboxRelayOptions = {},
 ): Promise<OutboxRelay> {
-  const { sql, nc, names, events, log, clock, publisher } = ctx;
+  const { sql, names, events, log, clock, publisher } = ctx;
   const encoder = new TextEncoder();
   let stopped = false;
   let running: Promise<number> | undefined;
@@ -236,14 +230,6 @@ export async function startOutboxRelay(
     if (!stopped) void drain();
   };
 
-  // Another process's API committed rows it may not be able to carry (it wakes us when its
-  // own carrying failed or it has no relay).
-  const self = encoder.encode(ctx.config.instanceId);
-  const sub = nc.subscribe(names.outboxWake, {
-    callback: (_err, msg) => {
-      if (!sameBytes(msg.data, self)) wake();
-    },
-  });
   let timer: unknown;
   const tick = () => {
     if (stopped) return;
@@ -273,7 +259,6 @@ export async function startOutboxRelay(
     async stop() {
       stopped = true;
       clock.clearTimeout(timer);
-      sub.unsubscribe();
       await running;
       await Promise.allSettled([...carrying]);
     },

@@ -6,10 +6,6 @@ export function deviceToken(deviceId: string): string {
   return deviceId.replaceAll(".", "%2E");
 }
 
-export function decodeDeviceToken(token: string): string {
-  return token.replaceAll("%2E", ".");
-}
-
 /** The public lifecycle events stream, shared by every namespace (its subjects are fixed). */
 export const EVENTS_STREAM = "DOWNLINK_EVENTS";
 
@@ -37,8 +33,6 @@ export function topologyNames(ns: string) {
     bridgeRegistryBucket: `${ns}_bridges`,
     /** Bridges' heartbeats: a key that expires names a dead bridge. */
     bridgeHeartbeatBucket: `${ns}_bridges_alive`,
-    /** Core NATS subject that wakes the outbox relay right after a commit. */
-    outboxWake: `${ns}.outbox.wake`,
     /** Core NATS: a bridge's reply-path probe, handed back by whichever bridge took it. */
     replyProbeSubject: (instanceToken: string) => `${ns}.probe.${instanceToken}`,
     /** Answered by the live process holding an instance id (two must never share one). */

@@ -33,7 +33,6 @@ import {
   type DeliveredFact,
   type ReplyFact,
   type ShardMessage,
-  type ToDevice,
 } from "../bus/messages.ts";
 import type { TopologyNames } from "../bus/subjects.ts";
 import type { LifecycleCommand, LifecycleStore } from "../store/lifecycle_store.ts";
@@ -111,7 +110,6 @@ export interface DeviceHost {
 }
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /** A command on its way to being hosted, from JetStream or from the API next door. */
 interface Arriving {

@@ -128,23 +128,6 @@ test("a relay that crashed after publishing but before deleting does not dispatc
   }
 });
 
-test("a wake-up carries a new command without waiting for the poll", async () => {
-  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000 });
-  try {
-    const count = await shardMessages();
-    await store.acceptCommand(input());
-    f.nc.publish(f.names.outboxWake);
-    const deadline = Date.now() + 5_000;
-    while ((await outboxSize()) > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal(await outboxSize(), 0);
-    assert.equal(await shardMessages(), count + 1);
-  } finally {
-    await relay.stop();
-  }
-});
-
 test("two relays share a backlog without carrying any command twice", async () => {
   const n = 300;
   await Promise.all(
