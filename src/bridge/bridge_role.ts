@@ -333,7 +333,7 @@ export async function startBridgeRole(
       const outcome = await publishToDevice(m);
       if (outcome === "delivered") break;
       if (outcome !== "retry" || stopping) return;
-      await new Promise((r) => setTimeout(r, LOCAL_RETRY_MS));
+      await new Promise<void>((r) => clock.setTimeout(r, LOCAL_RETRY_MS));
     }
     for (let attempt = 0;; attempt++) {
       try {
@@ -344,7 +344,7 @@ export async function startBridgeRole(
           log.error("could not report a delivery to its shard", { err, command_id: m.command_id });
           return;
         }
-        await new Promise((r) => setTimeout(r, LOCAL_RETRY_MS));
+        await new Promise<void>((r) => clock.setTimeout(r, LOCAL_RETRY_MS));
       }
     }
   }

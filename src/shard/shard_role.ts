@@ -1,6 +1,5 @@
 // The shard role: owns partitions through KV leases, restores their in-flight commands, and
 // drives them with device-shard actors fed from each partition's durable JetStream consumer.
-import { clearTimeout, setTimeout } from "node:timers";
 import { type ConsumerMessages, jetstream } from "@nats-io/jetstream";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
@@ -154,9 +153,16 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     onLose: lose,
   });
   await leases.ready;
-  const sweeper = setInterval(() => host.sweepIdle(), 30_000);
+  let sweeper: unknown;
+  const sweep = () => {
+    sweeper = ctx.clock.setTimeout(() => {
+      host.sweepIdle();
+      sweep();
+    }, 30_000);
+  };
+  sweep();
 
-  let releaseTimer: ReturnType<typeof setTimeout> | undefined;
+  let releaseTimer: unknown;
   const releaseDeliveries = () => {
     releaseTimer = undefined;
     for (const fact of heldDeliveries.values()) host.fact(fact, NOTHING_TO_SETTLE);
@@ -171,7 +177,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     },
     delivered(fact) {
       heldDeliveries.set(fact.command_id, fact);
-      releaseTimer ??= setTimeout(releaseDeliveries, DELIVERY_HOLD_MS);
+      releaseTimer ??= ctx.clock.setTimeout(releaseDeliveries, DELIVERY_HOLD_MS);
     },
   };
 
@@ -184,8 +190,8 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     connectBridge: (bridge) => host.connectBridge(bridge),
     async stop() {
       stopping = true;
-      clearInterval(sweeper);
-      if (releaseTimer) clearTimeout(releaseTimer);
+      ctx.clock.clearTimeout(sweeper);
+      if (releaseTimer !== undefined) ctx.clock.clearTimeout(releaseTimer);
       releaseDeliveries();
       hosting.clear();
       host.connectBridge(undefined);

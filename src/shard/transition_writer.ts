@@ -120,7 +120,9 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
           o.log.error("lifecycle commit failed, retrying", { err, rows: rows.length, attempt });
           o.onMetric?.("commit_errors", 1);
           if (stopped) return;
-          await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
+          await new Promise<void>((r) =>
+            o.clock.setTimeout(r, Math.min(5_000, 100 * 2 ** attempt))
+          );
         }
       }
       o.onMetric?.("transitions", rows.length);
