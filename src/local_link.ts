@@ -1,10 +1,10 @@
 // What the shard and the bridge of one process hand each other directly: commands to send, and
-// the broker's acknowledgements of them. Device replies always travel through JetStream, in one
-// process as in many: a reply is acknowledged to the broker once JetStream stored it (well under
-// a millisecond), never after a Postgres commit, which under load takes long enough to stall a
-// reply connection (mqtt.js reads its next packet, keep-alive answers included, only once the
-// previous one is acknowledged).
-import type { CommandDispatch, DeliveredFact, ToDevice } from "./bus/messages.ts";
+// the broker's acknowledgements of them. Device replies travel through JetStream, in one process
+// as in many: a reply is acknowledged to the broker once JetStream stored it (well under a
+// millisecond), not after a Postgres commit, which under load takes long enough to stall a reply
+// connection (mqtt.js reads its next packet, keep-alive answers included, only once the previous
+// one is acknowledged). Only while NATS is away does a reply go to the shard next door by hand.
+import type { CommandDispatch, DeliveredFact, ReplyFact, ToDevice } from "./bus/messages.ts";
 
 /** A command for the bridge to publish, its payload still sealed. */
 export interface OutboundCommand extends Omit<ToDevice, "payload_enc"> {
@@ -33,4 +33,7 @@ export interface LocalShard {
   dispatch(command: LocalDispatch): boolean;
   /** The broker acknowledged a command this process sent. */
   delivered(fact: DeliveredFact): void;
+  /** A reply JetStream cannot take now: resolves once its effect is committed; rejects when it
+   * could not be handled (the bridge then withholds the PUBACK, and the broker resends). */
+  reply(fact: ReplyFact): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import type { MqttClient } from "mqtt";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
+import { watchConnection } from "../bus/connection_watch.ts";
 import type { DeliveredFact, ReplyFact, ToDevice } from "../bus/messages.ts";
 import {
   buildServicesEnvelope,
@@ -62,6 +63,7 @@ export async function startBridgeRole(
 ): Promise<BridgeRole> {
   const { config, names, nc, log, clock } = ctx;
   const js = jetstream(nc);
+  const natsUp = watchConnection(nc);
   const metrics: Record<string, number> = {};
   const count = (name: string) => {
     metrics[name] = (metrics[name] ?? 0) + 1;
@@ -238,10 +240,21 @@ export async function startBridgeRole(
       reply: parsed.reply,
     };
     const partition = partitionOf(parsed.gateway, config.partitions);
-    await ctx.publisher.publish(
-      names.factSubject(partition, parsed.gateway),
-      encoder.encode(JSON.stringify(fact)),
-    );
+    // While NATS is away a reply of a partition this process hosts goes to its shard by hand
+    // (acknowledged once committed): the dock answered in time, and a NATS outage must not make
+    // its command time out.
+    if (!natsUp.connected && shard?.hosts(partition)) return await shard.reply(fact);
+    try {
+      await ctx.publisher.publish(
+        names.factSubject(partition, parsed.gateway),
+        encoder.encode(JSON.stringify(fact)),
+      );
+    } catch (err) {
+      if (!shard?.hosts(partition)) throw err;
+      // Stored or not, the shard next door takes it now; a copy JetStream did store is a reply
+      // for a command that has it already, and changes nothing.
+      await shard.reply(fact);
+    }
   }
 
   /** Publishes the command to its device (QoS 1) and resolves once the broker PUBACKed it. */
@@ -411,6 +424,7 @@ export async function startBridgeRole(
       stopping = true;
       probe.stop();
       probeSub.unsubscribe();
+      natsUp.close();
       await adoption.stop();
       messages.stop();
       await loop;

@@ -179,6 +179,13 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       heldDeliveries.set(fact.command_id, fact);
       releaseTimer ??= ctx.clock.setTimeout(releaseDeliveries, DELIVERY_HOLD_MS);
     },
+    reply: (fact) =>
+      new Promise<void>((resolve, reject) =>
+        host.fact(fact, {
+          ack: resolve,
+          nak: () => reject(new Error("the shard could not handle the reply now")),
+        })
+      ),
   };
 
   return {

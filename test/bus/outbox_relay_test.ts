@@ -162,6 +162,7 @@ function fakeShard(hosted: boolean) {
       return true;
     },
     delivered: () => {},
+    reply: () => Promise.resolve(),
   };
   return { shard, handed };
 }
