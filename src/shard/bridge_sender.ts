@@ -76,9 +76,11 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
     }
   }
 
-  // One claim statement at a time, in queue order: a device's commands reach the bridge in the
-  // order they were claimed.
-  const claims = createGroupCommit<Queued>(claim);
+  // Several claim statements at once: they need no order among themselves, since a device's
+  // next command is handed over only once the previous one is delivered, skipped or finished
+  // (the device shard's gate), and a claim waiting behind another adds its commit to the
+  // command's way to the dock.
+  const claims = createGroupCommit<Queued>(claim, { concurrency: 4 });
 
   function handOver(command: OutboundCommand, partition: number): void {
     if (local?.send(command)) return;

@@ -13,26 +13,28 @@ export interface GroupCommit<T> {
 export interface GroupCommitOptions {
   /** How many items may wait for the next batch (default: no limit). */
   maxQueued?: number;
+  /** How many batches may be written at once (default 1: batches are written in order). */
+  concurrency?: number;
 }
 
 /** `write` gets every item queued since the previous batch began, and resolves (or rejects: the
  * items' callers are told by `write` itself) once they are committed. */
 export function createGroupCommit<T>(
   write: (items: T[]) => Promise<unknown>,
-  { maxQueued = Infinity }: GroupCommitOptions = {},
+  { maxQueued = Infinity, concurrency = 1 }: GroupCommitOptions = {},
 ): GroupCommit<T> {
   let queue: T[] = [];
-  let writing = false;
+  let writing = 0;
   let scheduled = false;
 
   const flush = () => {
     scheduled = false;
-    if (writing || queue.length === 0) return;
+    if (writing >= concurrency || queue.length === 0) return;
     const items = queue;
     queue = [];
-    writing = true;
+    writing++;
     write(items).catch(() => {}).finally(() => {
-      writing = false;
+      writing--;
       flush();
     });
   };
@@ -41,7 +43,7 @@ export function createGroupCommit<T>(
     add(item) {
       if (queue.length >= maxQueued) return false;
       queue.push(item);
-      if (!writing && !scheduled) {
+      if (writing < concurrency && !scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
