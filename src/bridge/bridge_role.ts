@@ -116,6 +116,10 @@ export async function startBridgeRole(
       },
     );
   };
+  // Reply connections subscribed since their latest connect. A command is published only while
+  // one is: after a broker restart the commands connection may be back before the reply
+  // connections have subscribed again, and a dock's quick answer would find no subscriber.
+  const listening = new Set<number>();
   for (let i = 0; i < REPLY_CONNECTIONS; i++) {
     // The handler can only name its connection once the connection exists.
     const self: { client?: MqttClient } = {};
@@ -125,6 +129,7 @@ export async function startBridgeRole(
       clean: false,
       sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
       subscriptions: replyFilters,
+      onListening: (on) => on ? listening.add(i) : listening.delete(i),
       onError: (err) => log.warn("mqtt error on a reply connection (reconnecting)", { err }),
       customHandleAcks: takeReply(() => self.client),
     });
@@ -264,6 +269,7 @@ export async function startBridgeRole(
       count("expired_not_sent");
       return "expired";
     }
+    if (listening.size === 0) return "retry";
     let data: unknown;
     try {
       data = JSON.parse(ctx.cipher.openText(m.payload_enc, m.command_id));

@@ -18,6 +18,9 @@ export interface MqttConnectionOptions {
   subscriptions?: readonly string[];
   /** false: no reconnect after the first connection closes (default true). */
   reconnect?: boolean;
+  /** Called once `subscriptions` are subscribed after a connect, and when the connection closes:
+   * whether the connection takes its subscriptions' messages now. */
+  onListening?: (listening: boolean) => void;
 }
 
 /** Connects and resolves once the first CONNACK arrived; reconnects forever afterwards. */
@@ -42,9 +45,13 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
   client.on("connect", () => {
     setNoDelay(client);
     if (o.subscriptions?.length) {
-      subscribed = subscribe(client, o.subscriptions).catch((err) => o.onError?.(err));
+      subscribed = subscribe(client, o.subscriptions).then(
+        () => o.onListening?.(true),
+        (err) => o.onError?.(err),
+      );
     }
   });
+  client.on("close", () => o.onListening?.(false));
   client.on("error", (err) => o.onError?.(err));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

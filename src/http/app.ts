@@ -54,6 +54,8 @@ const PIPELINE_GAUGES = {
   downlink_reply_lag_p99_seconds:
     "From the bridge receiving a device reply to its transition committed, p99 over 10 s.",
   downlink_reply_lag_max_seconds: "The same, the largest over 10 s.",
+  downlink_reply_backlog: "Device replies the shard has taken and not yet committed.",
+  downlink_reply_backlog_oldest_seconds: "How long the oldest of them has waited since the bridge.",
   downlink_commit_latency_p99_seconds: "Lifecycle transition commits, p99 over 10 s.",
   downlink_commit_latency_max_seconds: "Lifecycle transition commits, the longest over 10 s.",
   downlink_in_flight_commands: "Commands hosted by this process's shard and not yet finished.",

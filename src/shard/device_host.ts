@@ -84,8 +84,9 @@ export interface DeviceHostOptions {
   count(name: string): void;
   /** Called with a reply's tid before the reply is handled (a fact held for it goes first). */
   beforeReply?(tid: string): void;
-  /** A reply's effect is committed, `lagMs` after the bridge received it. */
-  replyCommitted?(lagMs: number): void;
+  /** The shard takes a reply the bridge received at `receivedAt`; `committed` is called once
+   * its effect is committed (or it is given back to JetStream). */
+  replyTaken?(receivedAt: number): { committed(): void };
 }
 
 /** How a fact's source learns it was handled: a JetStream message, or the bridge next door. */
@@ -398,8 +399,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     const waitFor = holds;
     currentReply = undefined;
     holds = [];
+    const taken = o.replyTaken?.(fact.received_at);
     const done = () => {
-      o.replyCommitted?.(o.clock.now() - fact.received_at);
+      taken?.committed();
       msg.ack();
     };
     if (waitFor.length === 0) o.writer.afterCommit(done);
@@ -407,6 +409,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       Promise.all(waitFor).then(
         () => o.writer.afterCommit(done),
         (err) => {
+          taken?.committed();
           o.log.error("reply lookup failed; JetStream will redeliver it", { err });
           msg.nak(1_000);
         },

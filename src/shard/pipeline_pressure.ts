@@ -1,26 +1,31 @@
-// How far behind the shard is: how long device replies take from the bridge to their commit
+// How far behind the shard is now: the oldest device reply it has taken and not yet committed
 // (reply lag), how long transition commits take, and how many commands are in flight. Past a
 // configured limit it names the reason, and the API answers new commands 503 with Retry-After
 // instead of accepting work that could only time out; /readyz and /metrics show it too.
+//
+// The reply lag is the age of the replies waiting now, not of those committed lately: once a
+// backlog is worked off (after an outage, say), new commands are accepted again at once, instead
+// of for as long as a window remembers the backlog.
 import type { Clock } from "../time.ts";
 
 export interface PressureLimits {
-  /** Reply lag p99 (seconds) past which new commands are refused. */
+  /** Age (seconds) of the oldest reply not yet committed past which new commands are refused. */
   maxReplyLagSeconds: number;
-  /** Transition commit p99 (seconds) past which new commands are refused. */
+  /** Transition commit p99 (seconds, over the last 10 s) past which new commands are refused. */
   maxCommitSeconds: number;
   /** In-flight commands past which new commands are refused. */
   maxInFlight: number;
 }
 
 export interface PipelinePressure {
-  /** A reply was committed `ms` after the bridge received it. */
-  replyLag(ms: number): void;
-  /** A transition batch took `ms` to commit. */
+  /** The shard took a reply the bridge received at `receivedAt`; call `committed` once its
+   * effect is committed (or the reply is given back). */
+  replyTaken(receivedAt: number): { committed(): void };
+  /** A transition statement took `ms` to commit. */
   commit(ms: number): void;
   /** Why new commands should wait now, or undefined. */
   overloaded(): string | undefined;
-  /** The gauges /metrics shows (seconds and counts), over the last window. */
+  /** The gauges /metrics shows (seconds and counts). */
   gauges(): Record<string, number>;
 }
 
@@ -38,21 +43,25 @@ class Window {
     }
   }
   /** p99 and max of the samples within the window (0 when none). */
-  stats(now: number): { p99: number; max: number } {
+  stats(now: number): { p99: number; max: number; count: number } {
     let first = 0;
     while (first < this.at.length && this.at[first] < now - this.windowMs) first++;
     if (first > 0) {
       this.at.splice(0, first);
       this.values.splice(0, first);
     }
-    if (this.values.length === 0) return { p99: 0, max: 0 };
+    if (this.values.length === 0) return { p99: 0, max: 0, count: 0 };
     const sorted = [...this.values].sort((a, b) => a - b);
     return {
       p99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))],
       max: sorted[sorted.length - 1],
+      count: sorted.length,
     };
   }
 }
+
+/** Commits within the window before their latency counts as a reason. */
+const MIN_COMMITS = 20;
 
 export function createPipelinePressure(
   limits: PressureLimits,
@@ -61,20 +70,41 @@ export function createPipelinePressure(
   const windowMs = o.windowMs ?? 10_000;
   const lags = new Window(2_048, windowMs);
   const commits = new Window(512, windowMs);
+  // Replies taken and not yet committed, by a token, with when the bridge received them.
+  const waiting = new Map<number, number>();
+  let next = 0;
   // The decision is read by every POST: recomputed at most every 250 ms.
   let decided: { at: number; reason: string | undefined } | undefined;
 
+  const oldestWaitingMs = (now: number) => {
+    let oldest = now;
+    for (const at of waiting.values()) if (at < oldest) oldest = at;
+    return now - oldest;
+  };
+
   return {
-    replyLag: (ms) => lags.add(o.clock.now(), ms),
+    replyTaken(receivedAt) {
+      const token = next++;
+      waiting.set(token, receivedAt);
+      return {
+        committed() {
+          if (!waiting.delete(token)) return;
+          const now = o.clock.now();
+          lags.add(now, now - receivedAt);
+        },
+      };
+    },
     commit: (ms) => commits.add(o.clock.now(), ms),
     overloaded() {
       const now = o.clock.now();
       if (decided && now - decided.at < 250) return decided.reason;
-      const lag = lags.stats(now).p99 / 1000;
-      const commit = commits.stats(now).p99 / 1000;
+      const lag = oldestWaitingMs(now) / 1000;
+      // A few slow commits (the first after an outage, a checkpoint) are not a trend.
+      const commitStats = commits.stats(now);
+      const commit = commitStats.count >= MIN_COMMITS ? commitStats.p99 / 1000 : 0;
       const inFlight = o.inFlight();
       const reason = lag > limits.maxReplyLagSeconds
-        ? `device replies take ${
+        ? `a device reply has waited ${
           lag.toFixed(1)
         } s to be recorded (limit ${limits.maxReplyLagSeconds} s)`
         : commit > limits.maxCommitSeconds
@@ -92,6 +122,8 @@ export function createPipelinePressure(
       return {
         downlink_reply_lag_p99_seconds: lag.p99 / 1000,
         downlink_reply_lag_max_seconds: lag.max / 1000,
+        downlink_reply_backlog: waiting.size,
+        downlink_reply_backlog_oldest_seconds: oldestWaitingMs(now) / 1000,
         downlink_commit_latency_p99_seconds: commit.p99 / 1000,
         downlink_commit_latency_max_seconds: commit.max / 1000,
         downlink_in_flight_commands: o.inFlight(),

@@ -75,7 +75,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   };
   const host: DeviceHost = createDeviceHost({
     beforeReply: releaseHeld,
-    replyCommitted: (ms) => pressure.replyLag(ms),
+    replyTaken: (receivedAt) => pressure.replyTaken(receivedAt),
     publisher: ctx.publisher,
     names,
     store,

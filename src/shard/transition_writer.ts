@@ -110,10 +110,12 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
       published = [];
       o.clock.clearTimeout(removeTimer);
       let written;
-      const started = o.clock.now();
       for (let attempt = 0;; attempt++) {
+        // Each attempt is timed alone: an outage's retries are not a slow commit.
+        const started = o.clock.now();
         try {
           written = await o.store.writeTransitions(rows, events, removing);
+          o.onCommit?.(o.clock.now() - started);
           break;
         } catch (err) {
           // Nothing is acknowledged while Postgres is away: JetStream keeps the messages.
@@ -126,7 +128,6 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         }
       }
       o.onMetric?.("transitions", rows.length);
-      o.onCommit?.(o.clock.now() - started);
       for (const id of batch.refs.keys()) {
         const n = waiting.get(id)! - 1;
         if (n === 0) waiting.delete(id);
