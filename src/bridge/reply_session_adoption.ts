@@ -50,18 +50,23 @@ export async function startReplySessionAdoption(
   });
   const encoder = new TextEncoder();
   const self = keyOf(o.instanceId);
-  await registry.put(
-    self,
-    encoder.encode(JSON.stringify({ instance: o.instanceId, connections: o.connections })),
+  const registration = encoder.encode(
+    JSON.stringify({ instance: o.instanceId, connections: o.connections }),
   );
-  await heartbeats.put(self, encoder.encode("alive"));
+  // The registration is put again with every heartbeat: a peer that took this bridge for dead
+  // (NATS away longer than the TTL) deleted it after adopting.
+  const beat = async () => {
+    await heartbeats.put(self, encoder.encode("alive"));
+    await registry.put(self, registration);
+  };
+  await beat();
 
   let stopped = false;
   let timer: unknown;
+  let beatTimer: unknown;
   let round: Promise<void> = Promise.resolve();
 
   async function check(): Promise<void> {
-    await heartbeats.put(self, encoder.encode("alive"));
     const peers: string[] = [];
     for await (const key of await registry.keys()) if (key !== self) peers.push(key);
     for (const peer of peers) {
@@ -119,20 +124,32 @@ export async function startReplySessionAdoption(
       o.log.warn("could not take over a reply session", { err, bridge: instance, session: i });
       return 0;
     }
-    await client.unsubscribeAsync([...o.filters]).catch(() => {});
+    // Bounded: on a connection that closed meanwhile (its bridge came back and took its session)
+    // mqtt.js would queue these for a reconnect that never comes.
+    await within(client.unsubscribeAsync([...o.filters]), 2_000).catch(() => {});
     // What the broker queued for the session comes right after the connect; wait until it has
     // been quiet for a moment (a few seconds at most).
     const started = o.clock.now();
     while (client.connected && o.clock.now() - last < 300 && o.clock.now() - started < 5_000) {
       await new Promise<void>((r) => o.clock.setTimeout(r, 100));
     }
-    await new Promise<void>((resolve) =>
+    const ended = new Promise<void>((resolve) =>
       client.end(false, { properties: { sessionExpiryInterval: 0 } }, () => resolve())
     );
+    await within(ended, 2_000).catch(() => client.end(true));
     return taken;
   }
 
   const period = Math.max(500, (o.ttlSeconds * 1000) / 3);
+  // The heartbeat keeps its own timer: an adoption round may take longer than the TTL.
+  const heartbeatLoop = () => {
+    if (stopped) return;
+    beatTimer = o.clock.setTimeout(() => {
+      beat().catch((err) => o.log.warn("bridge heartbeat not stored", { err }))
+        .finally(heartbeatLoop);
+    }, period);
+  };
+  heartbeatLoop();
   const loop = () => {
     if (stopped) return;
     timer = o.clock.setTimeout(() => {
@@ -146,9 +163,21 @@ export async function startReplySessionAdoption(
     async stop() {
       stopped = true;
       o.clock.clearTimeout(timer);
+      o.clock.clearTimeout(beatTimer);
       await round;
     },
   };
+}
+
+/** `p`, or a rejection once `ms` passed (real time: a bound on a stuck client, not a schedule). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** A KV key for an instance id (keys take letters, digits, `-`, `_`, `=`, `.` and `/`). */

@@ -47,9 +47,12 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
    * (its deadline ends it). */
   async function claim(batch: Queued[]): Promise<void> {
     let claims: Map<string, SendClaim> | undefined;
+    // One id for every attempt of this batch: an attempt whose answer was lost committed claims
+    // the next attempt must recognise as its own.
+    const claim = crypto.randomUUID();
     for (let attempt = 0; !claims; attempt++) {
       try {
-        claims = await o.store.claimSends(batch.map((q) => q.command.command_id));
+        claims = await o.store.claimSends(batch.map((q) => q.command.command_id), claim);
       } catch (err) {
         const now = o.clock.now();
         batch = batch.filter((q) => q.command.deadline_at > now);

@@ -93,8 +93,9 @@ export interface DeviceHostOptions {
 export type Settle = Pick<JsMsg, "ack" | "nak">;
 
 export interface DeviceHost {
-  /** Restores every in-flight command of a partition (before its consumer starts). */
-  restore(partition: number): Promise<number>;
+  /** Restores every in-flight command of a partition (before its consumer starts);
+   * `beforeStart` runs once they are read and before any of them is driven. */
+  restore(partition: number, beforeStart?: () => Promise<unknown>): Promise<number>;
   handle(msg: JsMsg, partition: number): void;
   /** Commands go to this bridge directly from now on (undefined: through JetStream). */
   connectBridge(bridge: LocalBridge | undefined): void;
@@ -482,8 +483,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   }
 
   return {
-    async restore(partition) {
+    async restore(partition, beforeStart) {
       const rows = await o.store.loadInFlight([partition]);
+      await beforeStart?.();
       // O(n): one pass over the rows keeps each command's snapshot and deadline; one device
       // actor per device; no command actor and no per-command timer.
       const byDevice = new Map<string, HostedCommand[]>();

@@ -94,7 +94,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   /** Publishes the events a previous owner (or this process, before a crash) committed for the
    * partition and did not get stored: they come before any event this owner produces. */
   async function publishLeftovers(p: number): Promise<number> {
-    const giveUpAt = Date.now() + LEFTOVER_PUBLISH_MS;
+    const giveUpAt = ctx.clock.now() + LEFTOVER_PUBLISH_MS;
     let total = 0;
     for (;;) {
       const events = await outbox.pending([p], 1_000);
@@ -102,7 +102,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       const stored = await publishInOrder(ctx.events, events, {
         clock: ctx.clock,
         log,
-        stopped: () => stopping || Date.now() > giveUpAt,
+        stopped: () => stopping || ctx.clock.now() > giveUpAt,
       });
       if (!stored) throw new Error(`lifecycle events of partition ${p} could not be published`);
       await outbox.remove(events.map((e) => e.event_id));
@@ -113,8 +113,13 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
 
   async function gain(p: number): Promise<void> {
     const started = Date.now();
-    const republished = await publishLeftovers(p);
-    const restored = await host.restore(p);
+    // The events left in the outbox are read after the in-flight commands: a command accepted
+    // meanwhile is then restored with its accepted event already published, whatever became of
+    // the relay that should have published it.
+    let republished = 0;
+    const restored = await host.restore(p, async () => {
+      republished = await publishLeftovers(p);
+    });
     await ensureConsumer(nc, names.shardStream, names.shardConsumer(p), names.shardFilter(p), {
       maxAckPending: MAX_IN_FLIGHT_PER_PARTITION * 2,
     });
@@ -204,10 +209,10 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       host.connectBridge(undefined);
       for (const m of consumers.values()) m.stop();
       consumers.clear();
-      // Let what was recorded commit and its messages be acked before letting go.
-      await writer.settled();
-      await leases.stop();
+      // Let what was recorded commit and its messages be acked before letting go (the writer
+      // gives up on a commit that fails now: the next owner gets the messages again).
       await writer.stop();
+      await leases.stop();
       host.stop();
       inspection?.stop();
     },

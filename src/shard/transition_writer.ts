@@ -80,6 +80,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
   let current = newBatch();
   let running: Promise<void> | null = null;
   let stopped = false;
+  let stopping = false;
   // Events of batch N are published before those of batch N+1, so per command they stay in order.
   let publishing: Promise<void> = Promise.resolve();
   // Event ids stored in JetStream whose outbox rows are still to be deleted.
@@ -121,7 +122,9 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
           // Nothing is acknowledged while Postgres is away: JetStream keeps the messages.
           o.log.error("lifecycle commit failed, retrying", { err, rows: rows.length, attempt });
           o.onMetric?.("commit_errors", 1);
-          if (stopped) return;
+          // Stopping gives up: nothing of the batch was acknowledged, so JetStream and the
+          // broker give its messages to whoever drives the partition next.
+          if (stopped || stopping) return;
           await new Promise<void>((r) =>
             o.clock.setTimeout(r, Math.min(5_000, 100 * 2 ** attempt))
           );
@@ -243,6 +246,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
     },
     uncommitted: (id) => waiting.has(id),
     async stop() {
+      stopping = true;
       await this.settled();
       let timer: unknown;
       await Promise.race([

@@ -68,8 +68,10 @@ export interface LifecycleStore {
   loadOutbound(commandIds: readonly string[]): Promise<Map<string, Outbound>>;
   /** The commands of these ids that exist (one query for a batch of late or stray replies). */
   findCommands(commandIds: readonly string[]): Promise<Map<string, LifecycleCommand>>;
-  /** Claims in-flight commands for sending, each at most once ever; committed when it resolves. */
-  claimSends(commandIds: readonly string[]): Promise<Map<string, SendClaim>>;
+  /** Claims in-flight commands for sending, each at most once ever; committed when it resolves.
+   * `claim` identifies the attempt: a retry with the same one (the first answer was lost) finds
+   * its own claims as claimed, not as sent by someone else. */
+  claimSends(commandIds: readonly string[], claim: string): Promise<Map<string, SendClaim>>;
 }
 
 /** The fields of `o` that hold a value (a column's NULL is no field, as in the context). */
@@ -244,18 +246,18 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       return out;
     },
 
-    async claimSends(commandIds) {
+    async claimSends(commandIds, claim) {
       const out = new Map<string, SendClaim>();
       if (commandIds.length === 0) return out;
       // The left join reads the in-flight rows as they were before this statement's update.
       const rows = await sql<{ command_id: string; claim: SendClaim }[]>`
         with claimed as (
-          update in_flight_commands set sending_at = now()
+          update in_flight_commands set sending_at = now(), sending_by = ${claim}
           where command_id = any(${commandIds as string[]}::uuid[]) and sending_at is null
           returning command_id
         )
         select i.id as command_id,
-               case when c.command_id is not null then 'claimed'
+               case when c.command_id is not null or f.sending_by = ${claim} then 'claimed'
                     when f.command_id is not null then 'sent'
                     else 'gone' end as claim
         from unnest(${commandIds as string[]}::uuid[]) as i(id)

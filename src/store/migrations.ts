@@ -156,7 +156,7 @@ create index event_outbox_partition on event_outbox (partition, seq);
 -- Set, once, by the shard that hands a command to the bridge, and committed before the bridge
 -- publishes it: a command claimed once is never published again (by a restore, a redelivery,
 -- a lease moving), since it may have reached the dock.
-alter table in_flight_commands add column sending_at timestamptz;
+alter table in_flight_commands add column sending_at timestamptz, add column sending_by uuid;
 `,
   },
 ];

@@ -8,6 +8,7 @@ import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { partitionOf } from "../../src/command/partition.ts";
 import { systemClock } from "../../src/time.ts";
 import { createSql } from "../../src/store/db.ts";
+import { createLifecycleStore } from "../../src/store/lifecycle_store.ts";
 import type { CommandDispatch } from "../../src/bus/messages.ts";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { uniqueName } from "../support/harness.ts";
@@ -90,4 +91,22 @@ test("a command claimed for sending before a crash is not sent again by the rest
   await direct.end();
   assert.equal(status, "TIMED_OUT");
   assert.equal(dock.received.filter((c) => c.tid === id).length, 0, "not sent again");
+});
+
+test("a claim whose answer was lost is found as claimed by its retry, and refused to anyone else", async () => {
+  const f = await startLifecycleFixture();
+  fixtures.push(f);
+  const sn = f.device("claim");
+  const dock = await createDockSimulator({ mqttUrl: f.mqttUrl, sn, silent: true });
+  docks.push(dock);
+  const id = await f.submit(sn, { timeout_seconds: 30 });
+  await f.waitForStatus(id, ["DELIVERED"]);
+  const { sql } = f.harness.downlink.context;
+  await sql`update in_flight_commands set sending_at = null, sending_by = null
+    where command_id = ${id}`;
+  const store = createLifecycleStore(sql);
+  const mine = crypto.randomUUID();
+  assert.equal((await store.claimSends([id], mine)).get(id), "claimed");
+  assert.equal((await store.claimSends([id], mine)).get(id), "claimed", "the retry");
+  assert.equal((await store.claimSends([id], crypto.randomUUID())).get(id), "sent");
 });
