@@ -92,8 +92,44 @@ export async function startBridgeRole(
   // connections), one copy to one connection. A reply is acknowledged to the broker only after
   // JetStream stored it: a crash in between leaves it unacknowledged in the broker session,
   // which delivers it again on reconnect.
-  const replyClients: MqttClient[] = [];
+  // Everything a reply handler uses is set up before the first reply connection exists: a
+  // resumed session hands over what the broker queued for it as soon as it connects.
   const replyFilters = REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`);
+  // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
+  // that takes one hands it back to its sender over core NATS (at most once: a lost probe only
+  // makes the next one count).
+  // Namespaces share a broker (each with its own share group, each taking a copy): a probe
+  // names its namespace, and another namespace's bridges drop it.
+  const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, "_");
+  const probeNamespace = token(config.namespace);
+  const probeToken = token(config.instanceId);
+  const probePrefix = `thing/product/${PROBE_GATEWAY_PREFIX}.`;
+  const probeTopic = `${probePrefix}${probeNamespace}.${probeToken}/services_reply`;
+  const probe: ReplyPathProbe = startReplyPathProbe({
+    clock,
+    log,
+    count,
+    ...probeTiming,
+    send: (sentAt) =>
+      mqtt.publishAsync(
+        probeTopic,
+        JSON.stringify({ method: "downlink_probe", timestamp: sentAt, data: { sent_at: sentAt } }),
+        { qos: 1 },
+      ).then(() => {}),
+    repair: async (attempt) => {
+      if (attempt === 1) {
+        await Promise.all(replyClients.map((c) => subscribe(c, replyFilters)));
+      } else {
+        // A new connection subscribes on connect (connectMqtt's `subscriptions`).
+        for (const c of replyClients) dropConnection(c);
+      }
+    },
+  });
+  const probeSub = nc.subscribe(names.replyProbeSubject(probeToken), {
+    callback: (_err, msg) => probe.heard(Number(decoder.decode(msg.data))),
+  });
+
+  const replyClients: MqttClient[] = [];
   const replyClientId = (bridge: string, i: number) =>
     `${config.namespace}-bridge-${bridge}-replies-${i}`;
   /** Acknowledges (PUBACKs) a reply once it is handed on; without, the broker sends it again. */
@@ -132,8 +168,8 @@ export async function startBridgeRole(
       onListening: (on) => on ? listening.add(i) : listening.delete(i),
       onError: (err) => log.warn("mqtt error on a reply connection (reconnecting)", { err }),
       customHandleAcks: takeReply(() => self.client),
+      onCreated: (c) => self.client = c,
     });
-    self.client = client;
     client.on("reconnect", () => count("mqtt_reconnects"));
     replyClients.push(client);
   }
@@ -151,40 +187,6 @@ export async function startBridgeRole(
     clock,
     log,
     count,
-  });
-
-  // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
-  // that takes one hands it back to its sender over core NATS (at most once: a lost probe only
-  // makes the next one count).
-  // Namespaces share a broker (each with its own share group, each taking a copy): a probe
-  // names its namespace, and another namespace's bridges drop it.
-  const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, "_");
-  const probeNamespace = token(config.namespace);
-  const probeToken = token(config.instanceId);
-  const probePrefix = `thing/product/${PROBE_GATEWAY_PREFIX}.`;
-  const probeTopic = `${probePrefix}${probeNamespace}.${probeToken}/services_reply`;
-  const probe: ReplyPathProbe = startReplyPathProbe({
-    clock,
-    log,
-    count,
-    ...probeTiming,
-    send: (sentAt) =>
-      mqtt.publishAsync(
-        probeTopic,
-        JSON.stringify({ method: "downlink_probe", timestamp: sentAt, data: { sent_at: sentAt } }),
-        { qos: 1 },
-      ).then(() => {}),
-    repair: async (attempt) => {
-      if (attempt === 1) {
-        await Promise.all(replyClients.map((c) => subscribe(c, replyFilters)));
-      } else {
-        // A new connection subscribes on connect (connectMqtt's `subscriptions`).
-        for (const c of replyClients) dropConnection(c);
-      }
-    },
-  });
-  const probeSub = nc.subscribe(names.replyProbeSubject(probeToken), {
-    callback: (_err, msg) => probe.heard(Number(decoder.decode(msg.data))),
   });
 
   /** Takes a probe off the reply path: true when `topic` is a probe's. */

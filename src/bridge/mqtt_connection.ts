@@ -18,6 +18,9 @@ export interface MqttConnectionOptions {
   subscriptions?: readonly string[];
   /** false: no reconnect after the first connection closes (default true). */
   reconnect?: boolean;
+  /** Called with the client as soon as it exists, before its first CONNACK (a resumed session
+   * delivers queued messages right away, and their handler may need the client). */
+  onCreated?: (client: MqttClient) => void;
   /** Called once `subscriptions` are subscribed after a connect, and when the connection closes:
    * whether the connection takes its subscriptions' messages now. */
   onListening?: (listening: boolean) => void;
@@ -41,6 +44,7 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
       : {}),
   };
   const client = mqtt.connect(o.url, options);
+  o.onCreated?.(client);
   let subscribed: Promise<unknown> = Promise.resolve();
   client.on("connect", () => {
     setNoDelay(client);

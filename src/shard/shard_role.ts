@@ -1,6 +1,6 @@
 // The shard role: owns partitions through KV leases, restores their in-flight commands, and
 // drives them with device-shard actors fed from each partition's durable JetStream consumer.
-import { type ConsumerMessages, jetstream } from "@nats-io/jetstream";
+import { type ConsumerMessages, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
 import { createLifecycleStore } from "../store/lifecycle_store.ts";
@@ -42,6 +42,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   const { config, names, nc, log } = ctx;
   await ensureStreams(nc, names);
   const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
   const metrics: Record<string, number> = {};
   const count = (name: string, n = 1) => {
     metrics[name] = (metrics[name] ?? 0) + n;
@@ -120,6 +121,10 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     const restored = await host.restore(p, async () => {
       republished = await publishLeftovers(p);
     });
+    // A fresh consumer: messages the previous owner had pulled and not acked (it died, or lost
+    // the lease) would otherwise wait out their ack wait (30 s) before coming here, and a
+    // reply held that long turns into a time-out although the dock answered in time.
+    await jsm.consumers.delete(names.shardStream, names.shardConsumer(p)).catch(() => {});
     await ensureConsumer(nc, names.shardStream, names.shardConsumer(p), names.shardFilter(p), {
       maxAckPending: MAX_IN_FLIGHT_PER_PARTITION * 2,
     });
