@@ -9,6 +9,7 @@ import { createCompletionWatch } from "../bus/completion_watch.ts";
 import { watchConnection } from "../bus/connection_watch.ts";
 import { createPostgresNonceStore } from "../store/nonce_store.ts";
 import { createPostgresGate } from "../store/postgres_gate.ts";
+import { createSql } from "../store/db.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
 import type { ApiEnv } from "./commands.ts";
@@ -47,8 +48,10 @@ export async function startApiRole(
   // The API's statements answer 503 within the deadline while Postgres is away (the relay's and
   // the shard's are not gated: they wait and retry). Its clock is the host's real one, even
   // where a test moves `clock` by hand: it is compared with Postgres' clock.
+  const probeSql = createSql(config, { max: 1 });
   const gate = createPostgresGate(sql, {
     log,
+    probeSql,
     deadlineMs: config.dbDeadlineMs,
     maxQueued: config.dbQueueLimit,
   });
@@ -88,6 +91,7 @@ export async function startApiRole(
     completions.close();
     nats.close();
     gate.close();
+    await probeSql.end({ timeout: 1 });
     await relay.stop();
     await nonces.close();
     throw err;
@@ -103,6 +107,7 @@ export async function startApiRole(
       await server.close();
       nats.close();
       gate.close();
+      await probeSql.end({ timeout: 1 });
       await relay.stop();
       await nonces.close();
     },

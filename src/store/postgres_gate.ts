@@ -24,6 +24,10 @@ export interface PostgresGateOptions {
   maxQueued?: number;
   /** How often a closed gate asks Postgres whether it is back (default 200 ms). */
   probeEveryMs?: number;
+  /** A pool of its own for the probe (one connection): asked through the API's pool, the probe
+   * would queue behind the shard's statements under load and read a busy pool as Postgres
+   * gone (default: the gated pool). */
+  probeSql?: Sql;
 }
 
 /** A statement as postgres.js returns it: a promise that can be cancelled. */
@@ -75,6 +79,7 @@ export function createPostgresGate(
     deadlineMs = 750,
     maxQueued = 2_000,
     probeEveryMs = 200,
+    probeSql = sql,
   }: PostgresGateOptions = {},
 ): PostgresGate {
   // A write Postgres has started waits for a lock at most lock_timeout (the accept waits at most
@@ -107,11 +112,14 @@ export function createPostgresGate(
     probing = clock.setTimeout(async () => {
       if (closed) return;
       try {
-        await race(() => sql`select 1` as Statement<unknown>, clock.now() + deadlineMs);
+        await race(() => probeSql`select 1` as Statement<unknown>, clock.now() + deadlineMs);
         available = true;
         log.info("Postgres answers again; API requests are served");
       } catch (err) {
-        if (err instanceof PostgresUnavailableError) dropConnections(sql);
+        if (err instanceof PostgresUnavailableError) {
+          dropConnections(sql);
+          if (probeSql !== sql) dropConnections(probeSql);
+        }
         probe();
       }
     }, probeEveryMs);
