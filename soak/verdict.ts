@@ -1,0 +1,124 @@
+// The soak's targets (issue 16, item 5), judged on what was measured: answered commands
+// succeed, replies reach their rows within a second in every minute, memory stays flat after
+// warm-up, and accepting does not get slower over the run. One row per target, with what was
+// measured, so a missed target says by how much.
+import type { MinuteSample } from "./minute_sample.ts";
+import type { CommandLook } from "./command_window.ts";
+
+export const REPLY_LAG_TARGET_MS = 1_000;
+export const RSS_BAND = 0.10;
+export const ACCEPT_DRIFT_FACTOR = 2;
+/** A p99 this little above the reference passes whatever the factor: on two shared cores a few
+ * ms of timer jitter would otherwise fail runs whose reference p99 is itself a few ms. */
+export const ACCEPT_DRIFT_SLACK_MS = 25;
+
+export interface TargetRow {
+  target: string;
+  measured: string;
+  result: "PASS" | "FAIL" | "n/a";
+}
+
+export interface Verdict {
+  targets: TargetRow[];
+  /** Information that misses no target but a reader should see. */
+  notes: string[];
+}
+
+export function judgeSoak(o: {
+  samples: readonly MinuteSample[];
+  warmupSeconds: number;
+  /** Downlink's RSS at the end of the warm-up. */
+  baselineRssBytes?: number;
+  final: CommandLook;
+  /** 202s the load received, and requests still unanswered when the load stopped. */
+  accepted: number;
+  unanswered: number;
+}): Verdict {
+  const targets: TargetRow[] = [];
+  const notes: string[] = [];
+  const pass = (ok: boolean) => ok ? "PASS" : "FAIL";
+
+  const wrong = Object.entries(o.final.wrong);
+  const lost = Math.max(0, o.accepted - o.final.rows);
+  targets.push({
+    target: "every answered command SUCCEEDED (and every accepted one has a row)",
+    measured: wrong.length === 0 && lost === 0
+      ? `${o.final.totals.SUCCEEDED ?? 0} SUCCEEDED, 0 wrong`
+      : [...wrong.map(([k, n]) => `${k}: ${n}`), ...(lost ? [`no row: ${lost}`] : [])].join(", "),
+    result: pass(wrong.length === 0 && lost === 0),
+  });
+  if (o.final.neverReachedDock > 0) {
+    notes.push(
+      `${o.final.neverReachedDock} command(s) never reached their dock (TIMED_OUT is right ` +
+        `for them, but every dock was up)`,
+    );
+  }
+  if (o.unanswered > 0) notes.push(`${o.unanswered} request(s) unanswered when the load stopped`);
+
+  const lagged = o.samples.filter((s) => s.replyLagP99Ms !== undefined);
+  const worst = lagged.reduce<MinuteSample | undefined>(
+    (w, s) => !w || s.replyLagP99Ms! > w.replyLagP99Ms! ? s : w,
+    undefined,
+  );
+  const slow = lagged.filter((s) => s.replyLagP99Ms! >= REPLY_LAG_TARGET_MS);
+  targets.push({
+    target: `reply lag p99 < ${REPLY_LAG_TARGET_MS} ms in every minute`,
+    measured: !worst
+      ? "no reply reached a row"
+      : slow.length > 0
+      ? `≥ target in minute(s) ${slow.map((s) => `${fmt(s.minute)} (${ms(s.replyLagP99Ms)})`)}`
+      : `worst ${ms(worst.replyLagP99Ms)} (minute ${fmt(worst.minute)})`,
+    result: pass(worst !== undefined && slow.length === 0),
+  });
+  const noReplies = o.samples.filter((s) => s.replies === 0 && s.accepted > 0);
+  if (noReplies.length > 0) {
+    notes.push(`no reply reached a row in minute(s) ${noReplies.map((s) => fmt(s.minute))}`);
+  }
+
+  const afterWarmup = o.samples.filter((s) => s.minute * 60 > o.warmupSeconds);
+  const base = o.baselineRssBytes;
+  if (base === undefined || afterWarmup.length === 0) {
+    targets.push({
+      target: `RSS within ±${RSS_BAND * 100} % of its value after warm-up`,
+      measured: "no RSS read after the warm-up",
+      result: "FAIL",
+    });
+  } else {
+    const rss = afterWarmup.map((s) => s.rssBytes);
+    const out = afterWarmup.filter((s) => Math.abs(s.rssBytes - base) > RSS_BAND * base);
+    targets.push({
+      target: `RSS within ±${RSS_BAND * 100} % of ${mib(base)} (at ${o.warmupSeconds} s)`,
+      measured: `${mib(Math.min(...rss))}–${mib(Math.max(...rss))}` +
+        (out.length ? `, outside in minute(s) ${out.map((s) => fmt(s.minute))}` : ""),
+      result: pass(out.length === 0),
+    });
+  }
+
+  // The first minute ending after the warm-up is the reference; the last minute is held to it.
+  const reference = afterWarmup.find((s) => s.acceptP99Ms !== undefined);
+  const last = o.samples.at(-1);
+  if (!reference || !last || reference === last || last.acceptP99Ms === undefined) {
+    targets.push({
+      target: "accept p99 does not drift",
+      measured: "no minute after the warm-up to compare the last one with",
+      result: "n/a",
+    });
+  } else {
+    const limit = Math.max(
+      ACCEPT_DRIFT_FACTOR * reference.acceptP99Ms!,
+      reference.acceptP99Ms! + ACCEPT_DRIFT_SLACK_MS,
+    );
+    targets.push({
+      target: `accept p99 of the last minute ≤ ${ACCEPT_DRIFT_FACTOR}× minute ${
+        fmt(reference.minute)
+      }'s (or +${ACCEPT_DRIFT_SLACK_MS} ms)`,
+      measured: `${ms(last.acceptP99Ms)} against ${ms(reference.acceptP99Ms)} (limit ${ms(limit)})`,
+      result: pass(last.acceptP99Ms <= limit),
+    });
+  }
+  return { targets, notes };
+}
+
+const fmt = (minute: number) => String(Number(minute.toFixed(2)));
+const ms = (v?: number) => `${Math.round(v ?? NaN)} ms`;
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
