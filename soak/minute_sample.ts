@@ -41,7 +41,7 @@ const COLUMNS: [string, number][] = [
   ["rss", 8],
   ["heap", 8],
   ["in_flight", 10],
-  ["tables size/dead: commands cmd_outbox ev_outbox in_flight nonces", 0],
+  ["tables size/live/dead: commands cmd_outbox ev_outbox in_flight nonces", 0],
 ];
 
 export function minuteHeader(): string {
@@ -53,7 +53,7 @@ const mib = (v?: number) => v === undefined ? "-" : `${(v / 2 ** 20).toFixed(0)}
 const size = (t: TableSize) =>
   `${
     t.bytes >= 2 ** 20 ? `${(t.bytes / 2 ** 20).toFixed(1)}M` : `${(t.bytes / 1024).toFixed(0)}k`
-  }/${t.deadTuples}`;
+  }/${t.liveTuples}/${t.deadTuples}`;
 
 export function minuteLine(s: MinuteSample): string {
   const cells = [

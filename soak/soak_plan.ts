@@ -8,8 +8,10 @@ export interface SoakPlan {
   perSecond: number;
   docks: number;
   timeoutSeconds: number;
-  /** RSS and accept latency are compared against their values at this point of the load. */
+  /** Where the load is taken as warmed up: RSS and accept p99 are held to what they were in the
+   * `windowSeconds` after it (the reference window), the last `windowSeconds` of load to that. */
   warmupSeconds: number;
+  windowSeconds: number;
   /** Waited past the last accepted command's deadline before its final state is read. */
   marginSeconds: number;
 }
@@ -62,6 +64,7 @@ export function parseSoakArgs(argv: string[]): SoakPlan | { error: string } | "h
     timeoutSeconds: 30,
     // Minute 2 for a long run; a short one has no minute 2 to spare, so its first third.
     warmupSeconds: Math.min(120, loadSeconds / 3),
+    windowSeconds: Math.min(60, loadSeconds / 3),
     marginSeconds: 10,
   };
 }

@@ -11,7 +11,7 @@ import { type CommandLook, createCommandWindow } from "./command_window.ts";
 import { minuteHeader, minuteLine, type MinuteSample } from "./minute_sample.ts";
 import type { SoakPlan } from "./soak_plan.ts";
 import { SOAK_SCHEMA, SOAK_TENANT, type SoakStage, startSoakStage } from "./soak_stage.ts";
-import { readTableSizes } from "./table_sizes.ts";
+import { countQueueRows, readTableSizes } from "./table_sizes.ts";
 import { judgeSoak, type Verdict } from "./verdict.ts";
 
 export interface SoakResult {
@@ -20,7 +20,11 @@ export interface SoakResult {
   samples: MinuteSample[];
   /** The reading after the drain (load stopped, every deadline passed): queues should be empty. */
   drained: MinuteSample;
-  baselineRssBytes?: number;
+  /** Exact rows left in the queue tables after the drain. */
+  queueRowsAfterDrain: Record<string, number>;
+  /** Downlink's RSS every 5 s, and the accept p99 of every 10 s of requests sent. */
+  rssSeries: { atSeconds: number; rssBytes: number }[];
+  acceptSeries: { atSeconds: number; requests: number; p99Ms?: number }[];
   final: CommandLook;
   requests: number;
   accepted: number;
@@ -55,7 +59,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     keyPrefix: "soak",
   });
   onCleanup("load", () => load.stop(0));
-  const accepts = createAcceptWindow(load.submissions);
+  const acceptWindow = createAcceptWindow(load.submissions);
   const commands = createCommandWindow({
     sql,
     schema: SOAK_SCHEMA,
@@ -66,7 +70,6 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   });
   const started = Date.now();
   const endAt = started + plan.loadSeconds * 1000;
-  const warmupAt = started + plan.warmupSeconds * 1000;
   log(`load: ${plan.perSecond}/s for ${plan.loadSeconds / 60} min to ${plan.docks} docks`);
 
   // One reading at the end of every whole minute, and one at the end of a partial last one.
@@ -74,24 +77,33 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   for (let m = 1; m * 60 < plan.loadSeconds; m++) ticks.push(started + m * 60_000);
   ticks.push(endAt);
 
-  let baselineRssBytes: number | undefined;
+  const rssSeries: SoakResult["rssSeries"] = [];
+  // Waits until `at`, reading Downlink's RSS every 5 s meanwhile (the RSS target's reference).
+  const readRssUntil = async (at: number) => {
+    while (Date.now() < at) {
+      const next = started + (Math.floor((Date.now() - started) / 5_000) + 1) * 5_000;
+      await sleepUntil(Math.min(at, next));
+      if (Date.now() >= next) {
+        rssSeries.push({
+          atSeconds: (Date.now() - started) / 1000,
+          rssBytes: stage.downlink.current().rssBytes(),
+        });
+      }
+    }
+  };
   let lastLags: number[] = [];
   const samples: MinuteSample[] = [];
   let http503 = 0;
   let accepted = 0;
   console.log(minuteHeader());
   for (const tickAt of ticks) {
-    if (baselineRssBytes === undefined && warmupAt <= tickAt) {
-      await sleepUntil(warmupAt);
-      baselineRssBytes = stage.downlink.current().rssBytes();
-    }
-    await sleepUntil(tickAt);
+    await readRssUntil(tickAt);
     if (tickAt === endAt) {
       await load.stop(10_000);
       // Replies to the last commands sent are a few ms behind them; give them to this minute.
       await sleepUntil(Date.now() + 2_000);
     }
-    const a = accepts.take();
+    const a = acceptWindow.take();
     http503 += a.http503;
     accepted += a.accepted;
     const look = await commands.look(Date.now());
@@ -134,22 +146,26 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   });
   drained.label = "drain";
   console.log(minuteLine(drained));
+  const queueRowsAfterDrain = await countQueueRows(sql, SOAK_SCHEMA);
 
   const unanswered = load.submissions.filter((s) => s.status === undefined).length;
-  const verdict = judgeSoak({
-    samples,
-    warmupSeconds: plan.warmupSeconds,
-    baselineRssBytes,
-    final,
-    accepted,
-    unanswered,
-  });
+  const accepts = load.submissions.filter((s) => s.status === 202)
+    .map((s) => ({ atSeconds: (s.sentAt - started) / 1000, ms: s.latencyMs! }));
+  const verdict = judgeSoak({ plan, samples, rssSeries, accepts, final, accepted, unanswered });
+  const leftovers = Object.entries(queueRowsAfterDrain).filter(([, n]) => n > 0);
+  if (leftovers.length > 0) {
+    verdict.notes.push(
+      `queue rows left after the drain: ${leftovers.map(([k, n]) => `${k}: ${n}`).join(", ")}`,
+    );
+  }
   return {
     plan,
     startedAt: new Date(started).toISOString(),
     samples,
     drained,
-    baselineRssBytes,
+    queueRowsAfterDrain,
+    rssSeries,
+    acceptSeries: acceptSeries(accepts, plan.loadSeconds),
     final,
     requests: load.submissions.length,
     accepted,
@@ -200,4 +216,20 @@ async function reading(
     inFlight: gauge("downlink_in_flight_commands"),
     tables,
   };
+}
+
+/** Accept p99 per 10 s of requests sent: where in the run accepting was slow. */
+function acceptSeries(
+  accepts: readonly { atSeconds: number; ms: number }[],
+  loadSeconds: number,
+): SoakResult["acceptSeries"] {
+  const buckets: number[][] = Array.from({ length: Math.ceil(loadSeconds / 10) }, () => []);
+  for (const a of accepts) {
+    buckets[Math.min(buckets.length - 1, Math.floor(a.atSeconds / 10))]?.push(a.ms);
+  }
+  return buckets.map((b, i) => ({
+    atSeconds: i * 10,
+    requests: b.length,
+    p99Ms: b.length ? percentile(b.sort((x, y) => x - y), 99) : undefined,
+  }));
 }
