@@ -19,9 +19,21 @@ export interface CommandLook {
   commitLagsMs: number[];
   /** Settled commands judged wrong so far, e.g. "answered in time → TIMED_OUT": 3. */
   wrong: Record<string, number>;
+  /** The first few wrong commands with their times (ms since epoch), to look them up. */
+  wrongExamples: WrongExample[];
   /** Settled commands whose dock never received them (no reply to judge). */
   neverReachedDock: number;
   rows: number;
+}
+
+export interface WrongExample {
+  commandId: string;
+  why: string;
+  acceptedAt: number;
+  deadlineAt: number;
+  replySentAt?: number;
+  responseReceivedAt?: number;
+  updatedAt: number;
 }
 
 export interface CommandWindow {
@@ -48,6 +60,7 @@ export function createCommandWindow(o: {
 }): CommandWindow {
   const settled: Record<string, number> = {};
   const wrong: Record<string, number> = {};
+  const wrongExamples: WrongExample[] = [];
   let neverReachedDock = 0;
   let settledRows = 0;
   let settledBefore = new Date(0);
@@ -60,7 +73,20 @@ export function createCommandWindow(o: {
     settledRows++;
     lagTaken.delete(r.command_id);
     const dock = o.docks.get(r.command_id);
-    if (!TERMINAL.has(r.status)) return add(wrong, `never terminal (${r.status})`);
+    const judgeWrong = (why: string) => {
+      add(wrong, why);
+      if (wrongExamples.length >= 20) return;
+      wrongExamples.push({
+        commandId: r.command_id,
+        why,
+        acceptedAt: r.accepted_at.getTime(),
+        deadlineAt: r.deadline_at.getTime(),
+        replySentAt: dock?.replySentAt,
+        responseReceivedAt: r.response_received_at?.getTime(),
+        updatedAt: r.updated_at.getTime(),
+      });
+    };
+    if (!TERMINAL.has(r.status)) return judgeWrong(`never terminal (${r.status})`);
     if (dock?.replySentAt === undefined) {
       neverReachedDock++;
       // With every dock answering 0 at once, a command its dock never got is Downlink's (or the
@@ -68,7 +94,7 @@ export function createCommandWindow(o: {
       return;
     }
     const inTime = dock.replySentAt <= r.deadline_at.getTime() - TOLERANCE_MS;
-    if (inTime && r.status !== "SUCCEEDED") add(wrong, `answered 0 in time → ${r.status}`);
+    if (inTime && r.status !== "SUCCEEDED") judgeWrong(`answered 0 in time → ${r.status}`);
   };
 
   return {
@@ -102,6 +128,7 @@ export function createCommandWindow(o: {
         replyLagsMs,
         commitLagsMs,
         wrong: { ...wrong },
+        wrongExamples: [...wrongExamples],
         neverReachedDock,
         rows: settledRows + Object.values(open).reduce((a, b) => a + b, 0),
       };

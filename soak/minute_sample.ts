@@ -19,6 +19,7 @@ export interface MinuteSample {
   replyLagP99Ms?: number;
   replyLagMaxMs?: number;
   commitLagP99Ms?: number;
+  commitLagMaxMs?: number;
   acceptP99Ms?: number;
   rssBytes: number;
   heapUsedBytes?: number;

@@ -27,10 +27,14 @@ export function formatSoakReport(r: SoakResult): string {
   return lines.join("\n");
 }
 
+/** The start time as it names a run's files (no colons). */
+export const resultStamp = (startedAt: number): string =>
+  new Date(startedAt).toISOString().replaceAll(":", "-");
+
 /** Writes the result as JSON; returns the file's path. */
 export function writeSoakResult(r: SoakResult): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `soak-${r.startedAt.replaceAll(":", "-")}.json`);
+  const file = join(RESULTS_DIR, `soak-${resultStamp(Date.parse(r.startedAt))}.json`);
   writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
   return file;
 }

@@ -1,6 +1,8 @@
 // Runs one soak from nothing to nothing: the stage, the steady load for the planned minutes with
 // one reading per minute, the drain past the last deadline, the final reading of every command,
 // and the verdict. The servers and temp folder go with faults/cleanup.ts, also on failure.
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import postgres from "postgres";
 import { scrape } from "../bench/downlink_gauges.ts";
 import { percentile } from "../bench/stats.ts";
@@ -11,6 +13,7 @@ import { type CommandLook, createCommandWindow } from "./command_window.ts";
 import { minuteHeader, minuteLine, type MinuteSample } from "./minute_sample.ts";
 import type { SoakPlan } from "./soak_plan.ts";
 import { SOAK_SCHEMA, SOAK_TENANT, type SoakStage, startSoakStage } from "./soak_stage.ts";
+import { RESULTS_DIR, resultStamp } from "./soak_report.ts";
 import { countQueueRows, readTableSizes } from "./table_sizes.ts";
 import { judgeSoak, type Verdict } from "./verdict.ts";
 
@@ -22,6 +25,8 @@ export interface SoakResult {
   drained: MinuteSample;
   /** Exact rows left in the queue tables after the drain. */
   queueRowsAfterDrain: Record<string, number>;
+  /** The suite's PostgreSQL log (checkpoints, lock waits), copied into the results folder. */
+  postgresLog: string;
   /** Downlink's RSS every 5 s, and the accept p99 of every 10 s of requests sent. */
   rssSeries: { atSeconds: number; rssBytes: number }[];
   acceptSeries: { atSeconds: number; requests: number; p99Ms?: number }[];
@@ -92,6 +97,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     }
   };
   let lastLags: number[] = [];
+  let lastCommits: number[] = [];
   const samples: MinuteSample[] = [];
   let http503 = 0;
   let accepted = 0;
@@ -108,6 +114,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     accepted += a.accepted;
     const look = await commands.look(Date.now());
     lastLags = look.replyLagsMs;
+    lastCommits = look.commitLagsMs;
     const sample = await reading(stage, sql, (tickAt - started) / 60_000, look, a);
     samples.push(sample);
     console.log(minuteLine(sample));
@@ -130,9 +137,12 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   const last = samples.at(-1)!;
   if (final.replyLagsMs.length > 0) {
     const lags = [...lastLags, ...final.replyLagsMs].sort((x, y) => x - y);
+    const commits = [...lastCommits, ...final.commitLagsMs].sort((x, y) => x - y);
     last.replies = lags.length;
     last.replyLagP99Ms = percentile(lags, 99);
     last.replyLagMaxMs = lags.at(-1);
+    last.commitLagP99Ms = commits.length ? percentile(commits, 99) : undefined;
+    last.commitLagMaxMs = commits.at(-1);
     log(
       `${final.replyLagsMs.length} reply(ies) reached their rows after the last minute's ` +
         `reading; its reply lag p99 is now ${Math.round(last.replyLagP99Ms)} ms`,
@@ -147,6 +157,11 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   drained.label = "drain";
   console.log(minuteLine(drained));
   const queueRowsAfterDrain = await countQueueRows(sql, SOAK_SCHEMA);
+
+  // The temp folder goes at cleanup; the log stays beside the results.
+  const postgresLog = join(RESULTS_DIR, `soak-${resultStamp(started)}-postgres.log`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  copyFileSync(stage.postgresLog, postgresLog);
 
   const unanswered = load.submissions.filter((s) => s.status === undefined).length;
   const accepts = load.submissions.filter((s) => s.status === 202)
@@ -164,6 +179,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     samples,
     drained,
     queueRowsAfterDrain,
+    postgresLog,
     rssSeries,
     acceptSeries: acceptSeries(accepts, plan.loadSeconds),
     final,
@@ -209,6 +225,7 @@ async function reading(
     replyLagP99Ms: lags.length ? percentile(lags, 99) : undefined,
     replyLagMaxMs: lags.at(-1),
     commitLagP99Ms: commits.length ? percentile(commits, 99) : undefined,
+    commitLagMaxMs: commits.at(-1),
     acceptP99Ms: accepts.length ? percentile(accepts, 99) : undefined,
     rssBytes: stage.downlink.current().rssBytes(),
     heapUsedBytes: gauge("downlink_heap_used_bytes"),

@@ -23,6 +23,8 @@ export const SOAK_TENANT = "soak";
 export const SOAK_SCHEMA = "soak";
 
 export interface SoakStage {
+  /** PostgreSQL's log, in the temp folder removed at the end. */
+  postgresLog: string;
   databaseUrl: string;
   baseUrl: string;
   port: number;
@@ -43,7 +45,10 @@ export async function startSoakStage(plan: SoakPlan): Promise<SoakStage> {
 
   const [postgres, nats, mosquitto] = await Promise.all([
     // The queue tables must stay small by Downlink's own vacuum (issue 16), not autovacuum's.
-    startPostgresCluster(join(root, "postgres"), { settings: { autovacuum: "off" } }),
+    startPostgresCluster(join(root, "postgres"), {
+      // Checkpoints and lock waits in its log, which the run keeps: the likely causes of a stall.
+      settings: { autovacuum: "off", log_checkpoints: "on", log_lock_waits: "on" },
+    }),
     startNatsServer(join(root, "nats")),
     startMosquitto(join(root, "mosquitto")),
   ]);
@@ -86,5 +91,14 @@ export async function startSoakStage(plan: SoakPlan): Promise<SoakStage> {
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntilReady(baseUrl, 30_000);
   log(`downlink ready on ${baseUrl} (pid ${downlink.current().pid})`);
-  return { databaseUrl: postgres.url, baseUrl, port, downlink, docks, deviceIds, client };
+  return {
+    postgresLog: join(root, "postgres", "postgres.log"),
+    databaseUrl: postgres.url,
+    baseUrl,
+    port,
+    downlink,
+    docks,
+    deviceIds,
+    client,
+  };
 }
