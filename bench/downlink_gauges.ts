@@ -18,7 +18,8 @@ const NAMES: Record<string, keyof MemoryGauges> = {
   downlink_array_buffers_bytes: "arrayBuffers",
 };
 
-async function scrape(port: number): Promise<Map<string, number>> {
+/** Every sample of Downlink's /metrics on `port`, by name with its labels. */
+export async function scrape(port: number): Promise<Map<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
   const out = new Map<string, number>();

@@ -23,7 +23,16 @@ function binDir(): string {
   return found;
 }
 
-export async function startPostgresCluster(dir: string): Promise<OwnedServer> {
+export interface PostgresClusterOptions {
+  /** Server settings passed as `-c name=value` at every start, e.g. `{ autovacuum: "off" }` for
+   * the soak, which must show that Downlink's queue tables stay small without it. */
+  settings?: Readonly<Record<string, string>>;
+}
+
+export async function startPostgresCluster(
+  dir: string,
+  options: PostgresClusterOptions = {},
+): Promise<OwnedServer> {
   const bin = binDir();
   const asRoot = process.getuid?.() === 0;
   mkdirSync(dir, { recursive: true });
@@ -49,8 +58,10 @@ export async function startPostgresCluster(dir: string): Promise<OwnedServer> {
   await pg("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
   // fsync off: the faults here crash processes, not the machine, so the page cache survives
   // them, and the two shared cores are spared the flushes.
-  const options =
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  const settings = Object.entries(options.settings ?? {}).map(([k, v]) => ` -c ${k}=${v}`).join("");
+  const serverArgs =
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200` +
+    settings;
   const start = () =>
     pg("pg_ctl", [
       "-D",
@@ -61,7 +72,7 @@ export async function startPostgresCluster(dir: string): Promise<OwnedServer> {
       "-t",
       "60",
       "-o",
-      options,
+      serverArgs,
       "start",
     ]);
   await start();

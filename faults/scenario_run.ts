@@ -180,27 +180,29 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
   };
 }
 
-/** An API client of the suite's tenant allowed every dock, made as the CLI makes one. */
-async function createApiClient(
+/** An API client of the suite's tenant allowed every dock, made as the CLI makes one (the soak
+ * makes its own tenant's with `who`). */
+export async function createApiClient(
   env: Record<string, string>,
+  who: { tenantId: string; name: string; devices: string[] } = {
+    tenantId: TENANT,
+    name: "fault-suite",
+    devices: ["fdock-*"],
+  },
 ): Promise<{ clientId: string; secret: string }> {
   const config = loadConfig(env);
   const sql = createSql(config, { max: 1 });
   try {
     await runMigrations(sql, config.dbSchema);
     const store = createPostgresClientStore(sql, createDataCipher(config.dataKey));
-    const { client, secret } = await store.createClient({
-      tenantId: TENANT,
-      name: "fault-suite",
-      devices: ["fdock-*"],
-    });
+    const { client, secret } = await store.createClient(who);
     return { clientId: client.client_id, secret };
   } finally {
     await sql.end({ timeout: 1 });
   }
 }
 
-async function waitUntilReady(baseUrl: string, timeoutMs: number): Promise<void> {
+export async function waitUntilReady(baseUrl: string, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const ok = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(1_000) })
