@@ -18,7 +18,8 @@ import type { RoleContext, RunningRole } from "./role_context.ts";
 import { startApiRole } from "./http/api_role.ts";
 import { startShardRole } from "./shard/shard_role.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
-import { createMqttProbe } from "./bridge/mqtt_probe.ts";
+import { checkMqttReachable, createMqttProbe } from "./bridge/mqtt_probe.ts";
+import { DependencyUnreachableError, reachDependency } from "./dependency_unreachable.ts";
 import { roleCounters } from "./metrics.ts";
 
 export interface Downlink {
@@ -44,12 +45,32 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   }
 
   const sql = createSql(config);
-  await retryUntilUp(log, "postgres", () => runMigrations(sql, config.dbSchema));
-  const nc: NatsConnection = await retryUntilUp(
-    log,
-    "nats",
-    () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
-  );
+  let nc: NatsConnection | undefined;
+  try {
+    await reachDependency(
+      { service: "PostgreSQL", url: config.databaseUrl, variable: "DATABASE_URL" },
+      log,
+      () => sql`select 1`,
+    );
+    await runMigrations(sql, config.dbSchema);
+    nc = await reachDependency(
+      { service: "NATS", url: config.natsUrl, variable: "NATS_URL" },
+      log,
+      () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
+    );
+    // Only the bridge needs the broker to work; the API merely reports it in /readyz.
+    if (config.roles.has("bridge")) {
+      await reachDependency(
+        { service: "MQTT", url: config.mqttUrl, variable: "MQTT_URL" },
+        log,
+        () => checkMqttReachable(config.mqttUrl),
+      );
+    }
+  } catch (err) {
+    await nc?.close().catch(() => {});
+    await sql.end({ timeout: 1 });
+    throw err;
+  }
   const names = topologyNames(config.namespace);
   const identity = await claimInstanceId(nc, config, names.instanceSubject(config.instanceId))
     .catch(async (err) => {
@@ -153,18 +174,6 @@ async function claimInstanceId(nc: NatsConnection, config: Config, subject: stri
   });
 }
 
-async function retryUntilUp<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 30) throw err;
-      log.warn(`${what} is not reachable yet, retrying`, { attempt, err });
-      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * attempt)));
-    }
-  }
-}
-
 function isEntryPoint(): boolean {
   const meta = import.meta as ImportMeta & { main?: boolean };
   if (typeof meta.main === "boolean") return meta.main;
@@ -177,9 +186,14 @@ if (isEntryPoint()) {
   try {
     downlink = await startDownlink(loadConfig());
   } catch (err) {
-    // A configuration mistake is the operator's to fix: one line, no stack trace.
+    // A configuration mistake or a service that does not answer is the operator's to fix:
+    // one line, no stack trace.
     if (err instanceof ConfigError) {
       console.error(`downlink: cannot start: ${err.message}`);
+      process.exit(2);
+    }
+    if (err instanceof DependencyUnreachableError) {
+      console.error(`downlink: ${err.message}`);
       process.exit(2);
     }
     console.error(`downlink: cannot start: ${(err as Error).message ?? err}`);
