@@ -31,10 +31,14 @@ export function checkMqttReachable(url: string, timeoutMs = 3_000): Promise<void
       clean: true,
     });
     let failure: Error | undefined;
-    client.once("connect", () => client.end(true, {}, () => resolve()));
+    let accepted = false;
+    client.once("connect", () => {
+      accepted = true;
+      client.end(true, {}, () => resolve());
+    });
     client.once("error", (err) => (failure ??= err));
     client.once("close", () => {
-      if (client.connected) return;
+      if (accepted) return;
       client.end(true);
       reject(failure ?? Object.assign(new Error("no answer (timed out)"), { code: "ETIMEDOUT" }));
     });
