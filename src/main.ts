@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { type Clock, systemClock } from "./time.ts";
 import { createSql } from "./store/db.ts";
 import { runMigrations } from "./store/migrations.ts";
+import { checkDataKey } from "./store/data_key_check.ts";
 import { connectNats, ensureStreams } from "./bus/nats.ts";
 import { topologyNames } from "./bus/subjects.ts";
 import { createEventPublisher } from "./bus/event_publisher.ts";
@@ -45,6 +46,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   }
 
   const sql = createSql(config);
+  const cipher = createDataCipher(config.dataKey);
   let nc: NatsConnection | undefined;
   try {
     await reachDependency(
@@ -53,6 +55,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
       () => sql`select 1`,
     );
     await runMigrations(sql, config.dbSchema);
+    await checkDataKey(sql, cipher, config.dbSchema);
     nc = await reachDependency(
       { service: "NATS", url: config.natsUrl, variable: "NATS_URL" },
       log,
@@ -88,7 +91,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     sql,
     nc,
     names,
-    cipher: createDataCipher(config.dataKey),
+    cipher,
     publisher,
     events: createEventPublisher(publisher),
   };

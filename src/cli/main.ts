@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { createDataCipher } from "../crypto/data_key.ts";
 import { createSql, type Sql } from "../store/db.ts";
 import { runMigrations } from "../store/migrations.ts";
+import { checkDataKey } from "../store/data_key_check.ts";
 import {
   type ClientStore,
   ClientStoreError,
@@ -92,7 +93,10 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     const sql = createSql(config, { max: 2 });
     try {
       await runMigrations(sql, config.dbSchema);
-      const store = createPostgresClientStore(sql, createDataCipher(config.dataKey));
+      const cipher = createDataCipher(config.dataKey);
+      // A client made under a wrong key would have a secret the API cannot open.
+      await checkDataKey(sql, cipher, config.dbSchema);
+      const store = createPostgresClientStore(sql, cipher);
       out(JSON.stringify(await run(rest, store, sql), null, 2));
       return 0;
     } finally {
