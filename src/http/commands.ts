@@ -9,6 +9,7 @@ import { rfc3339 } from "../time.ts";
 import type { AuthVariables } from "./auth.ts";
 import { nonceReplayed, requireScope } from "./auth.ts";
 import { parseCommandRequest } from "./command_request.ts";
+import { parseCommandId } from "./command_id_param.ts";
 import { MAX_JSON_DEPTH, tooDeepAt } from "../vendors/dji/json_depth.ts";
 import {
   ForbiddenError,
@@ -100,7 +101,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
   routes.get("/:command_id", async (c) => {
     const client = c.get("client");
     requireScope(client, "open:command:read");
-    const id = c.req.param("command_id");
+    const id = parseCommandId(c.req.param("command_id"));
     // Another tenant's command is answered exactly like one that does not exist.
     const view = await commands.getCommand(client.tenant_id, id);
     if (!view) {

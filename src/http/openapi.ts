@@ -237,6 +237,7 @@ function buildDocument(): Record<string, unknown> {
           parameters: [commandIdParam],
           responses: {
             "200": { ...json(ref("CommandView"), "The Query Response"), headers: requestIdHeader },
+            "400": errorResponse("BadRequest"),
             "404": errorResponse("NotFound"),
             ...SIGNED_ERRORS,
           },
