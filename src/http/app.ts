@@ -1,4 +1,4 @@
-// The HTTP API as a hono app: request ids, health, metrics, OpenAPI, the signed command and
+// The HTTP API as a hono app: request ids, the index, health, metrics, OpenAPI, the signed command and
 // catalog endpoints, and the one error handler that turns every failure into the error envelope.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono, type MiddlewareHandler } from "hono";
@@ -23,6 +23,7 @@ import { commandListRoutes } from "./command_list.ts";
 import { commandWaitRoutes } from "./command_wait.ts";
 import { countResponses, metricsRoutes } from "./metrics.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { serviceIndexRoutes } from "./service_index.ts";
 
 export interface AppDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.route("/", healthRoutes(deps.readiness));
   app.route("/", metricsRoutes(registry));
   app.route("/", openApiRoutes());
+  app.route("/", serviceIndexRoutes());
 
   const signed = () => {
     const api = new Hono<ApiEnv>();
