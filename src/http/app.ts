@@ -13,6 +13,7 @@ import { type ApiEnv, commandRoutes, COMMANDS_PATH } from "./commands.ts";
 import { errorBody, errorHandler, ServiceUnavailableError } from "./errors.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { requestId } from "./request_id.ts";
+import { accessLog } from "./access_log.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { ConnectionWatch } from "../bus/connection_watch.ts";
 import { createMetricsRegistry } from "../metrics.ts";
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   registerProcessMemory(registry);
   if (deps.eventLoopDelay) registerEventLoopDelay(registry, deps.eventLoopDelay);
   app.use("*", requestId());
+  app.use("*", accessLog(deps.log));
   app.use(
     "*",
     countResponses(registry.counter("downlink_http_responses", "HTTP responses by status code")),

@@ -7,6 +7,7 @@ import type { CommandStore } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
 import { rfc3339 } from "../time.ts";
 import type { AuthVariables } from "./auth.ts";
+import type { AccessLogVariables } from "./access_log.ts";
 import { nonceReplayed, requireScope } from "./auth.ts";
 import { parseCommandRequest } from "./command_request.ts";
 import { parseCommandId } from "./command_id_param.ts";
@@ -31,7 +32,7 @@ export interface CommandRoutesDeps {
   outboxHoldSeconds?: (partition: number) => number;
 }
 
-export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
+export type ApiEnv = { Variables: AuthVariables & AccessLogVariables };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -90,6 +91,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);
     if (outcome.outcome === "accepted") onAccepted?.(outcome.command);
     else c.header("Idempotent-Replayed", "true");
+    c.set("commandId", outcome.command_id);
     return c.json({
       command_id: outcome.command_id,
       status: "ACCEPTED",
