@@ -161,8 +161,9 @@ describe("client disable and rotate-secret", () => {
       secret: fresh,
     });
     // The API trusts a looked-up client for up to 2 s; the first lookup happens now.
-    assert.equal((await newHttp.getCommand("x")).status, 404);
-    assert.equal((await oldHttp.getCommand("x")).body.code, "SIGNATURE_INVALID");
+    const unknown = "01900000-0000-7000-8000-000000000000";
+    assert.equal((await newHttp.getCommand(unknown)).status, 404);
+    assert.equal((await oldHttp.getCommand(unknown)).body.code, "SIGNATURE_INVALID");
 
     const disabled = await cli("client", "disable", "--client", created.client_id);
     assert.equal(disabled.code, 0);
