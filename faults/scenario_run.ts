@@ -91,8 +91,8 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
     DOWNLINK_NAMESPACE: namespace,
     DOWNLINK_DB_SCHEMA: namespace,
     DOWNLINK_LEASE_TTL_SECONDS: String(plan.leaseTtlSeconds),
-    // info, not warn: the start and partition takeover lines are info, and nothing per
-    // command is logged at info. Only error lines are shown.
+    // info, not warn: the start and partition takeover lines are info (so is the access log,
+    // one line per request). Only error lines are shown.
     DOWNLINK_LOG_LEVEL: "info",
   };
   const client = await createApiClient(env);

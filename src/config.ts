@@ -114,8 +114,13 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
   const first = [...Value.Errors(Env, withDefaults)][0];
   if (first) {
     const key = first.path.replace(/^\//, "");
+    const seen = JSON.stringify(env[key] ?? null);
+    const allowed = allowedValues(Env.properties[key as keyof typeof Env.properties]);
+    // TypeBox says "Expected union value" for an enum: the operator needs the list instead.
     throw new ConfigError(
-      `${key} is invalid: ${first.message}, got ${JSON.stringify(env[key] ?? null)}`,
+      allowed
+        ? `${key} must be one of ${allowed.join(", ")}, got ${seen}`
+        : `${key} is invalid: ${first.message}, got ${seen}`,
     );
   }
   const e = withDefaults;
@@ -124,9 +129,9 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
   for (const part of e.DOWNLINK_ROLES.split(",").map((s) => s.trim()).filter(Boolean)) {
     if (!(ROLES as readonly string[]).includes(part)) {
       throw new ConfigError(
-        `DOWNLINK_ROLES must list roles among ${ROLES.join(",")}, got ${
-          JSON.stringify(e.DOWNLINK_ROLES)
-        }`,
+        `DOWNLINK_ROLES must list roles among ${ROLES.join(", ")}: ${
+          JSON.stringify(part)
+        } is not one, got ${JSON.stringify(e.DOWNLINK_ROLES)}`,
       );
     }
     roles.add(part as Role);
@@ -178,6 +183,13 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxCommitSeconds: e.DOWNLINK_MAX_COMMIT_SECONDS,
     maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
   };
+}
+
+/** The values of an enum-like variable (a union of literals); undefined for any other schema. */
+function allowedValues(schema: unknown): string[] | undefined {
+  const members = (schema as { anyOf?: { const?: unknown }[] } | undefined)?.anyOf;
+  if (!members?.length || !members.every((m) => typeof m.const === "string")) return undefined;
+  return members.map((m) => m.const as string);
 }
 
 /** The host name: stable across restarts, so a restarted process takes its own partition

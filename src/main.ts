@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "./log.ts";
 import { type Clock, systemClock } from "./time.ts";
 import { createSql } from "./store/db.ts";
 import { runMigrations } from "./store/migrations.ts";
+import { checkDataKey } from "./store/data_key_check.ts";
 import { connectNats, ensureStreams } from "./bus/nats.ts";
 import { topologyNames } from "./bus/subjects.ts";
 import { createEventPublisher } from "./bus/event_publisher.ts";
@@ -18,7 +19,8 @@ import type { RoleContext, RunningRole } from "./role_context.ts";
 import { startApiRole } from "./http/api_role.ts";
 import { startShardRole } from "./shard/shard_role.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
-import { createMqttProbe } from "./bridge/mqtt_probe.ts";
+import { checkMqttReachable, createMqttProbe } from "./bridge/mqtt_probe.ts";
+import { DependencyUnreachableError, reachDependency } from "./dependency_unreachable.ts";
 import { roleCounters } from "./metrics.ts";
 import { startQueueVacuum } from "./store/queue_vacuum.ts";
 
@@ -45,12 +47,34 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   }
 
   const sql = createSql(config);
-  await retryUntilUp(log, "postgres", () => runMigrations(sql, config.dbSchema));
-  const nc: NatsConnection = await retryUntilUp(
-    log,
-    "nats",
-    () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
-  );
+  const cipher = createDataCipher(config.dataKey);
+  let nc: NatsConnection | undefined;
+  try {
+    await reachDependency(
+      { service: "PostgreSQL", url: config.databaseUrl, variable: "DATABASE_URL" },
+      log,
+      () => sql`select 1`,
+    );
+    await runMigrations(sql, config.dbSchema);
+    await checkDataKey(sql, cipher, config.dbSchema);
+    nc = await reachDependency(
+      { service: "NATS", url: config.natsUrl, variable: "NATS_URL" },
+      log,
+      () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
+    );
+    // Only the bridge needs the broker to work; the API merely reports it in /readyz.
+    if (config.roles.has("bridge")) {
+      await reachDependency(
+        { service: "MQTT", url: config.mqttUrl, variable: "MQTT_URL" },
+        log,
+        () => checkMqttReachable(config.mqttUrl),
+      );
+    }
+  } catch (err) {
+    await nc?.close().catch(() => {});
+    await sql.end({ timeout: 1 });
+    throw err;
+  }
   const names = topologyNames(config.namespace);
   const identity = await claimInstanceId(nc, config, names.instanceSubject(config.instanceId))
     .catch(async (err) => {
@@ -68,7 +92,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     sql,
     nc,
     names,
-    cipher: createDataCipher(config.dataKey),
+    cipher,
     publisher,
     events: createEventPublisher(publisher),
   };
@@ -163,18 +187,6 @@ async function claimInstanceId(nc: NatsConnection, config: Config, subject: stri
   });
 }
 
-async function retryUntilUp<T>(log: Logger, what: string, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= 30) throw err;
-      log.warn(`${what} is not reachable yet, retrying`, { attempt, err });
-      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * attempt)));
-    }
-  }
-}
-
 function isEntryPoint(): boolean {
   const meta = import.meta as ImportMeta & { main?: boolean };
   if (typeof meta.main === "boolean") return meta.main;
@@ -187,9 +199,14 @@ if (isEntryPoint()) {
   try {
     downlink = await startDownlink(loadConfig());
   } catch (err) {
-    // A configuration mistake is the operator's to fix: one line, no stack trace.
+    // A configuration mistake or a service that does not answer is the operator's to fix:
+    // one line, no stack trace.
     if (err instanceof ConfigError) {
       console.error(`downlink: cannot start: ${err.message}`);
+      process.exit(2);
+    }
+    if (err instanceof DependencyUnreachableError) {
+      console.error(`downlink: ${err.message}`);
       process.exit(2);
     }
     console.error(`downlink: cannot start: ${(err as Error).message ?? err}`);

@@ -53,3 +53,31 @@ test("an out-of-range value is refused with the variable's name", () => {
     /DOWNLINK_DEFAULT_TIMEOUT_SECONDS/,
   );
 });
+
+test("an unknown DOWNLINK_ENV lists the allowed values and the value seen", () => {
+  assert.throws(
+    () => loadConfig({ DOWNLINK_ENV: "prod" }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(
+        err.message,
+        'DOWNLINK_ENV must be one of development, production, got "prod"',
+      );
+      return true;
+    },
+  );
+});
+
+test("an unknown DOWNLINK_LOG_LEVEL lists the allowed values and the value seen", () => {
+  assert.throws(
+    () => loadConfig({ DOWNLINK_LOG_LEVEL: "verbose" }),
+    /^ConfigError: DOWNLINK_LOG_LEVEL must be one of debug, info, warn, error, silent, got "verbose"$/,
+  );
+});
+
+test("an unknown role in DOWNLINK_ROLES is named with the allowed roles", () => {
+  assert.throws(
+    () => loadConfig({ DOWNLINK_ROLES: "api,worker" }),
+    /^ConfigError: DOWNLINK_ROLES must list roles among api, shard, bridge: "worker" is not one, got "api,worker"$/,
+  );
+});

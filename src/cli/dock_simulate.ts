@@ -2,7 +2,9 @@
 // few connections, answering each command on services_reply. Used by tests, docs and benchmarks.
 import process from "node:process";
 import type { MqttClient } from "mqtt";
+import { parseArgs } from "node:util";
 import { connectMqtt } from "../bridge/mqtt_connection.ts";
+import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 
 /** A command as a simulated dock received it. */
 export interface ReceivedCommand {
@@ -162,50 +164,73 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   };
 }
 
-const USAGE = `usage: downlink dock simulate --sn SN [--sn SN2 ...] [--result N] [--delay MS]
-       [--method-mismatch] [--silent] [--mqtt URL]`;
+const SIMULATE: CommandSpec = {
+  description: "Simulates DJI docks on MQTT: each subscribes to its services topic and answers " +
+    "every command on services_reply, until interrupted. Prints one JSON line per command.",
+  options: {
+    sn: {
+      value: "SN[,SN]",
+      help: "serial number(s) of the simulated docks; may be repeated",
+      required: true,
+      multiple: true,
+    },
+    result: { value: "N", help: "the result code every answer carries (default 0: success)" },
+    delay: { value: "MS", help: "wait this long before answering (default 0)" },
+    "method-mismatch": { help: "answer with another method than the command's (a lying dock)" },
+    silent: { help: "never answer (the command times out)" },
+    mqtt: { value: "URL", help: "the broker (default: MQTT_URL, else mqtt://127.0.0.1:1883)" },
+  },
+};
+const PROGRAM = "npm run downlink --";
 
 /** `downlink dock simulate ...`: runs simulated docks until interrupted. */
 export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
+  const help = renderHelp(PROGRAM, "dock simulate", SIMULATE);
   if (action !== "simulate") {
-    console.error(USAGE);
+    if (action !== undefined && isHelp([action])) {
+      console.log(help);
+      return 0;
+    }
+    console.error(help);
     return 2;
   }
-  const sns: string[] = [];
-  let result = 0;
-  let delayMs = 0;
-  let methodMismatch = false;
-  let silent = false;
-  let mqttUrl = process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    const value = () => {
-      const v = rest[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    const int = (name: string, v: string) => {
-      if (!/^-?\d+$/.test(v)) {
-        throw new Error(`${name} must be an integer, got ${JSON.stringify(v)}`);
-      }
-      return Number(v);
-    };
-    try {
-      if (arg === "--sn") sns.push(...value().split(",").filter(Boolean));
-      else if (arg === "--result") result = int("--result", value());
-      else if (arg === "--delay") delayMs = int("--delay", value());
-      else if (arg === "--method-mismatch") methodMismatch = true;
-      else if (arg === "--silent") silent = true;
-      else if (arg === "--mqtt") mqttUrl = value();
-      else throw new Error(`unknown option ${arg}`);
-    } catch (err) {
-      console.error(`dock simulate: ${(err as Error).message}\n${USAGE}`);
-      return 2;
+  if (isHelp(rest)) {
+    console.log(help);
+    return 0;
+  }
+  const int = (name: string, v: string | undefined, fallback: number) => {
+    if (v === undefined) return fallback;
+    if (!/^-?\d+$/.test(v)) {
+      throw new Error(`--${name} must be an integer, got ${JSON.stringify(v)}`);
     }
+    return Number(v);
+  };
+  let sns: string[];
+  let result: number;
+  let delayMs: number;
+  let methodMismatch: boolean;
+  let silent: boolean;
+  let mqttUrl: string;
+  try {
+    const o = parseArgs({
+      args: rest,
+      options: parseArgsOptions(SIMULATE),
+      allowPositionals: false,
+      strict: true,
+    }).values as Record<string, string | string[] | boolean | undefined>;
+    sns = ((o.sn as string[] | undefined) ?? []).flatMap((v) => v.split(",")).filter(Boolean);
+    result = int("result", o.result as string | undefined, 0);
+    delayMs = int("delay", o.delay as string | undefined, 0);
+    methodMismatch = o["method-mismatch"] === true;
+    silent = o.silent === true;
+    mqttUrl = (o.mqtt as string | undefined) ?? process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
+  } catch (err) {
+    console.error(`dock simulate: ${(err as Error).message}\n${help}`);
+    return 2;
   }
   if (sns.length === 0) {
-    console.error(`dock simulate: --sn is required\n${USAGE}`);
+    console.error(`dock simulate: --sn is required\n${help}`);
     return 2;
   }
   const sim = await createDockSimulator({

@@ -9,12 +9,14 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { createDataCipher } from "../crypto/data_key.ts";
 import { createSql, type Sql } from "../store/db.ts";
 import { runMigrations } from "../store/migrations.ts";
+import { checkDataKey } from "../store/data_key_check.ts";
 import {
   type ClientStore,
   ClientStoreError,
   createPostgresClientStore,
 } from "../store/client_store.ts";
 import { newNonce, signedHeaders } from "../http/signing.ts";
+import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 
 export interface CliIo {
   env?: Record<string, string | undefined>;
@@ -29,16 +31,7 @@ export class CliError extends Error {
   readonly code = "CLI_USAGE";
 }
 
-const USAGE = `usage: npm run downlink -- <command>
-  tenant create --id T [--name N]
-  client create --tenant T --name N --devices P[,P] [--scopes S[,S]] [--skew SECONDS] [--replay-window SECONDS]
-  client list [--tenant T]
-  client disable --client C
-  client enable --client C
-  client rotate-secret --client C
-  sign --client C --secret S [--method M] [--path P] [--body JSON | --body-file F]
-       [--timestamp UNIX] [--nonce N] [--curl BASE_URL]
-  dock simulate ...   (see: npm run downlink -- dock simulate --help)`;
+const PROGRAM = "npm run downlink --";
 
 const list = (v: string | undefined) =>
   (v ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
@@ -56,13 +49,14 @@ function required(name: string, v: string | undefined): string {
   return v;
 }
 
-function parse(argv: string[], options: Record<string, { type: "string" | "boolean" }>) {
+function parse(argv: string[], spec: CommandSpec) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true })
-      .values as Record<
-        string,
-        string | undefined
-      >;
+    return parseArgs({
+      args: argv,
+      options: parseArgsOptions(spec),
+      allowPositionals: false,
+      strict: true,
+    }).values as Record<string, string | undefined>;
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -75,8 +69,11 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   const env = io.env ?? process.env;
   const [group, action, ...rest] = argv;
   try {
-    if (group === undefined || group === "help" || group === "--help" || group === "-h") {
-      out(USAGE);
+    if (
+      group === undefined || group === "help" || isHelp([group]) ||
+      (action !== undefined && isHelp([action]) && group !== "sign" && group !== "dock")
+    ) {
+      out(usage());
       return group === undefined ? 1 : 0;
     }
     if (group === "dock") {
@@ -84,16 +81,31 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       const mod = await import("./dock_simulate.ts");
       return (await mod.runDockSimulatorCommand(argv.slice(1))) ?? 0;
     }
-    if (group === "sign") return sign(argv.slice(1), out, io.now);
+    if (group === "sign") {
+      if (isHelp(argv.slice(1))) {
+        out(renderHelp(PROGRAM, "sign", SIGN));
+        return 0;
+      }
+      return sign(argv.slice(1), out, io.now);
+    }
     const command = `${group} ${action ?? ""}`.trim();
-    const run = COMMANDS[command];
-    if (!run) throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    const entry = COMMANDS[command];
+    if (!entry) throw new CliError(`unknown command ${JSON.stringify(command)}\n${usage()}`);
+    // Before the configuration and the database: help must work where neither does.
+    if (isHelp(rest)) {
+      out(renderHelp(PROGRAM, command, entry.spec));
+      return 0;
+    }
+    const options = parse(rest, entry.spec);
     const config = loadConfig(env);
     const sql = createSql(config, { max: 2 });
     try {
       await runMigrations(sql, config.dbSchema);
-      const store = createPostgresClientStore(sql, createDataCipher(config.dataKey));
-      out(JSON.stringify(await run(rest, store, sql), null, 2));
+      const cipher = createDataCipher(config.dataKey);
+      // A client made under a wrong key would have a secret the API cannot open.
+      await checkDataKey(sql, cipher, config.dbSchema);
+      const store = createPostgresClientStore(sql, cipher);
+      out(JSON.stringify(await entry.run(options, store, sql), null, 2));
       return 0;
     } finally {
       await sql.end({ timeout: 1 });
@@ -108,65 +120,134 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
   }
 }
 
-type Command = (argv: string[], store: ClientStore, sql: Sql) => Promise<unknown>;
+type Options = Record<string, string | undefined>;
+
+interface Command {
+  spec: CommandSpec;
+  run(o: Options, store: ClientStore, sql: Sql): Promise<unknown>;
+}
+
+const CLIENT_OPTION: CommandSpec["options"] = {
+  client: { value: "C", help: "the client id (ak_...)", required: true },
+};
 
 const COMMANDS: Record<string, Command> = {
-  "tenant create": async (argv, store) => {
-    const o = parse(argv, { id: { type: "string" }, name: { type: "string" } });
-    const { tenant, created } = await store.createTenant(required("id", o.id), o.name);
-    return { ...tenant, created };
+  "tenant create": {
+    spec: {
+      description: "Creates a tenant; prints it with created=false when it already exists.",
+      options: {
+        id: { value: "T", help: "the tenant id", required: true },
+        name: { value: "N", help: "a display name (default: the id)" },
+      },
+    },
+    run: async (o, store) => {
+      const { tenant, created } = await store.createTenant(required("id", o.id), o.name);
+      return { ...tenant, created };
+    },
   },
-  "client create": async (argv, store) => {
-    const o = parse(argv, {
-      tenant: { type: "string" },
-      name: { type: "string" },
-      devices: { type: "string" },
-      scopes: { type: "string" },
-      skew: { type: "string" },
-      "replay-window": { type: "string" },
-    });
-    const { client, secret, tenantCreated } = await store.createClient({
-      tenantId: required("tenant", o.tenant),
-      name: required("name", o.name),
-      devices: list(required("devices", o.devices)),
-      scopes: list(o.scopes),
-      allowedClockSkewSeconds: intOption("skew", o.skew),
-      replayWindowSeconds: intOption("replay-window", o["replay-window"]),
-    });
-    // The only time the secret is ever shown.
-    return { ...client, secret, tenant_created: tenantCreated };
+  "client create": {
+    spec: {
+      description: "Creates an API client and prints it with its secret, shown this once. " +
+        "The tenant is created when missing.",
+      options: {
+        tenant: { value: "T", help: "the tenant id", required: true },
+        name: { value: "N", help: "a name for the client", required: true },
+        devices: {
+          value: "P[,P]",
+          help: "device serial patterns the client may command (* matches any suffix)",
+          required: true,
+        },
+        scopes: { value: "S[,S]", help: "scopes (default: open:command:create,open:command:read)" },
+        skew: { value: "SECONDS", help: "allowed clock skew of signed requests (default 300)" },
+        "replay-window": {
+          value: "SECONDS",
+          help: "how long a nonce stays used (default 300)",
+        },
+      },
+    },
+    run: async (o, store) => {
+      const { client, secret, tenantCreated } = await store.createClient({
+        tenantId: required("tenant", o.tenant),
+        name: required("name", o.name),
+        devices: list(required("devices", o.devices)),
+        scopes: list(o.scopes),
+        allowedClockSkewSeconds: intOption("skew", o.skew),
+        replayWindowSeconds: intOption("replay-window", o["replay-window"]),
+      });
+      // The only time the secret is ever shown.
+      return { ...client, secret, tenant_created: tenantCreated };
+    },
   },
-  "client list": async (argv, store) => {
-    const o = parse(argv, { tenant: { type: "string" } });
-    return await store.listClients(o.tenant);
+  "client list": {
+    spec: {
+      description: "Lists API clients (never their secrets).",
+      options: { tenant: { value: "T", help: "only this tenant's clients" } },
+    },
+    run: async (o, store) => await store.listClients(o.tenant),
   },
-  "client disable": async (argv, store) => {
-    const o = parse(argv, { client: { type: "string" } });
-    return await store.setStatus(required("client", o.client), "DISABLED");
+  "client disable": {
+    spec: { description: "Disables a client: its requests are refused.", options: CLIENT_OPTION },
+    run: async (o, store) => await store.setStatus(required("client", o.client), "DISABLED"),
   },
-  "client enable": async (argv, store) => {
-    const o = parse(argv, { client: { type: "string" } });
-    return await store.setStatus(required("client", o.client), "ACTIVE");
+  "client enable": {
+    spec: { description: "Enables a disabled client again.", options: CLIENT_OPTION },
+    run: async (o, store) => await store.setStatus(required("client", o.client), "ACTIVE"),
   },
-  "client rotate-secret": async (argv, store) => {
-    const o = parse(argv, { client: { type: "string" } });
-    const { client, secret } = await store.rotateSecret(required("client", o.client));
-    return { ...client, secret };
+  "client rotate-secret": {
+    spec: {
+      description: "Gives a client a new secret, printed once; the old one stops working.",
+      options: CLIENT_OPTION,
+    },
+    run: async (o, store) => {
+      const { client, secret } = await store.rotateSecret(required("client", o.client));
+      return { ...client, secret };
+    },
   },
 };
 
+const SIGN: CommandSpec = {
+  description: "Prints the signature headers (X-Api-*) of one request. With --curl, a ready " +
+    "curl command line instead; needs no database.",
+  options: {
+    client: { value: "C", help: "the client id", required: true },
+    secret: { value: "S", help: "the client's secret", required: true },
+    method: { value: "M", help: "HTTP method (default: POST with a body, else GET)" },
+    path: {
+      value: "P",
+      help: "path and query (default /api/v1/open/downlink/commands)",
+    },
+    body: { value: "JSON", help: "the request body" },
+    "body-file": { value: "F", help: "read the body from file F" },
+    timestamp: { value: "UNIX", help: "the timestamp to sign (default: now)" },
+    nonce: { value: "N", help: "the nonce (default: a fresh one)" },
+    curl: { value: "BASE_URL", help: "print a curl command for BASE_URL instead" },
+  },
+};
+
+/** The top-level help: every command with the first sentence of its description. */
+function usage(): string {
+  const rows: [string, string][] = [
+    ...Object.entries(COMMANDS).map(([name, c]) => [name, c.spec.description] as [string, string]),
+    ["sign", SIGN.description],
+    ["dock simulate", "Simulates DJI docks on MQTT, answering the commands sent to them."],
+  ];
+  const width = Math.max(...rows.map(([name]) => name.length)) + 2;
+  const first = (text: string) => text.replace(/\.\s.*$/s, ".");
+  return [
+    `usage: ${PROGRAM} <command> [options]`,
+    "",
+    "Operator commands for Downlink: tenants, API clients, request signing, a dock simulator.",
+    "The tenant and client commands use DATABASE_URL, DOWNLINK_DB_SCHEMA and DOWNLINK_DATA_KEY.",
+    "",
+    "commands:",
+    ...rows.map(([name, text]) => `  ${name.padEnd(width)}${first(text)}`),
+    "",
+    `Each command takes --help, e.g. ${PROGRAM} client create --help`,
+  ].join("\n");
+}
+
 function sign(argv: string[], out: (t: string) => void, now?: () => number): number {
-  const o = parse(argv, {
-    client: { type: "string" },
-    secret: { type: "string" },
-    method: { type: "string" },
-    path: { type: "string" },
-    body: { type: "string" },
-    "body-file": { type: "string" },
-    timestamp: { type: "string" },
-    nonce: { type: "string" },
-    curl: { type: "string" },
-  });
+  const o = parse(argv, SIGN);
   if (o.body !== undefined && o["body-file"] !== undefined) {
     throw new CliError("give --body or --body-file, not both");
   }

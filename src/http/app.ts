@@ -1,4 +1,4 @@
-// The HTTP API as a hono app: request ids, health, metrics, OpenAPI, the signed command and
+// The HTTP API as a hono app: request ids, the index, health, metrics, OpenAPI, the signed command and
 // catalog endpoints, and the one error handler that turns every failure into the error envelope.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono, type MiddlewareHandler } from "hono";
@@ -13,6 +13,7 @@ import { type ApiEnv, commandRoutes, COMMANDS_PATH } from "./commands.ts";
 import { errorBody, errorHandler, ServiceUnavailableError } from "./errors.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { requestId } from "./request_id.ts";
+import { accessLog } from "./access_log.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { ConnectionWatch } from "../bus/connection_watch.ts";
 import { createMetricsRegistry } from "../metrics.ts";
@@ -23,6 +24,7 @@ import { commandListRoutes } from "./command_list.ts";
 import { commandWaitRoutes } from "./command_wait.ts";
 import { countResponses, metricsRoutes } from "./metrics.ts";
 import { openApiRoutes } from "./openapi.ts";
+import { serviceIndexRoutes } from "./service_index.ts";
 
 export interface AppDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   if (deps.eventLoopDelay) registerEventLoopDelay(registry, deps.eventLoopDelay);
   if (deps.pipelineGauges) registry.gauges(deps.pipelineGauges, PIPELINE_GAUGES);
   app.use("*", requestId());
+  app.use("*", accessLog(deps.log));
   app.use(
     "*",
     countResponses(registry.counter("downlink_http_responses", "HTTP responses by status code")),
@@ -76,6 +79,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.route("/", healthRoutes(deps.readiness));
   app.route("/", metricsRoutes(registry));
   app.route("/", openApiRoutes());
+  app.route("/", serviceIndexRoutes());
 
   const signed = () => {
     const api = new Hono<ApiEnv>();

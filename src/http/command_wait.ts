@@ -7,6 +7,7 @@ import type { CommandStore, CommandView } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
 import { describeValue } from "../vendors/dji/describe_value.ts";
 import { requireScope } from "./auth.ts";
+import { parseCommandId } from "./command_id_param.ts";
 import type { ApiEnv } from "./commands.ts";
 import { NotFoundError, ValidationError } from "./errors.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
@@ -44,8 +45,8 @@ export function commandWaitRoutes(deps: CommandWaitDeps): Hono<ApiEnv> {
   routes.get("/:command_id/wait", async (c) => {
     const client = c.get("client");
     requireScope(client, "open:command:read");
+    const id = parseCommandId(c.req.param("command_id"));
     const timeoutSeconds = parseWaitSeconds(c.req.query("timeout_seconds"));
-    const id = c.req.param("command_id");
     const read = async () => {
       // Another tenant's command is answered exactly like one that does not exist (as GET).
       const view = await commands.getCommand(client.tenant_id, id);

@@ -7,8 +7,10 @@ import type { CommandStore } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
 import { rfc3339 } from "../time.ts";
 import type { AuthVariables } from "./auth.ts";
+import type { AccessLogVariables } from "./access_log.ts";
 import { nonceReplayed, requireScope } from "./auth.ts";
 import { parseCommandRequest } from "./command_request.ts";
+import { parseCommandId } from "./command_id_param.ts";
 import { MAX_JSON_DEPTH, tooDeepAt } from "../vendors/dji/json_depth.ts";
 import {
   ForbiddenError,
@@ -33,7 +35,7 @@ export interface CommandRoutesDeps {
   overloaded?: () => string | undefined;
 }
 
-export type ApiEnv = { Variables: AuthVariables & { requestId: string } };
+export type ApiEnv = { Variables: AuthVariables & AccessLogVariables };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -95,6 +97,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);
     if (outcome.outcome === "accepted") onAccepted?.(outcome.command);
     else c.header("Idempotent-Replayed", "true");
+    c.set("commandId", outcome.command_id);
     return c.json({
       command_id: outcome.command_id,
       status: "ACCEPTED",
@@ -106,7 +109,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
   routes.get("/:command_id", async (c) => {
     const client = c.get("client");
     requireScope(client, "open:command:read");
-    const id = c.req.param("command_id");
+    const id = parseCommandId(c.req.param("command_id"));
     // Another tenant's command is answered exactly like one that does not exist.
     const view = await commands.getCommand(client.tenant_id, id);
     if (!view) {

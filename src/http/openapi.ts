@@ -84,6 +84,17 @@ export const ErrorSchema = Type.Object({
   }))),
 }, { additionalProperties: false });
 
+export const ServiceIndexSchema = Type.Object({
+  name: Type.Literal("downlink"),
+  version: Type.String({ description: "The version of package.json" }),
+  links: Type.Object({
+    openapi: Type.String(),
+    health: Type.String(),
+    ready: Type.String(),
+    docs: Type.String(),
+  }),
+}, { additionalProperties: false });
+
 const SCHEMAS: Record<string, TSchema> = {
   CommandRequest: CommandRequestSchema,
   Accepted: AcceptedSchema,
@@ -91,6 +102,7 @@ const SCHEMAS: Record<string, TSchema> = {
   CommandList: CommandListSchema,
   Catalog: CatalogSchema,
   Error: ErrorSchema,
+  ServiceIndex: ServiceIndexSchema,
 };
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -237,6 +249,7 @@ function buildDocument(): Record<string, unknown> {
           parameters: [commandIdParam],
           responses: {
             "200": { ...json(ref("CommandView"), "The Query Response"), headers: requestIdHeader },
+            "400": errorResponse("BadRequest"),
             "404": errorResponse("NotFound"),
             ...SIGNED_ERRORS,
           },
@@ -285,6 +298,14 @@ function buildDocument(): Record<string, unknown> {
             "200": json(ref("Catalog"), "The catalog, sorted by method"),
             ...SIGNED_ERRORS,
           },
+        },
+      },
+      "/": {
+        get: {
+          operationId: "serviceIndex",
+          summary: "Name, version and links to this document, health, readiness and docs",
+          security: UNSIGNED,
+          responses: { "200": json(ref("ServiceIndex"), "The index") },
         },
       },
       "/healthz": {

@@ -159,6 +159,18 @@ create index event_outbox_partition on event_outbox (partition, seq);
 alter table in_flight_commands add column sending_at timestamptz, add column sending_by uuid;
 `,
   },
+  {
+    version: 6,
+    name: "data key check value",
+    sql: `
+-- A known text sealed with the data key the database was first started with: a process given
+-- another key refuses to start instead of failing on every secret and payload (data_key_check.ts).
+create table data_key_check (
+  id      integer primary key check (id = 1),
+  sealed  bytea not null
+);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

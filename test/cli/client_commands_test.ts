@@ -161,8 +161,9 @@ describe("client disable and rotate-secret", () => {
       secret: fresh,
     });
     // The API trusts a looked-up client for up to 2 s; the first lookup happens now.
-    assert.equal((await newHttp.getCommand("x")).status, 404);
-    assert.equal((await oldHttp.getCommand("x")).body.code, "SIGNATURE_INVALID");
+    const unknown = "01900000-0000-7000-8000-000000000000";
+    assert.equal((await newHttp.getCommand(unknown)).status, 404);
+    assert.equal((await oldHttp.getCommand(unknown)).body.code, "SIGNATURE_INVALID");
 
     const disabled = await cli("client", "disable", "--client", created.client_id);
     assert.equal(disabled.code, 0);
@@ -262,4 +263,65 @@ test("npm run downlink runs the CLI as a program and prints one JSON object", as
   });
   const printed = JSON.parse(out);
   assert.ok(printed.tenant_id && printed.client_id && printed.secret);
+});
+
+describe("--help", () => {
+  /** Runs the CLI as a program, as an operator does; never needs the database for help. */
+  function program(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        "node",
+        ["--import", "tsx", "src/cli/main.ts", ...argv],
+        {
+          env: { ...process.env, ...env, DATABASE_URL: "postgres://127.0.0.1:1/none" },
+          cwd: new URL("../..", import.meta.url).pathname,
+        },
+        (e, out, err) => resolve({ code: e ? Number(e.code ?? 1) : 0, out, err }),
+      );
+    });
+  }
+
+  const cases: [string[], RegExp, string[]][] = [
+    [["--help"], /Operator commands/, ["client create", "sign", "dock simulate"]],
+    [
+      ["client", "create", "--help"],
+      /Creates an API client and prints it with its secret/,
+      ["--tenant", "--name", "--devices", "--scopes", "--skew", "--replay-window"],
+    ],
+    [
+      ["sign", "--help"],
+      /Prints the signature headers/,
+      ["--client", "--secret", "--method", "--path", "--body", "--body-file", "--curl"],
+    ],
+    [
+      ["dock", "simulate", "--help"],
+      /Simulates DJI docks/,
+      ["--sn", "--result", "--delay", "--method-mismatch", "--silent", "--mqtt"],
+    ],
+  ];
+  for (const [argv, description, options] of cases) {
+    test(`${argv.join(" ")} prints a description and every option, exit 0`, async () => {
+      const r = await program(...argv);
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, description);
+      for (const option of options) assert.ok(r.out.includes(option), `${option}:\n${r.out}`);
+      assert.equal(r.err, "");
+    });
+  }
+
+  test("every client and tenant command answers --help without touching the database", async () => {
+    for (
+      const command of [
+        ["tenant", "create"],
+        ["client", "list"],
+        ["client", "disable"],
+        ["client", "enable"],
+        ["client", "rotate-secret"],
+      ]
+    ) {
+      const r = await cli(...command, "--help");
+      assert.equal(r.code, 0, `${command.join(" ")}: ${r.err}`);
+      assert.match(r.out, new RegExp(`^usage: npm run downlink -- ${command.join(" ")}`));
+    }
+  });
 });

@@ -240,15 +240,23 @@ describe("401", () => {
     assert.equal(valid.status, 202);
   });
 
+  const UNKNOWN_ID = "01900000-0000-7000-8000-000000000000";
+
   test("a nonce can be used again once the client's replay window has passed", async () => {
     const c = await f.createClient({ replayWindowSeconds: 60, allowedClockSkewSeconds: 5 });
     const nonce = newNonce();
-    assert.equal((await c.http.request("GET", `${COMMANDS_PATH}/x`, { nonce })).status, 404);
+    assert.equal(
+      (await c.http.request("GET", `${COMMANDS_PATH}/${UNKNOWN_ID}`, { nonce })).status,
+      404,
+    );
     clock.advance(30_000);
-    const early = await c.http.request("GET", `${COMMANDS_PATH}/x`, { nonce });
+    const early = await c.http.request("GET", `${COMMANDS_PATH}/${UNKNOWN_ID}`, { nonce });
     assert.equal(early.body.code, "NONCE_REPLAYED");
     clock.advance(31_000);
-    assert.equal((await c.http.request("GET", `${COMMANDS_PATH}/x`, { nonce })).status, 404);
+    assert.equal(
+      (await c.http.request("GET", `${COMMANDS_PATH}/${UNKNOWN_ID}`, { nonce })).status,
+      404,
+    );
   });
 
   test("a malformed nonce is UNAUTHORIZED", async () => {

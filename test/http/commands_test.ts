@@ -378,10 +378,12 @@ describe("GET /api/v1/open/downlink/commands/{command_id}", () => {
     assert.equal((await caller.http.getCommand(created.body.command_id)).status, 200);
   });
 
-  test("a command id that is not a UUID is 404", async () => {
+  test("a command id that is not a UUID is 400 VALIDATION_FAILED naming path.command_id", async () => {
     const res = await caller.http.getCommand("not-a-uuid");
-    assert.equal(res.status, 404);
-    assert.equal(res.body.code, "COMMAND_NOT_FOUND");
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, "VALIDATION_FAILED");
+    assert.deepEqual(res.body.details, [{ path: "path.command_id", reason: "must be a UUID" }]);
+    assert.match(res.body.message, /path\.command_id must be a UUID, got "not-a-uuid"/);
   });
 });
 

@@ -48,6 +48,7 @@ describe("GET /openapi.json", () => {
     assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
     assert.equal(doc.openapi, "3.1.0");
     assert.deepEqual(Object.keys(doc.paths).sort(), [
+      "/",
       "/api/v1/open/downlink/catalog",
       "/api/v1/open/downlink/commands",
       "/api/v1/open/downlink/commands/{command_id}",

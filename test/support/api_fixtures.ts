@@ -1,7 +1,7 @@
 // A real api role (HTTP server + outbox relay) on the machine's Postgres and NATS, in its own
 // namespace and schema, with helpers to make API clients; stop() removes what it created.
 import { type Config, loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 import { type Clock, systemClock } from "../../src/time.ts";
 import { createSql, type Sql } from "../../src/store/db.ts";
 import { runMigrations } from "../../src/store/migrations.ts";
@@ -55,6 +55,8 @@ export interface ApiFixtureOptions {
   /** Start the api role (HTTP + relay); default true. */
   serve?: boolean;
   readiness?: () => Promise<Record<string, boolean>>;
+  /** The role's logger; default one at the test log level (silent unless TEST_LOG_LEVEL). */
+  log?: Logger;
 }
 
 export const SEED_DEVICE = "drone-001";
@@ -62,7 +64,7 @@ export const SEED_DEVICE = "drone-001";
 export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<ApiFixture> {
   const config = loadConfig(testEnv(options.env));
   const clock = options.clock ?? systemClock;
-  const log = createLogger(config.logLevel, { ns: config.namespace });
+  const log = options.log ?? createLogger(config.logLevel, { ns: config.namespace });
   const sql = createSql(config, { max: 4 });
   await runMigrations(sql, config.dbSchema);
   const nc = await connectNats(config.natsUrl, `test-${config.namespace}`);
