@@ -8,6 +8,39 @@ export interface Counter {
   inc(labels?: Labels, n?: number): void;
 }
 
+/** A Prometheus histogram: counts of observations at or under each bucket's upper bound, their
+ * sum and count. Kept by whoever observes (a shard, say) and added to a registry to be shown. */
+export interface Histogram {
+  readonly name: string;
+  readonly help: string;
+  observe(value: number): void;
+  /** `[upper bound, cumulative count]` for each bucket, `+Inf` last; the sum and the count. */
+  snapshot(): { buckets: Array<[number, number]>; sum: number; count: number };
+}
+
+export function createHistogram(name: string, help: string, bounds: readonly number[]): Histogram {
+  const upper = [...bounds].sort((a, b) => a - b);
+  const counts = new Array<number>(upper.length + 1).fill(0);
+  let sum = 0;
+  return {
+    name: metricName(name),
+    help,
+    observe(value) {
+      let i = 0;
+      while (i < upper.length && value > upper[i]) i++;
+      counts[i]++;
+      sum += value;
+    },
+    snapshot() {
+      let running = 0;
+      const buckets = upper.map((le, i) => [le, running += counts[i]] as [number, number]);
+      running += counts[upper.length];
+      buckets.push([Infinity, running]);
+      return { buckets, sum, count: running };
+    },
+  };
+}
+
 export interface MetricsRegistry {
   /** A counter named `name` (`_total` is appended when missing); the same name, the same counter. */
   counter(name: string, help: string): Counter;
@@ -17,6 +50,8 @@ export interface MetricsRegistry {
   /** Gauges read at each scrape: each key of what `read` returns becomes a gauge named `{key}`,
    * described by `help[key]`. One read serves every key, so they describe one moment. */
   gauges(read: () => Record<string, number>, help: Readonly<Record<string, string>>): void;
+  /** Histograms kept elsewhere, read at each scrape. */
+  histogram(histogram: Histogram): void;
   /** Every counter in the Prometheus text exposition format (version 0.0.4). */
   render(): string;
 }
@@ -48,6 +83,7 @@ export function createMetricsRegistry(): MetricsRegistry {
     read: () => Record<string, number>;
     help: Readonly<Record<string, string>>;
   }[] = [];
+  const histograms: Histogram[] = [];
 
   return {
     counter(name, help) {
@@ -67,6 +103,9 @@ export function createMetricsRegistry(): MetricsRegistry {
     },
     gauges(read, help) {
       gaugeSources.push({ read, help });
+    },
+    histogram(histogram) {
+      histograms.push(histogram);
     },
     render() {
       const lines: string[] = [];
@@ -111,6 +150,16 @@ export function createMetricsRegistry(): MetricsRegistry {
             `${name} ${value}`,
           );
         }
+      }
+      for (const h of histograms) {
+        if (seen.has(h.name)) continue;
+        seen.add(h.name);
+        const { buckets, sum, count } = h.snapshot();
+        lines.push(`# HELP ${h.name} ${h.help}`, `# TYPE ${h.name} histogram`);
+        for (const [le, n] of buckets) {
+          lines.push(`${h.name}_bucket{le="${le === Infinity ? "+Inf" : le}"} ${n}`);
+        }
+        lines.push(`${h.name}_sum ${sum}`, `${h.name}_count ${count}`);
       }
       return lines.join("\n") + "\n";
     },

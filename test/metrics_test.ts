@@ -2,7 +2,12 @@
 // in the Prometheus text format.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createMetricsRegistry, metricName, roleCounters } from "../src/metrics.ts";
+import {
+  createHistogram,
+  createMetricsRegistry,
+  metricName,
+  roleCounters,
+} from "../src/metrics.ts";
 
 test("a counter renders HELP, TYPE and one line per label set", () => {
   const registry = createMetricsRegistry();
@@ -99,4 +104,25 @@ test("a gauge source that throws leaves the rest of the scrape intact", () => {
 test("metric names keep only Prometheus characters", () => {
   assert.equal(metricName("a.b-c d"), "a_b_c_d");
   assert.equal(metricName("9lives"), "_9lives");
+});
+
+test("a histogram renders cumulative buckets, +Inf, sum and count", () => {
+  const registry = createMetricsRegistry();
+  const h = createHistogram("commit_seconds", "Commit latency.", [0.1, 0.01, 1]);
+  registry.histogram(h);
+  for (const v of [0.005, 0.01, 0.05, 0.5, 3]) h.observe(v);
+  assert.equal(
+    registry.render(),
+    [
+      "# HELP commit_seconds Commit latency.",
+      "# TYPE commit_seconds histogram",
+      'commit_seconds_bucket{le="0.01"} 2',
+      'commit_seconds_bucket{le="0.1"} 3',
+      'commit_seconds_bucket{le="1"} 4',
+      'commit_seconds_bucket{le="+Inf"} 5',
+      "commit_seconds_sum 3.565",
+      "commit_seconds_count 5",
+      "",
+    ].join("\n"),
+  );
 });

@@ -16,6 +16,7 @@ import type { ApiEnv } from "./commands.ts";
 import type { Readiness } from "./health.ts";
 import { serve } from "./serve.ts";
 import { startEventLoopDelay } from "../event_loop_delay.ts";
+import type { Histogram } from "../metrics.ts";
 
 export interface ApiRoleOptions {
   /** Checks of the dependencies other than Postgres (the role checks Postgres through its gate,
@@ -28,7 +29,11 @@ export interface ApiRoleOptions {
   /** Counters kept by other roles (e.g. `roleCounters({ shard: s.metrics })`), for /metrics. */
   metrics?: () => Record<string, number>;
   /** The shard of this process: how far behind it is (new commands wait while it is). */
-  pressure?: { overloaded(): string | undefined; gauges(): Record<string, number> };
+  pressure?: {
+    overloaded(): string | undefined;
+    gauges(): Record<string, number>;
+    histograms: readonly Histogram[];
+  };
   /** The shard of this process: it takes the commands of the partitions it hosts directly. */
   shard?: LocalShard;
 }
@@ -78,6 +83,7 @@ export async function startApiRole(
     metrics: opts.metrics,
     overloaded: opts.pressure && (() => opts.pressure!.overloaded()),
     pipelineGauges: opts.pressure && (() => opts.pressure!.gauges()),
+    pipelineHistograms: opts.pressure?.histograms,
     eventLoopDelay,
     // The relay beside this API carries what it commits, from memory.
     onAccepted: (command) => relay.carry(command),

@@ -16,7 +16,7 @@ import { requestId } from "./request_id.ts";
 import { accessLog } from "./access_log.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { ConnectionWatch } from "../bus/connection_watch.ts";
-import { createMetricsRegistry } from "../metrics.ts";
+import { createMetricsRegistry, type Histogram } from "../metrics.ts";
 import { registerProcessMemory } from "../process_memory.ts";
 import { type EventLoopDelay, registerEventLoopDelay } from "../event_loop_delay.ts";
 import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
@@ -50,6 +50,8 @@ export interface AppDeps {
   overloaded?: () => string | undefined;
   /** Gauges of the pipeline behind (reply lag, commit latency, in flight), for /metrics. */
   pipelineGauges?: () => Record<string, number>;
+  /** Reply lag and commit latency histograms (see shard/pipeline_pressure.ts). */
+  pipelineHistograms?: readonly Histogram[];
 }
 
 const PIPELINE_GAUGES = {
@@ -70,6 +72,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   registerProcessMemory(registry);
   if (deps.eventLoopDelay) registerEventLoopDelay(registry, deps.eventLoopDelay);
   if (deps.pipelineGauges) registry.gauges(deps.pipelineGauges, PIPELINE_GAUGES);
+  for (const h of deps.pipelineHistograms ?? []) registry.histogram(h);
   app.use("*", requestId());
   app.use("*", accessLog(deps.log));
   app.use(

@@ -6,6 +6,7 @@
 // The reply lag is the age of the replies waiting now, not of those committed lately: once a
 // backlog is worked off (after an outage, say), new commands are accepted again at once, instead
 // of for as long as a window remembers the backlog.
+import { createHistogram, type Histogram } from "../metrics.ts";
 import type { Clock } from "../time.ts";
 
 export interface PressureLimits {
@@ -27,7 +28,12 @@ export interface PipelinePressure {
   overloaded(): string | undefined;
   /** The gauges /metrics shows (seconds and counts). */
   gauges(): Record<string, number>;
+  /** Every reply lag and commit latency since start, for /metrics. */
+  histograms: readonly Histogram[];
 }
+
+/** Seconds: from a few milliseconds (a group commit on a quiet machine) to past any limit. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** Samples of the last `windowMs`, at most `size` of them. */
 class Window {
@@ -70,6 +76,16 @@ export function createPipelinePressure(
   const windowMs = o.windowMs ?? 10_000;
   const lags = new Window(2_048, windowMs);
   const commits = new Window(512, windowMs);
+  const lagHistogram = createHistogram(
+    "downlink_reply_lag_seconds",
+    "From the bridge receiving a device reply to its effect committed.",
+    LATENCY_BUCKETS,
+  );
+  const commitHistogram = createHistogram(
+    "downlink_commit_latency_seconds",
+    "How long a lifecycle transition statement took to commit.",
+    LATENCY_BUCKETS,
+  );
   // Replies taken and not yet committed, by a token, with when the bridge received them.
   const waiting = new Map<number, number>();
   let next = 0;
@@ -91,10 +107,15 @@ export function createPipelinePressure(
           if (!waiting.delete(token)) return;
           const now = o.clock.now();
           lags.add(now, now - receivedAt);
+          lagHistogram.observe((now - receivedAt) / 1000);
         },
       };
     },
-    commit: (ms) => commits.add(o.clock.now(), ms),
+    commit(ms) {
+      commits.add(o.clock.now(), ms);
+      commitHistogram.observe(ms / 1000);
+    },
+    histograms: [lagHistogram, commitHistogram],
     overloaded() {
       const now = o.clock.now();
       if (decided && now - decided.at < 250) return decided.reason;

@@ -41,4 +41,7 @@ test("past the in-flight limit a command is answered 503 with Retry-After, and n
   const metrics = await (await fetch(`${f.harness.baseUrl}/metrics`)).text();
   assert.match(metrics, /^downlink_in_flight_commands 3$/m);
   assert.match(metrics, /^downlink_reply_lag_p99_seconds /m);
+  assert.match(metrics, /^# TYPE downlink_commit_latency_seconds histogram$/m);
+  assert.match(metrics, /^downlink_commit_latency_seconds_bucket\{le="\+Inf"\} [1-9]/m);
+  assert.match(metrics, /^# TYPE downlink_reply_lag_seconds histogram$/m);
 });

@@ -41,3 +41,21 @@ test("slow commits count once there are enough of them; too many in flight is a 
   assert.match(p.overloaded()!, /101 commands in flight \(limit 100\)/);
   assert.equal(p.gauges().downlink_in_flight_commands, 101);
 });
+
+test("every reply lag and commit latency lands in its histogram, in seconds", () => {
+  const clock = new SimulatedClock();
+  clock.set(1_000_000);
+  const p = createPipelinePressure(limits, { clock, inFlight: () => 0 });
+  const reply = p.replyTaken(clock.now());
+  clock.increment(300);
+  reply.committed();
+  reply.committed(); // a second call changes nothing
+  p.commit(20);
+  const [lag, commit] = p.histograms.map((h) => h.snapshot());
+  assert.equal(lag.count, 1);
+  assert.equal(lag.sum, 0.3);
+  assert.deepEqual(lag.buckets.find(([le]) => le === 0.5), [0.5, 1]);
+  assert.deepEqual(lag.buckets.find(([le]) => le === 0.25), [0.25, 0]);
+  assert.equal(commit.count, 1);
+  assert.deepEqual(commit.buckets.find(([le]) => le === 0.025), [0.025, 1]);
+});
