@@ -36,13 +36,16 @@ export function startQueueVacuum(
     // connection: one reserved connection does both.
     const conn = await sql.reserve();
     try {
-      const [{ locked }] = await conn`select pg_try_advisory_lock(${LOCK_KEY}) as locked`;
+      // Keyed by schema too: deployments (or test runs) in other schemas of one database vacuum
+      // their own tables and must not skip theirs because this one holds the lock.
+      const [{ locked }] = await conn`
+        select pg_try_advisory_lock(${LOCK_KEY}, hashtext(current_schema())) as locked`;
       if (!locked) return false;
       try {
         await conn.unsafe(`vacuum (analyze) ${QUEUE_TABLES.join(", ")}`);
         return true;
       } finally {
-        await conn`select pg_advisory_unlock(${LOCK_KEY})`;
+        await conn`select pg_advisory_unlock(${LOCK_KEY}, hashtext(current_schema()))`;
       }
     } finally {
       conn.release();

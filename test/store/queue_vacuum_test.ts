@@ -45,3 +45,52 @@ test("a vacuum pass leaves no dead rows in the queue tables", async () => {
     await sql.end({ timeout: 1 });
   }
 });
+
+test("a vacuum in another schema of the database does not stop this one", async () => {
+  const log = createLogger("silent");
+  const here = loadConfig(testEnv());
+  const there = loadConfig(testEnv());
+  const sqlHere = createSql(here, { max: 2 });
+  const sqlThere = createSql(there, { max: 3 });
+  const vHere = startQueueVacuum(sqlHere, { clock: systemClock, log, everyMs: 3_600_000 });
+  const vThere = startQueueVacuum(sqlThere, { clock: systemClock, log, everyMs: 3_600_000 });
+  try {
+    await runMigrations(sqlHere, here.dbSchema);
+    await runMigrations(sqlThere, there.dbSchema);
+    // The other deployment's vacuum holds its lock and waits on a table we keep locked.
+    let release!: () => void;
+    const held = new Promise<void>((r) => release = r);
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => locked = r);
+    const blocker = sqlThere.begin(async (tx) => {
+      await tx.unsafe(`lock table "${there.dbSchema}".api_nonces in access exclusive mode`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const thereRun = vThere.run();
+    // Until it holds its advisory lock (its VACUUM then waits on the table).
+    for (;;) {
+      const [{ n }] = await sqlHere<{ n: number }[]>`
+        select count(*)::int as n from pg_locks
+        where locktype = 'advisory' and granted and database =
+          (select oid from pg_database where datname = current_database())`;
+      if (n > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    try {
+      assert.equal(await vHere.run(), true, "this schema's vacuum ran");
+    } finally {
+      release();
+      await blocker;
+    }
+    assert.equal(await thereRun, true);
+  } finally {
+    await vHere.stop();
+    await vThere.stop();
+    await sqlHere.unsafe(`drop schema if exists "${here.dbSchema}" cascade`);
+    await sqlThere.unsafe(`drop schema if exists "${there.dbSchema}" cascade`);
+    await sqlHere.end({ timeout: 1 });
+    await sqlThere.end({ timeout: 1 });
+  }
+});
