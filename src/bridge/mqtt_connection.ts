@@ -24,6 +24,8 @@ export interface MqttConnectionOptions {
   /** Called once `subscriptions` are subscribed after a connect, and when the connection closes:
    * whether the connection takes its subscriptions' messages now. */
   onListening?: (listening: boolean) => void;
+  /** How long start-up waits for the broker's CONNACK, and then for its SUBACK (default 10 s). */
+  answerTimeoutMs?: number;
 }
 
 /** Connects and resolves once the first CONNACK arrived; reconnects forever afterwards. */
@@ -43,6 +45,8 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
       ? { properties: { sessionExpiryInterval: o.sessionExpirySeconds } }
       : {}),
   };
+  const answerTimeoutMs = o.answerTimeoutMs ?? 10_000;
+  const within = `${answerTimeoutMs / 1000} s`;
   const client = mqtt.connect(o.url, options);
   o.onCreated?.(client);
   let subscribed: Promise<unknown> = Promise.resolve();
@@ -60,14 +64,31 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.end(true);
-      reject(new Error(`MQTT broker ${o.url} did not answer within 10 s`));
-    }, 10_000);
+      reject(new Error(`MQTT broker ${o.url} did not answer within ${within}`));
+    }, answerTimeoutMs);
     client.once("connect", () => {
       clearTimeout(timer);
       resolve();
     });
   });
-  await subscribed;
+  // A connection lost before its SUBACK may leave the subscribe unanswered for good (mqtt.js
+  // keeps it for the next connection, which subscribes anew): start-up must not hang on it.
+  let subackTimer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      subscribed,
+      new Promise<never>((_, reject) => {
+        subackTimer = setTimeout(() => {
+          client.end(true);
+          reject(
+            new Error(`MQTT broker ${o.url} did not confirm the subscriptions within ${within}`),
+          );
+        }, answerTimeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(subackTimer);
+  }
   return client;
 }
 
