@@ -20,6 +20,12 @@ interface Field {
   type: FieldType;
   items?: FieldType;
   enum?: string[];
+  required?: true;
+  minimum?: number;
+  maximum?: number;
+  max_length?: number;
+  min_items?: number;
+  max_items?: number;
 }
 
 interface Entry {
@@ -42,10 +48,18 @@ interface ServicesMethod {
   progress_event: string | null;
 }
 
+interface ReferenceField {
+  name: string;
+  type: string;
+  required: boolean;
+  description?: string;
+  description_en_from_zh_comment?: string;
+}
+
 interface ReferenceCommand {
   module: string;
   command_type: string;
-  payload: { name: string; type: string }[];
+  payload: ReferenceField[];
 }
 
 // The reference platform lists these under "drc"; they travel on drc/down, not services.
@@ -123,6 +137,22 @@ function fieldType(word: string, where: string): FieldType {
   }
 }
 
+// DJI's table is cut short ("...") for these enums, so their keys cannot all be read from it;
+// the reference platform's descriptions of the same fields give the whole set.
+const ENUM_COMPLETIONS: Record<string, string[]> = {
+  // "Air conditioner mode: 0=idle, 1=cooling, 2=heating, 3=dehumidify"
+  "air_conditioner_mode_switch.action": ["0", "1", "2", "3"],
+  // "Exposure value: 1=-5.0EV, 2=-4.7EV, ..., 16=0EV, ..., 31=5.0EV, 255=FIXED" (thirds of a stop)
+  "camera_exposure_set.exposure_value": [
+    ...Array.from({ length: 31 }, (_, i) => String(i + 1)),
+    "255",
+  ],
+};
+
+// Documented limits the generator read but cannot enforce, printed on every run so that what
+// is left out is seen, not lost.
+const notEnforced: string[] = [];
+
 // Enum specs come in several shapes: JSON (sometimes truncated), `{1: manual calibration}`,
 // `{0 RTH,1 hover,2 land}`. Only the keys are kept.
 function enumKeys(spec: string): string[] | undefined {
@@ -136,9 +166,66 @@ function enumKeys(spec: string): string[] | undefined {
   return keys.length > 0 ? keys : undefined;
 }
 
+/** The `"key": value` pairs of a spec's constraint object, values as written (quotes removed). */
+function specValues(spec: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const m of spec.matchAll(/"([a-z_]+)"\s*:\s*(?:"([^"]*)"|([^,}\s]*))/g)) {
+    values.set(m[1]!, (m[2] ?? m[3] ?? "").trim());
+  }
+  return values;
+}
+
+// "90", "-90.0", 1500: a number. "Subject to the maximum POI speed ..." is not, and is reported.
+function numberIn(value: string | undefined, what: string, where: string): number | undefined {
+  if (value === undefined || value === "" || value === "-") return undefined;
+  const n = Number(value);
+  if (Number.isFinite(n)) return n;
+  notEnforced.push(`${where}: ${what} "${value}" is not a number`);
+  return undefined;
+}
+
+// Ranges, lengths and sizes as DJI writes them: `{"max":15,"min":0}`, `{"size": 2, ...}`,
+// `{"length":"Less than 256"}`, or loosely `int 20-1500 m`.
+function addLimits(field: Field, rest: string, where: string): void {
+  const values = specValues(rest);
+  if (field.type === "int" || field.type === "float") {
+    const loose = /^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)\b/.exec(rest);
+    const minimum = numberIn(values.get("min") ?? loose?.[1], "min", where);
+    const maximum = numberIn(values.get("max") ?? loose?.[2], "max", where);
+    if (minimum !== undefined) field.minimum = minimum;
+    if (maximum !== undefined) field.maximum = maximum;
+    // `{"length":13}` on a millisecond timestamp counts digits; it is a format, not a range.
+    if (values.has("length")) {
+      notEnforced.push(`${where}: length ${values.get("length")} (digits of a timestamp)`);
+    }
+  }
+  if (field.type === "text") {
+    const length = values.get("length");
+    const lessThan = length ? /^Less than (\d+)$/i.exec(length) : null;
+    const max = lessThan ? Number(lessThan[1]) - 1 : numberIn(length, "length", where);
+    if (max !== undefined) field.max_length = max;
+  }
+  if (field.type === "array") {
+    const size = numberIn(values.get("size"), "size", where);
+    // A size is an upper bound: ota_create's `"size": 2` also upgrades a single device.
+    if (size !== undefined) field.max_items = size;
+  }
+}
+
+// "List of flyto target points. Only supports 1 target point": exactly that many items.
+function addCountFromText(field: Field, text: string): void {
+  const only = /(?:only supports|supports only) (\d+)\b/i.exec(text);
+  if (field.type === "array" && only) {
+    field.min_items = Number(only[1]);
+    field.max_items = Number(only[1]);
+  }
+}
+
 function parseServicesField(path: string, description: string, where: string): Field {
-  const spec = description.split(" — ")[0]!.trim();
+  const [head, ...tail] = description.split(" — ");
+  const spec = head!.trim();
   const word = spec.split(/\s+/)[0]!;
+  const rest = spec.slice(word.length).trim();
   const type = fieldType(word, where);
   const field: Field = { path, type };
   if (type === "array") {
@@ -146,9 +233,21 @@ function parseServicesField(path: string, description: string, where: string): F
     if (item) field.items = fieldType(item[1]!, `${where} items`);
   }
   if (type === "enum_int" || type === "enum_string") {
-    const keys = enumKeys(spec.slice(word.length));
-    if (keys) field.enum = keys;
+    const keys = enumKeys(rest);
+    if (rest.endsWith("...")) {
+      // Keys past the cut would be refused: only a known complete set is enforced.
+      const complete = ENUM_COMPLETIONS[where];
+      if (!complete) throw new Error(`Enum of ${where} is truncated and has no completion`);
+      const missing = (keys ?? []).filter((k) => !complete.includes(k));
+      if (missing.length > 0) throw new Error(`Completion of ${where} lacks ${missing.join(", ")}`);
+      field.enum = complete;
+    } else if (keys) {
+      field.enum = keys;
+    }
+  } else {
+    addLimits(field, rest, where);
   }
+  addCountFromText(field, tail.join(" — "));
   return field;
 }
 
@@ -169,10 +268,47 @@ function progressEvent(text: string | null): string | undefined {
   return /^[a-z0-9_]+/.exec(text)?.[0];
 }
 
+// Reference types that a DJI type of the same field already covers (DJI's enum_int and bool
+// are JSON integers too); any other pairing is printed, and DJI's more detailed type is kept.
+const COMPATIBLE: Record<string, FieldType[]> = {
+  string: ["text", "enum_string"],
+  integer: ["int", "enum_int", "bool"],
+  number: ["float", "int"],
+  boolean: ["bool"],
+  object: ["struct"],
+  array: ["array"],
+};
+
+const conflicts: string[] = [];
+
+function referenceType(p: ReferenceField, where: string): FieldType {
+  const type = REFERENCE_TYPES[p.type];
+  if (!type) throw new Error(`Cannot map reference type "${p.type}" at ${where}`);
+  return type;
+}
+
+// The reference platform's pages say which top-level fields a caller must send; a field they
+// list that DJI's table lacks is added with the reference's type, so it is checked the same way.
+function mergeReference(method: string, fields: Field[], r: ReferenceCommand | undefined): void {
+  for (const p of r?.payload ?? []) {
+    const where = `${method}.${p.name}`;
+    let field = fields.find((f) => f.path === p.name);
+    if (!field) {
+      field = { path: p.name, type: referenceType(p, where) };
+      fields.push(field);
+      conflicts.push(`${where}: only on the reference platform (${p.type})`);
+    } else if (!COMPATIBLE[p.type]?.includes(field.type)) {
+      conflicts.push(`${where}: reference says ${p.type}, DJI says ${field.type}; DJI's kept`);
+    }
+    if (p.required) field.required = true;
+  }
+}
+
 function fromServices(s: ServicesMethod, reference: Map<string, ReferenceCommand>): Entry {
   const fields = Object.entries(s.payload).map(([path, description]) =>
     parseServicesField(path, description, `${s.method}.${path}`)
   );
+  mergeReference(s.method, fields, reference.get(s.method));
   const module = reference.get(s.method)?.module ?? MODULE_BY_DJI_GROUP[s.module];
   if (!module) throw new Error(`No module mapping for DJI group "${s.module}" (${s.method})`);
   const entry: Entry = {
@@ -189,13 +325,21 @@ function fromServices(s: ServicesMethod, reference: Map<string, ReferenceCommand
   return entry;
 }
 
+// DJI's services table has no DRC methods, so their ranges come from the reference's words:
+// "Forward/backward speed (-17 to 17 m/s)", "Roll channel 364-1684; 1024 neutral".
+function referenceRange(p: ReferenceField): { minimum: number; maximum: number } | undefined {
+  const text = `${p.description ?? ""} ${p.description_en_from_zh_comment ?? ""}`;
+  const m = /(-?\d+(?:\.\d+)?)\s*(?:to|-)\s*(-?\d+(?:\.\d+)?)/.exec(text);
+  return m ? { minimum: Number(m[1]), maximum: Number(m[2]) } : undefined;
+}
+
 function fromReferenceDrc(r: ReferenceCommand, devices: string[]): Entry {
   const fields = r.payload.map((p) => {
-    const type = REFERENCE_TYPES[p.type];
-    if (!type) {
-      throw new Error(`Cannot map reference type "${p.type}" at ${r.command_type}.${p.name}`);
-    }
-    return { path: p.name, type };
+    const field: Field = { path: p.name, type: referenceType(p, `${r.command_type}.${p.name}`) };
+    if (p.required) field.required = true;
+    const range = field.type === "int" || field.type === "float" ? referenceRange(p) : undefined;
+    if (range) Object.assign(field, range);
+    return field;
   });
   return {
     method: r.command_type,
@@ -236,6 +380,10 @@ function renderField(f: Field): string {
   const parts = [`path: ${JSON.stringify(f.path)}`, `type: ${JSON.stringify(f.type)}`];
   if (f.items) parts.push(`items: ${JSON.stringify(f.items)}`);
   if (f.enum) parts.push(`enum: ${JSON.stringify(f.enum).replaceAll(",", ", ")}`);
+  if (f.required) parts.push("required: true");
+  for (const key of ["minimum", "maximum", "max_length", "min_items", "max_items"] as const) {
+    if (f[key] !== undefined) parts.push(`${key}: ${f[key]}`);
+  }
   return `      { ${parts.join(", ")} },`;
 }
 
@@ -294,3 +442,13 @@ console.log(
     entries.filter((e) => e.channel === "drc").length
   } drc) to ${out.pathname}`,
 );
+const count = (has: (f: Field) => boolean) => entries.filter((e) => e.fields.some(has)).length;
+console.log(
+  `Methods with required fields: ${count((f) => f.required === true)}, ranges: ${
+    count((f) => f.minimum !== undefined || f.maximum !== undefined)
+  }, enums: ${count((f) => f.enum !== undefined)}, lengths: ${
+    count((f) => f.max_length !== undefined)
+  }, item counts: ${count((f) => f.min_items !== undefined || f.max_items !== undefined)}`,
+);
+for (const line of conflicts) console.log(`reference vs DJI: ${line}`);
+for (const line of notEnforced) console.log(`not enforced: ${line}`);

@@ -54,6 +54,35 @@ describe("GET /api/v1/open/downlink/catalog", () => {
     assert.ok(item.secret_fields.includes("credentials.access_key_secret"));
   });
 
+  test("fly_to_point's schema shows its required fields, ranges and single point", async () => {
+    const caller = await f.createClient();
+    const res = await caller.http.request("GET", CATALOG_PATH);
+    const item = res.body.items.find((i: any) => i.method === "fly_to_point");
+
+    const schema = item.payload_schema;
+    assert.deepEqual(schema.required, ["fly_to_id", "max_speed", "points"]);
+    assert.deepEqual(schema.properties.max_speed, { type: "integer", minimum: 0, maximum: 15 });
+    assert.equal(schema.properties.points.minItems, 1);
+    assert.equal(schema.properties.points.maxItems, 1);
+    assert.deepEqual(schema.properties.points.items.properties.latitude, {
+      type: "number",
+      minimum: -90,
+      maximum: 90,
+    });
+    // Unknown fields pass through, so the schema does not close the object.
+    assert.equal(schema.additionalProperties, undefined);
+  });
+
+  test("a documented enum is listed in the schema", async () => {
+    const caller = await f.createClient();
+    const res = await caller.http.request("GET", CATALOG_PATH);
+    const item = res.body.items.find((i: any) => i.method === "air_conditioner_mode_switch");
+
+    const action = item.payload_schema.properties.action;
+    assert.deepEqual(item.payload_schema.required, ["action"]);
+    assert.deepEqual(action.anyOf.map((s: any) => s.const), [0, "0", 1, "1", 2, "2", 3, "3"]);
+  });
+
   test("?module= narrows the list to one module", async () => {
     const caller = await f.createClient();
     const res = await caller.http.request("GET", `${CATALOG_PATH}?module=file`);

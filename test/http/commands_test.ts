@@ -258,6 +258,80 @@ describe("POST /api/v1/open/downlink/commands", () => {
   });
 });
 
+describe("POST /api/v1/open/downlink/commands: payloads of catalog commands", () => {
+  /** A fly_to_point body the reference platform accepts, with a fresh idempotency key. */
+  function flyToPoint(): Record<string, any> {
+    return {
+      vendor: "dji",
+      device_id: "dock-flyto-1",
+      command_type: "fly_to_point",
+      idempotency_key: `key-${crypto.randomUUID()}`,
+      payload: {
+        fly_to_id: "fly-1",
+        max_speed: 12,
+        points: [{ latitude: 22.5, longitude: 113.9, height: 120 }],
+      },
+    };
+  }
+
+  test("a fly_to_point within DJI's ranges is accepted with 202", async () => {
+    const res = await caller.http.createCommand(flyToPoint());
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+  });
+
+  test("max_speed 99 is 400 VALIDATION_FAILED naming $.payload.max_speed", async () => {
+    const body = flyToPoint();
+    body.payload.max_speed = 99;
+    const res = await caller.http.createCommand(body);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, "VALIDATION_FAILED");
+    assert.deepEqual(res.body.details, [
+      { path: "$.payload.max_speed", reason: "must be 0-15, got 99" },
+    ]);
+    assert.equal(
+      res.body.message,
+      "Cannot accept command: $.payload.max_speed must be 0-15, got 99",
+    );
+    assert.equal(await rows(body.idempotency_key), 0);
+  });
+
+  test("a fly_to_point without points is 400 VALIDATION_FAILED naming $.payload.points", async () => {
+    const body = flyToPoint();
+    delete body.payload.points;
+    const res = await caller.http.createCommand(body);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, "VALIDATION_FAILED");
+    assert.deepEqual(res.body.details, [{ path: "$.payload.points", reason: "is required" }]);
+    assert.equal(await rows(body.idempotency_key), 0);
+  });
+
+  test("a second flyto point and a latitude past 90 are each named", async () => {
+    const body = flyToPoint();
+    const point = body.payload.points[0];
+    body.payload.points = [point, { ...point, latitude: 91 }];
+    const res = await caller.http.createCommand(body);
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.details, [
+      { path: "$.payload.points", reason: "must have exactly 1 item, got 2" },
+      { path: "$.payload.points[1].latitude", reason: "must be from -90 to 90, got 91" },
+    ]);
+  });
+
+  test("unknown fields in a fly_to_point pass through to the stored payload", async () => {
+    const body = flyToPoint();
+    body.payload.speed_profile = "gentle";
+    body.payload.points[0].note = "roof";
+    const res = await caller.http.createCommand(body);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const [row] = await f.sql<{ payload_enc: Uint8Array }[]>`
+      select payload_enc from commands where command_id = ${res.body.command_id}`;
+    assert.deepEqual(
+      JSON.parse(f.cipher.openText(row.payload_enc, res.body.command_id)),
+      body.payload,
+    );
+  });
+});
+
 describe("idempotency", () => {
   test("the same key with the same request returns the same command, marked as replayed", async () => {
     const body = seedCommand();

@@ -1,5 +1,6 @@
 // The DJI command catalog: every method Downlink accepts, the MQTT channel it travels on,
-// its payload fields and which of them are secret. The data itself is generated (catalog_data.ts).
+// its payload fields with their documented limits, and which of them are secret. The data
+// itself is generated (catalog_data.ts by tools/gen_dji_catalog.ts).
 import { DJI_COMMANDS } from "./catalog_data.ts";
 
 /** `services` → thing/product/{sn}/services; `drc` → thing/product/{sn}/drc/down. */
@@ -22,8 +23,18 @@ export interface CatalogField {
   readonly type: FieldType;
   /** Item type of an `array` field, when DJI documents one. */
   readonly items?: FieldType;
-  /** Documented enum keys, for reading only: values outside them are not rejected. */
+  /** Documented enum keys: the only values accepted (an enum_int key as a number or its digits). */
   readonly enum?: readonly string[];
+  /** The reference platform's pages mark it required (top-level fields only). */
+  readonly required?: true;
+  /** Documented range of an `int` or `float`, bounds included. */
+  readonly minimum?: number;
+  readonly maximum?: number;
+  /** Documented maximum length of a `text`. */
+  readonly max_length?: number;
+  /** Documented item counts of an `array`. */
+  readonly min_items?: number;
+  readonly max_items?: number;
 }
 
 export interface CatalogEntry {

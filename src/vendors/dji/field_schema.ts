@@ -1,11 +1,11 @@
-// Builds a TypeBox schema for a command payload from the catalog's flattened field list.
-// Types are checked, nothing is required, and unknown fields pass at every level (DJI firmware adds fields).
+// Builds a TypeBox schema for a command payload from the catalog's flattened field list: types,
+// the fields the reference platform requires, and DJI's documented ranges, enums, lengths and
+// item counts. Unknown fields pass at every level (DJI firmware adds fields).
 import { type TSchema, Type } from "@sinclair/typebox";
-import type { CatalogField, FieldType } from "./catalog.ts";
+import type { CatalogField } from "./catalog.ts";
 
 interface Node {
-  type?: FieldType;
-  items?: FieldType;
+  field?: CatalogField;
   children: Map<string, Node>;
   /** The shape of array items when the catalog lists fields below `name[]`. */
   item?: Node;
@@ -15,16 +15,42 @@ function newNode(): Node {
   return { children: new Map() };
 }
 
-/** Schema for one DJI scalar type, lenient where DJI's own material is. */
-export function scalarSchema(type: FieldType): TSchema {
-  switch (type) {
+/** An enum's keys; an enum_int key as a number (DJI's type) or its digits (DJI's examples). */
+function enumSchema(type: CatalogField["type"], keys: readonly string[]): TSchema {
+  const numeric = type === "enum_int";
+  const literals = keys.flatMap((key) =>
+    numeric && /^-?[0-9]+$/.test(key)
+      ? [Type.Literal(Number(key)), Type.Literal(key)]
+      : [Type.Literal(key)]
+  );
+  const shown = keys.map((key) => numeric ? key : JSON.stringify(key)).join(", ");
+  return Type.Union(literals, { description: `one of ${shown}` });
+}
+
+// Only the limits DJI documents: an option left undefined would still be a key of the schema.
+function defined(options: Record<string, number | undefined>): Record<string, number> {
+  const kept: Record<string, number> = {};
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) kept[key] = value;
+  return kept;
+}
+
+function itemCounts(field: CatalogField): Record<string, number> {
+  return defined({ minItems: field.min_items, maxItems: field.max_items });
+}
+
+/** Schema for one DJI field's own value (its sub-fields aside), lenient where DJI's material is. */
+export function scalarSchema(field: CatalogField): TSchema {
+  if (field.enum && (field.type === "enum_int" || field.type === "enum_string")) {
+    return enumSchema(field.type, field.enum);
+  }
+  switch (field.type) {
     case "text":
     case "enum_string":
-      return Type.String();
+      return Type.String(defined({ maxLength: field.max_length }));
     case "int":
-      return Type.Integer();
+      return Type.Integer(defined({ minimum: field.minimum, maximum: field.maximum }));
     case "float":
-      return Type.Number();
+      return Type.Number(defined({ minimum: field.minimum, maximum: field.maximum }));
     case "bool":
       // DJI's tables give bool values as {"0": ..., "1": ...} and the reference platform
       // types flight_safety_advance_check as an integer: both spellings reach devices.
@@ -39,7 +65,10 @@ export function scalarSchema(type: FieldType): TSchema {
     case "struct":
       return Type.Object({});
     case "array":
-      return Type.Array(Type.Unknown());
+      return Type.Array(
+        field.items ? scalarSchema({ path: `${field.path}[]`, type: field.items }) : Type.Unknown(),
+        itemCounts(field),
+      );
   }
 }
 
@@ -56,10 +85,7 @@ function buildTree(fields: readonly CatalogField[]): Node {
         child = newNode();
         node.children.set(name, child);
       }
-      if (i === segments.length - 1) {
-        child.type = field.type;
-        if (field.items) child.items = field.items;
-      }
+      if (i === segments.length - 1) child.field = field;
       if (isItem) {
         child.item ??= newNode();
         node = child.item;
@@ -73,29 +99,35 @@ function buildTree(fields: readonly CatalogField[]): Node {
 
 function objectOf(node: Node): TSchema {
   const properties: Record<string, TSchema> = {};
-  for (const [name, child] of node.children) properties[name] = Type.Optional(schemaOf(child));
+  for (const [name, child] of node.children) {
+    const schema = schemaOf(child);
+    properties[name] = child.field?.required ? schema : Type.Optional(schema);
+  }
   return Type.Object(properties);
 }
 
 function schemaOf(node: Node): TSchema {
-  if (node.type === "array") {
-    if (node.item && node.item.children.size > 0) return Type.Array(objectOf(node.item));
-    return Type.Array(node.items ? scalarSchema(node.items) : Type.Unknown());
+  const field = node.field;
+  if (field?.type === "array") {
+    if (node.item && node.item.children.size > 0) {
+      return Type.Array(objectOf(node.item), itemCounts(field));
+    }
+    return scalarSchema(field);
   }
-  if (node.type === undefined || node.type === "struct") {
+  if (field === undefined || field.type === "struct") {
     // A parent DJI never declared (in_flight_wayline_deliver lists only `file.url`) is an object.
-    return node.children.size > 0 || node.type === "struct" ? objectOf(node) : Type.Unknown();
+    return node.children.size > 0 || field?.type === "struct" ? objectOf(node) : Type.Unknown();
   }
   if (node.children.size > 0) {
     // DJI lists `multi_dock_task.height` as a float and also gives it sub-fields: accept either.
-    return Type.Union([scalarSchema(node.type), objectOf(node)], {
-      description: `${node.type} or an object`,
+    return Type.Union([scalarSchema(field), objectOf(node)], {
+      description: `${field.type} or an object`,
     });
   }
-  return scalarSchema(node.type);
+  return scalarSchema(field);
 }
 
-/** The payload schema: an object (never an array or null) whose listed fields are type-checked. */
+/** The payload schema: an object (never an array or null) whose listed fields are checked. */
 export function schemaFromFields(fields: readonly CatalogField[]): TSchema {
   return objectOf(buildTree(fields));
 }

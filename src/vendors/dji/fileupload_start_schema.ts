@@ -1,5 +1,6 @@
 // The hand-written payload schema of fileupload_start: the seed page's contract plus PROTOCOL §3.3.
-// Stricter than catalog-built schemas because the seed marks its fields required.
+// Written by hand because the seed's own example departs from DJI's table (`list: {}`, any
+// `provider`), and its contract must stay word for word.
 import { Type } from "@sinclair/typebox";
 
 // The seed's example sends `list: {}`; DJI documents an array of {boot_index}: both are accepted.

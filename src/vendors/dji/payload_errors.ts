@@ -10,6 +10,26 @@ export interface PayloadError {
   reason: string;
 }
 
+// The whole documented range, whichever bound was crossed: "must be 0-15", as the API's
+// other limits read; "to" where a negative bound would make a dash ambiguous.
+function range(schema: Record<string, unknown>): string {
+  const { minimum: min, maximum: max } = schema;
+  if (min === undefined) return `must be <= ${max}`;
+  if (max === undefined) return `must be >= ${min}`;
+  return (min as number) < 0 || (max as number) < 0
+    ? `must be from ${min} to ${max}`
+    : `must be ${min}-${max}`;
+}
+
+function itemCount(schema: Record<string, unknown>): string {
+  const { minItems: min, maxItems: max } = schema;
+  const items = (n: unknown) => `${n} item${n === 1 ? "" : "s"}`;
+  if (min === max) return `must have exactly ${items(min)}`;
+  if (min === undefined) return `must have at most ${items(max)}`;
+  if (max === undefined) return `must have at least ${items(min)}`;
+  return `must have ${min}-${max} items`;
+}
+
 function expected(error: ValueError): string {
   const schema = error.schema as Record<string, unknown>;
   switch (error.type) {
@@ -27,13 +47,34 @@ function expected(error: ValueError): string {
       return "must be an array";
     case ValueErrorType.IntegerMinimum:
     case ValueErrorType.NumberMinimum:
-      return `must be >= ${schema["minimum"]}`;
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMaximum:
+      return range(schema);
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${schema["maxLength"]} characters long`;
+    case ValueErrorType.ArrayMinItems:
+    case ValueErrorType.ArrayMaxItems:
+      return itemCount(schema);
+    case ValueErrorType.Literal:
+      return `must be ${JSON.stringify(schema["const"])}`;
     case ValueErrorType.Union:
       return typeof schema["description"] === "string"
         ? `must be ${schema["description"]}`
         : "does not match any allowed shape";
     default:
       return error.message;
+  }
+}
+
+// A count or length error names the count: "got 2" says more than "got an array".
+function seen(error: ValueError, secret: boolean): string {
+  switch (error.type) {
+    case ValueErrorType.ArrayMinItems:
+    case ValueErrorType.ArrayMaxItems:
+    case ValueErrorType.StringMaxLength:
+      return String((error.value as string | unknown[]).length);
+    default:
+      return secret ? describeKind(error.value) : describeValue(error.value);
   }
 }
 
@@ -81,10 +122,8 @@ export function toPayloadErrors(
         byPath.set(path, "is required");
         continue;
       }
-      const seen = touchesSecret(pointerToCatalogPath(error.path, root), secretPaths)
-        ? describeKind(error.value)
-        : describeValue(error.value);
-      byPath.set(path, `${expected(error)}, got ${seen}`);
+      const secret = touchesSecret(pointerToCatalogPath(error.path, root), secretPaths);
+      byPath.set(path, `${expected(error)}, got ${seen(error, secret)}`);
     }
   }
   return [...byPath].map(([path, reason]) => ({ path, reason }));

@@ -12,7 +12,7 @@ export type { PayloadError } from "./payload_errors.ts";
 
 export type PayloadValidation = { ok: true } | { ok: false; errors: PayloadError[] };
 
-// Methods whose contract is stricter than the catalog's field list.
+// Methods whose contract is written by hand rather than built from the catalog's field list.
 const HAND_WRITTEN: Readonly<Record<string, TSchema>> = {
   fileupload_start: FileuploadStartPayload,
 };

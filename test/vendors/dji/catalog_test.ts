@@ -70,6 +70,39 @@ test("enum keys are parsed from DJI's JSON and from its loose notations", () => 
   assert.deepEqual([...(outOfControl?.enum ?? [])], ["0", "1", "2"]);
 });
 
+test("fly_to_point carries the reference platform's required fields and DJI's limits", () => {
+  const fields = new Map(findCommand("fly_to_point")!.fields.map((f) => [f.path, f]));
+  for (const path of ["fly_to_id", "max_speed", "points"]) {
+    assert.equal(fields.get(path)?.required, true, path);
+  }
+  assert.equal(fields.get("points[].latitude")?.required, undefined);
+  assert.deepEqual(
+    [fields.get("max_speed")?.minimum, fields.get("max_speed")?.maximum],
+    [0, 15],
+  );
+  assert.deepEqual(
+    [fields.get("points")?.min_items, fields.get("points")?.max_items],
+    [1, 1],
+  );
+  assert.deepEqual(
+    [fields.get("points[].latitude")?.minimum, fields.get("points[].latitude")?.maximum],
+    [-90, 90],
+  );
+});
+
+test("a field only the reference platform lists is added with its type, required as it says", () => {
+  const index = findCommand("speaker_play_volume_set")?.fields.find((f) => f.path === "index");
+  assert.deepEqual({ ...index }, { path: "index", type: "int", required: true });
+});
+
+test("enums DJI's table cuts short hold the whole documented set", () => {
+  const exposure = findCommand("camera_exposure_set")?.fields.find((f) =>
+    f.path === "exposure_value"
+  );
+  assert.equal(exposure?.enum?.length, 32);
+  assert.deepEqual(exposure?.enum?.slice(-2), ["31", "255"]);
+});
+
 test("findCommand finds nothing for unknown names, prototype keys included", () => {
   assert.equal(findCommand("no_such_method"), undefined);
   assert.equal(findCommand("__proto__"), undefined);
