@@ -1,7 +1,7 @@
 // Runs Downlink as a separate OS process for the benchmark (as an operator would run it), reads
 // its JSON log lines, its resident memory, and kills it with SIGKILL to measure restarts.
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import process from "node:process";
 
@@ -25,7 +25,13 @@ export interface DownlinkProcess {
 
 export async function startDownlinkProcess(
   env: Record<string, string>,
-  options: { startTimeoutMs?: number; nodeArgs?: string[]; label?: string } = {},
+  options: {
+    startTimeoutMs?: number;
+    nodeArgs?: string[];
+    label?: string;
+    /** Every log line at warn or above is appended here (only errors reach the console). */
+    warningsFile?: string;
+  } = {},
 ): Promise<DownlinkProcess> {
   const prefix = options.label ? `[downlink ${options.label}]` : "[downlink]";
   const child: ChildProcess = spawn(process.execPath, [
@@ -46,6 +52,9 @@ export async function startDownlinkProcess(
       return;
     }
     if (line.level === "error") console.error(`${prefix} ${text}`);
+    if (options.warningsFile && (line.level === "warn" || line.level === "error")) {
+      appendFileSync(options.warningsFile, text + "\n");
+    }
     for (const l of listeners) l(line);
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -15,6 +15,7 @@ export interface DownlinkInstance {
 export async function startDownlinkInstance(
   env: Record<string, string>,
   label: string,
+  options: { warningsFile?: string } = {},
 ): Promise<DownlinkInstance> {
   let proc: DownlinkProcess | undefined;
   const stop = async (signal: StopSignal) => {
@@ -25,7 +26,7 @@ export async function startDownlinkInstance(
     clearTimeout(timer);
   };
   const start = async () => {
-    proc = await startDownlinkProcess(env, { label, startTimeoutMs: 60_000 });
+    proc = await startDownlinkProcess(env, { label, startTimeoutMs: 60_000, ...options });
   };
   onCleanup(`downlink ${label}`, () => stop("SIGKILL"));
   await start();

@@ -1,7 +1,7 @@
 // Runs one soak from nothing to nothing: the stage, the steady load for the planned minutes with
 // one reading per minute, the drain past the last deadline, the final reading of every command,
 // and the verdict. The servers and temp folder go with faults/cleanup.ts, also on failure.
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { scrape } from "../bench/downlink_gauges.ts";
@@ -27,6 +27,8 @@ export interface SoakResult {
   queueRowsAfterDrain: Record<string, number>;
   /** The suite's PostgreSQL log (checkpoints, lock waits), copied into the results folder. */
   postgresLog: string;
+  /** Downlink's warnings and errors during the run. */
+  downlinkLog: string;
   /** Downlink's RSS every 5 s, and the accept p99 of every 10 s of requests sent. */
   rssSeries: { atSeconds: number; rssBytes: number }[];
   acceptSeries: { atSeconds: number; requests: number; p99Ms?: number }[];
@@ -162,6 +164,9 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   const postgresLog = join(RESULTS_DIR, `soak-${resultStamp(started)}-postgres.log`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   copyFileSync(stage.postgresLog, postgresLog);
+  const downlinkLog = join(RESULTS_DIR, `soak-${resultStamp(started)}-downlink-warnings.log`);
+  if (existsSync(stage.downlinkLog)) copyFileSync(stage.downlinkLog, downlinkLog);
+  else writeFileSync(downlinkLog, "");
 
   const unanswered = load.submissions.filter((s) => s.status === undefined).length;
   const accepts = load.submissions.filter((s) => s.status === 202)
@@ -180,6 +185,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     drained,
     queueRowsAfterDrain,
     postgresLog,
+    downlinkLog,
     rssSeries,
     acceptSeries: acceptSeries(accepts, plan.loadSeconds),
     final,

@@ -25,6 +25,8 @@ export const SOAK_SCHEMA = "soak";
 export interface SoakStage {
   /** PostgreSQL's log, in the temp folder removed at the end. */
   postgresLog: string;
+  /** Downlink's log lines at warn and above. */
+  downlinkLog: string;
   databaseUrl: string;
   baseUrl: string;
   port: number;
@@ -87,12 +89,14 @@ export async function startSoakStage(plan: SoakPlan): Promise<SoakStage> {
   });
   onCleanup("docks", () => docks.stop());
 
-  const downlink = await startDownlinkInstance(env, "soak");
+  const downlinkLog = join(root, "downlink-warnings.log");
+  const downlink = await startDownlinkInstance(env, "soak", { warningsFile: downlinkLog });
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntilReady(baseUrl, 30_000);
   log(`downlink ready on ${baseUrl} (pid ${downlink.current().pid})`);
   return {
     postgresLog: join(root, "postgres", "postgres.log"),
+    downlinkLog,
     databaseUrl: postgres.url,
     baseUrl,
     port,
