@@ -49,7 +49,13 @@ export async function startSoakStage(plan: SoakPlan): Promise<SoakStage> {
     // The queue tables must stay small by Downlink's own vacuum (issue 16), not autovacuum's.
     startPostgresCluster(join(root, "postgres"), {
       // Checkpoints and lock waits in its log, which the run keeps: the likely causes of a stall.
-      settings: { autovacuum: "off", log_checkpoints: "on", log_lock_waits: "on" },
+      settings: {
+        autovacuum: "off",
+        log_checkpoints: "on",
+        log_lock_waits: "on",
+        // A statement over a second is named in the log kept beside the results.
+        log_min_duration_statement: "1000",
+      },
     }),
     startNatsServer(join(root, "nats")),
     startMosquitto(join(root, "mosquitto")),

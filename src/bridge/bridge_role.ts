@@ -68,6 +68,8 @@ export async function startBridgeRole(
   const count = (name: string) => {
     metrics[name] = (metrics[name] ?? 0) + 1;
   };
+  /** A PUBACK this slow is logged (a local broker answers in about a millisecond). */
+  const SLOW_PUBACK_MS = 1_000;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
 
@@ -290,10 +292,19 @@ export async function startBridgeRole(
       data,
       timestamp: clock.now(),
     });
+    const started = clock.now();
     try {
       await mqtt.publishAsync(deviceTopic(m.channel, m.device_id), JSON.stringify(envelope), {
         qos: 1,
       });
+      const ms = clock.now() - started;
+      // The device's next command waits for this PUBACK: a slow broker shows here first.
+      if (ms >= SLOW_PUBACK_MS) {
+        log.warn("the broker took long to acknowledge a command", {
+          ms,
+          command_id: m.command_id,
+        });
+      }
     } catch (err) {
       log.warn("mqtt publish failed, will retry", { err, command_id: m.command_id });
       return "retry";

@@ -39,6 +39,8 @@ interface Queued {
 }
 
 const encoder = new TextEncoder();
+/** A claim statement this slow is logged: its commands reach their docks that much later. */
+const SLOW_CLAIM_MS = 1_000;
 
 export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
   let local: LocalBridge | undefined;
@@ -51,8 +53,14 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
     // the next attempt must recognise as its own.
     const claim = crypto.randomUUID();
     for (let attempt = 0; !claims; attempt++) {
+      const started = o.clock.now();
       try {
         claims = await o.store.claimSends(batch.map((q) => q.command.command_id), claim);
+        const ms = o.clock.now() - started;
+        // Every command of the batch, and each device's next one, waited this long to go out.
+        if (ms >= SLOW_CLAIM_MS) {
+          o.log.warn("claiming commands for sending was slow", { ms, commands: batch.length });
+        }
       } catch (err) {
         const now = o.clock.now();
         batch = batch.filter((q) => q.command.deadline_at > now);
