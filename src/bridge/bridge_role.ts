@@ -1,5 +1,6 @@
 // The MQTT bridge role: carries ToDevice messages from JetStream to the docks (the only place a
 // payload is decrypted) and carries the docks' replies back to the shard owning the device.
+import { consumeSteadily } from "../bus/steady_consume.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { v5 } from "uuid";
@@ -425,7 +426,11 @@ export async function startBridgeRole(
   };
 
   const consumer = await js.consumers.get(names.bridgeStream, names.bridgeConsumer);
-  const messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT });
+  const messages = await consumeSteadily(consumer, {
+    maxMessages: MAX_IN_FLIGHT,
+    log,
+    name: names.bridgeConsumer,
+  });
   const loop = (async () => {
     for await (const msg of messages) {
       await run(() => deliver(msg), (err) => {

@@ -1,5 +1,6 @@
 // The shard role: owns partitions through KV leases, restores their in-flight commands, and
 // drives them with device-shard actors fed from each partition's durable JetStream consumer.
+import { consumeSteadily } from "../bus/steady_consume.ts";
 import { type ConsumerMessages, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
@@ -129,7 +130,11 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       maxAckPending: MAX_IN_FLIGHT_PER_PARTITION * 2,
     });
     const consumer = await js.consumers.get(names.shardStream, names.shardConsumer(p));
-    const messages = await consumer.consume({ max_messages: MAX_IN_FLIGHT_PER_PARTITION });
+    const messages = await consumeSteadily(consumer, {
+      maxMessages: MAX_IN_FLIGHT_PER_PARTITION,
+      log,
+      name: names.shardConsumer(p),
+    });
     consumers.set(p, messages);
     hosting.add(p);
     log.info("partition taken over", {
