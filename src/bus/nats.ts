@@ -12,6 +12,7 @@ import {
 import { coalesceWrites } from "../coalesce_writes.ts";
 import { EVENTS_STREAM, type TopologyNames } from "./subjects.ts";
 import { EVENT_SUBJECTS } from "../command/lifecycle_event.ts";
+import { DEVICE_EVENT_SUBJECTS } from "../device/device_event.ts";
 
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
   const nc = await connect({
@@ -77,7 +78,7 @@ export async function ensureStreams(nc: NatsConnection, names: TopologyNames): P
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, {
     name: EVENTS_STREAM,
-    subjects: EVENT_SUBJECTS,
+    subjects: [...EVENT_SUBJECTS, ...DEVICE_EVENT_SUBJECTS],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: 7 * DAY_NS,
