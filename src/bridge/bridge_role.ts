@@ -19,6 +19,7 @@ import type {
 } from "../bus/messages.ts";
 import {
   buildStatusReply,
+  envelopeGateway,
   firmwareOfState,
   parseStatusMessage,
   PRESENCE_TOPICS,
@@ -260,10 +261,13 @@ export async function startBridgeRole(
     const firmware = where.channel === "state"
       ? firmwareOfState(bytes, config.maxReplyBytes)
       : undefined;
+    const telemetry = where.channel === "osd" || where.channel === "state";
+    const via = telemetry ? envelopeGateway(bytes) : undefined;
     seen.note({
       device_id: where.serial,
       at,
-      gateway: where.channel === "events" || where.channel === "requests",
+      gateway: !telemetry,
+      ...(via ? { via } : {}),
       ...(firmware ? { firmware_version: firmware } : {}),
     });
   });

@@ -31,7 +31,8 @@ export function createSeenCoalescer(o: SeenCoalescerOptions): SeenCoalescer {
     noted = new Map();
     const byPartition = new Map<number, Sighting[]>();
     for (const s of batch.values()) {
-      const p = o.partitionOf(s.device_id);
+      // An aircraft's sighting goes where its gateway's presence is kept.
+      const p = o.partitionOf(s.via ?? s.device_id);
       const list = byPartition.get(p) ?? [];
       list.push(s);
       byPartition.set(p, list);
@@ -49,6 +50,7 @@ export function createSeenCoalescer(o: SeenCoalescerOptions): SeenCoalescer {
             device_id: s.device_id,
             at: Math.max(prev.at, s.at),
             gateway: prev.gateway || s.gateway,
+            ...(s.via ?? prev.via ? { via: s.via ?? prev.via } : {}),
             ...(s.firmware_version ?? prev.firmware_version
               ? { firmware_version: s.firmware_version ?? prev.firmware_version }
               : {}),

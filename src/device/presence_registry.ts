@@ -14,6 +14,8 @@ export interface Sighting {
    * an unknown serial is then a gateway, registered online. An unknown serial seen on osd or
    * state could be an aircraft, and is left for its gateway's update_topo to name. */
   gateway: boolean;
+  /** The gateway that carried it, as the envelope names it (an aircraft's osd names its dock). */
+  via?: string;
   firmware_version?: string;
 }
 
@@ -209,15 +211,22 @@ export function createPresenceRegistry(o: PresenceRegistryOptions): PresenceRegi
     seen(s) {
       const d = devices.get(s.device_id);
       if (!d) {
-        if (s.gateway) alive(gatewayOf(s.device_id), s.at);
-        else return;
+        // A message naming its own serial as its gateway is a gateway's (DJI's demo tells dock
+        // osd from aircraft osd the same way); one carried by a known gateway proves it alive.
+        if (s.gateway || s.via === s.device_id) alive(gatewayOf(s.device_id), s.at);
+        else {
+          const g = s.via === undefined ? undefined : devices.get(s.via);
+          if (g?.kind === "gateway") alive(g, s.at);
+          return;
+        }
       } else if (d.kind === "gateway") {
         alive(d, s.at);
       } else {
         if (d.last_seen_at === undefined || s.at > d.last_seen_at) d.last_seen_at = s.at;
         touched(d.device_id);
         // An aircraft's messages travel over its gateway's connection.
-        const g = d.gateway_sn === undefined ? undefined : devices.get(d.gateway_sn);
+        const by = s.via ?? d.gateway_sn;
+        const g = by === undefined ? undefined : devices.get(by);
         if (g?.kind === "gateway") alive(g, s.at);
       }
       const rec = devices.get(s.device_id);

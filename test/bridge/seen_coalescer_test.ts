@@ -46,6 +46,19 @@ test("a firmware version noted once travels with the device's latest time", () =
   }]);
 });
 
+test("an aircraft's sighting travels to its gateway's partition", () => {
+  const { clock, sent, seen } = setup();
+  seen.note({ device_id: "AIRCRAFT-B", at: 1, gateway: false, via: "DOCK-A" });
+  clock.increment(500);
+  assert.equal(sent[0][0], 0);
+  assert.deepEqual(sent[0][1].devices, [{
+    device_id: "AIRCRAFT-B",
+    at: 1,
+    gateway: false,
+    via: "DOCK-A",
+  }]);
+});
+
 test("stop sends what is noted at once", () => {
   const { sent, seen } = setup();
   seen.note({ device_id: "DOCK-A", at: 1, gateway: true });

@@ -178,6 +178,24 @@ test("an aircraft's telemetry keeps its gateway alive", () => {
   assert.equal(registry.get(DOCK)!.online, true);
 });
 
+test("osd of an aircraft no topology named yet, carried by a known gateway, keeps that gateway alive", () => {
+  const { clock, registry } = setup();
+  registry.topology(DOCK, { gateway: dock2, sub_devices: [] }, clock.now());
+  clock.increment(OFFLINE_AFTER_MS - 1_000);
+  registry.seen({ device_id: "UNNAMED", at: clock.now(), gateway: false, via: DOCK });
+  clock.increment(2_000);
+  registry.sweep(clock.now());
+  assert.equal(registry.get(DOCK)!.online, true);
+  assert.equal(registry.get("UNNAMED"), undefined);
+});
+
+test("osd naming its own serial as gateway registers that gateway online", () => {
+  const { clock, registry } = setup();
+  registry.seen({ device_id: DOCK, at: clock.now(), gateway: false, via: DOCK });
+  assert.deepEqual(registry.take(false).events.map((e) => e.event_type), ["device.online"]);
+  assert.equal(registry.get(DOCK)!.kind, "gateway");
+});
+
 test("a restored gateway whose last message is older than the delay is swept offline", () => {
   const { clock, registry } = setup();
   registry.load([{

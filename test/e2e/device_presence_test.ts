@@ -12,6 +12,7 @@ import { streamEvents } from "../support/stream_events.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient } from "../../src/client/downlink_client.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";
+import { partitionOf } from "../../src/command/partition.ts";
 import { DeviceListSchema, DeviceViewSchema, ErrorSchema } from "../../src/http/openapi.ts";
 
 const OFFLINE_AFTER_SECONDS = 2;
@@ -89,7 +90,11 @@ const eventsOf = (sn: string) => deviceEvents.filter((e) => e.gateway_sn === sn)
 
 test("update_topo is answered once, the dock and its aircraft are listed, events are in the stream, silence makes it offline", async () => {
   const sn = f.device("presence");
-  const aircraft = f.device("presence-aircraft");
+  // An aircraft of another partition than its dock's: its osd must still reach the dock's.
+  const partitions = f.harness.config.partitions;
+  let n = 0;
+  while (partitionOf(f.device(`aircraft-${n}`), partitions) === partitionOf(sn, partitions)) n++;
+  const aircraft = f.device(`aircraft-${n}`);
   await dock.subscribeAsync(`sys/product/${sn}/status_reply`, { qos: 1 });
 
   const tid = crypto.randomUUID();
@@ -113,11 +118,20 @@ test("update_topo is answered once, the dock and its aircraft are listed, events
   assert.equal(reply.body.method, "update_topo");
   assert.deepEqual(reply.body.data, { result: 0 });
   assert.equal(typeof reply.body.timestamp, "number");
-  // Telemetry every 300 ms keeps the dock online while the test looks (a loaded machine may take
-  // longer than the delay between two steps).
+  // The aircraft's telemetry (over the dock's connection, naming the dock) every 300 ms keeps the
+  // dock online while the test looks (a loaded machine may take longer than the delay between
+  // two steps).
   const osd = () =>
-    dock.publishAsync(`thing/product/${sn}/osd`, JSON.stringify({ data: { mode_code: 0 } }))
-      .catch(() => {});
+    dock.publishAsync(
+      `thing/product/${aircraft}/osd`,
+      JSON.stringify({
+        tid: "t",
+        bid: "b",
+        timestamp: Date.now(),
+        gateway: sn,
+        data: { mode_code: 0 },
+      }),
+    ).catch(() => {});
   const keepAlive = setInterval(osd, 300);
 
   // The dock as the API shows it.
@@ -180,7 +194,11 @@ test("update_topo is answered once, the dock and its aircraft are listed, events
   const gone = await f.http.getDevice(sn);
   assert.equal(gone.body.online, false);
   assert.equal(gone.body.online_since, undefined);
-  assert.equal((await f.http.listDevices({ device_id: sn, online: false })).body.items.length, 2);
+  assert.deepEqual(
+    (await f.http.listDevices({ device_id: sn, online: false })).body.items.map((d) => d.device_id),
+    [sn],
+  );
+  assert.equal((await f.http.getDevice(aircraft)).body.online, false);
 
   // Each update_topo answered once (the broker delivered each once, QoS 1).
   assert.equal(replies.filter((r) => r.body.tid === tid).length, 1);

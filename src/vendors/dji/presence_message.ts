@@ -151,6 +151,39 @@ export function buildStatusReply(
   };
 }
 
+const GATEWAY_KEYS = ['"gateway":"', '"gateway": "'].map((k) => new TextEncoder().encode(k));
+const QUOTE = 0x22;
+
+/**
+ * The envelope's `gateway` of a telemetry message, found without parsing it: an aircraft's `osd`
+ * comes under its own serial over its gateway's connection, naming the gateway here (PROTOCOL
+ * §8.2), and `osd` is the one message too frequent to parse. Undefined when absent or not a serial.
+ */
+export function envelopeGateway(bytes: Uint8Array): string | undefined {
+  for (const key of GATEWAY_KEYS) {
+    const at = indexOf(bytes, key);
+    if (at < 0) continue;
+    const start = at + key.length;
+    let end = start;
+    while (end < bytes.length && end - start <= 64 && bytes[end] !== QUOTE) end++;
+    if (bytes[end] !== QUOTE) return undefined;
+    const sn = new TextDecoder().decode(bytes.subarray(start, end));
+    return SERIAL.test(sn) ? sn : undefined;
+  }
+  return undefined;
+}
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0];
+  for (let i = haystack.indexOf(first); i >= 0; i = haystack.indexOf(first, i + 1)) {
+    if (i + needle.length > haystack.length) return -1;
+    let j = 1;
+    while (j < needle.length && haystack[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
 /** `data.firmware_version` of a `state` message (sent on change only, so parsing it is cheap). */
 export function firmwareOfState(bytes: Uint8Array, maxBytes: number): string | undefined {
   if (!(bytes.byteLength <= maxBytes)) return undefined;

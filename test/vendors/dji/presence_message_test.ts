@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   buildStatusReply,
+  envelopeGateway,
   firmwareOfState,
   parseStatusMessage,
   presenceTopic,
@@ -65,6 +66,15 @@ test("presence topics name their serial and channel; other topics are not presen
   assert.equal(presenceTopic("thing/product/DOCK1/services_reply"), undefined);
   assert.equal(presenceTopic("sys/product/DOCK1/status_reply"), undefined);
   assert.equal(presenceTopic("thing/product/a b/osd"), undefined);
+});
+
+test("the envelope's gateway is found in telemetry without parsing it", () => {
+  assert.equal(envelopeGateway(bytes({ tid: "t", gateway: "DOCK-1", data: { a: 1 } })), "DOCK-1");
+  assert.equal(envelopeGateway(bytes('{"data":{},"gateway": "DOCK.2"}')), "DOCK.2");
+  assert.equal(envelopeGateway(bytes({ gateway: "" })), undefined);
+  assert.equal(envelopeGateway(bytes({ gateway: "a/b" })), undefined);
+  assert.equal(envelopeGateway(bytes({ data: { x: "gateway" } })), undefined);
+  assert.equal(envelopeGateway(bytes('{"gateway":"' + "x".repeat(100))), undefined);
 });
 
 test("firmware_version is read from a state message", () => {
