@@ -5,7 +5,11 @@
 // periodic write, so telemetry costs no statement per message.
 import { setImmediate } from "node:timers";
 import type { JsMsg } from "@nats-io/jetstream";
-import { createPresenceRegistry, type PresenceRegistry } from "../device/presence_registry.ts";
+import {
+  createPresenceRegistry,
+  type PresenceRegistry,
+  type PresenceWrites,
+} from "../device/presence_registry.ts";
 import { type DeviceEvent, storedDeviceEvent } from "../device/device_event.ts";
 import type { DeviceRecord } from "../device/device_record.ts";
 import type { PresenceFact } from "../bus/messages.ts";
@@ -63,42 +67,41 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
   let publishing: Promise<void> = Promise.resolve();
   let lastLazyWrite = o.clock.now();
 
-  /** Writes what the registry holds (everything when `lazy`), retrying while Postgres is away. */
-  const write = (lazy: boolean): Promise<void> => {
-    writing = writing.then(async () => {
-      const { rows, events } = registry.take(lazy);
-      if (rows.length === 0 && events.length === 0) return;
-      const outboxEvents: OutboxEvent[] = events.map((e: DeviceEvent) => ({
-        ...storedDeviceEvent(e),
-        partition: o.partitionOf(e.gateway_sn),
-      }));
-      const partitioned = rows.map((r) => ({
-        ...r,
-        partition: o.partitionOf(r.kind === "gateway" ? r.device_id : r.gateway_sn ?? r.device_id),
-      }));
-      for (let attempt = 0;; attempt++) {
-        try {
-          await o.store.write(partitioned, outboxEvents, o.clock.now());
-          break;
-        } catch (err) {
-          o.log.error("device registry write failed, retrying", {
-            err,
-            rows: rows.length,
-            attempt,
-          });
-          o.count?.("device_write_errors");
-          // Stopping gives up: state changes are found again (update_topo is sent again until
-          // answered, the next message makes a gateway online), last_seen_at only lags.
-          if (stopped || stopping) return;
-          await new Promise<void>((r) =>
-            o.clock.setTimeout(r, Math.min(5_000, 100 * 2 ** attempt))
-          );
-        }
+  /** Writes what the registry holds (everything when `lazy`) after the writes before it; taken
+   * when its turn comes, so the changes made while Postgres was slow go in one write. */
+  const write = (lazy: boolean): Promise<void> =>
+    writing = writing.then(() => persist(registry.take(lazy)));
+
+  /** Writes rows and events, retrying while Postgres is away; then publishes the events. */
+  const persist = async ({ rows, events }: PresenceWrites): Promise<void> => {
+    if (rows.length === 0 && events.length === 0) return;
+    const outboxEvents: OutboxEvent[] = events.map((e: DeviceEvent) => ({
+      ...storedDeviceEvent(e),
+      partition: o.partitionOf(e.gateway_sn),
+    }));
+    const partitioned = rows.map((r) => ({
+      ...r,
+      partition: o.partitionOf(r.kind === "gateway" ? r.device_id : r.gateway_sn ?? r.device_id),
+    }));
+    for (let attempt = 0;; attempt++) {
+      try {
+        await o.store.write(partitioned, outboxEvents, o.clock.now());
+        break;
+      } catch (err) {
+        o.log.error("device registry write failed, retrying", {
+          err,
+          rows: rows.length,
+          attempt,
+        });
+        o.count?.("device_write_errors");
+        // Stopping gives up: state changes are found again (update_topo is sent again until
+        // answered, the next message makes a gateway online), last_seen_at only lags.
+        if (stopped || stopping) return;
+        await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
       }
-      o.count?.("device_writes");
-      if (outboxEvents.length > 0) publish(outboxEvents);
-    });
-    return writing;
+    }
+    o.count?.("device_writes");
+    if (outboxEvents.length > 0) publish(outboxEvents);
   };
 
   /** Publishes committed events in order; their outbox rows go once JetStream has them. */
@@ -148,6 +151,9 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
       registry.load(await o.store.load(partition));
     },
     drop(partition) {
+      // What waits for the periodic write goes now: the partition's next owner loads these rows.
+      const taken = registry.take(true);
+      writing = writing.then(() => persist(taken));
       registry.drop(partition);
     },
     take,
