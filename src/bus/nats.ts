@@ -60,8 +60,12 @@ async function ensureStream(
   config: Parameters<JetStreamManager["streams"]["add"]>[0],
 ): Promise<void> {
   try {
-    await jsm.streams.info(config.name!);
-    await jsm.streams.update(config.name!, config);
+    const info = await jsm.streams.info(config.name!);
+    // Subjects are added, never taken away: a process of an earlier version (a rolling upgrade,
+    // another deployment on the same NATS) must not drop the subjects a newer one publishes on,
+    // such as the device events'.
+    const subjects = [...new Set([...(info.config.subjects ?? []), ...(config.subjects ?? [])])];
+    await jsm.streams.update(config.name!, { ...config, subjects });
   } catch (err) {
     if (!String((err as Error).message).includes("not found")) throw err;
     try {
