@@ -36,6 +36,9 @@ const Env = Type.Object({
   DOWNLINK_MAX_REPLY_LAG_SECONDS: Type.Number({ default: 5, exclusiveMinimum: 0 }),
   DOWNLINK_MAX_COMMIT_SECONDS: Type.Number({ default: 2, exclusiveMinimum: 0 }),
   DOWNLINK_MAX_IN_FLIGHT: Type.Integer({ default: 200_000, minimum: 1 }),
+  // DJI's own server declares a device offline 30-60 s after its last message; docks send osd
+  // every 2 s (PROTOCOL §8.2, §8.3).
+  DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 86_400 }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
 });
 
@@ -69,6 +72,8 @@ export interface Config {
   maxReplyLagSeconds: number;
   maxCommitSeconds: number;
   maxInFlight: number;
+  /** A gateway from which nothing came for this long is offline. */
+  deviceOfflineAfterSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -182,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxReplyLagSeconds: e.DOWNLINK_MAX_REPLY_LAG_SECONDS,
     maxCommitSeconds: e.DOWNLINK_MAX_COMMIT_SECONDS,
     maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
+    deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
   };
 }
 

@@ -4,7 +4,13 @@
 // millisecond), not after a Postgres commit, which under load takes long enough to stall a reply
 // connection (mqtt.js reads its next packet, keep-alive answers included, only once the previous
 // one is acknowledged). Only while NATS is away does a reply go to the shard next door by hand.
-import type { CommandDispatch, DeliveredFact, ReplyFact, ToDevice } from "./bus/messages.ts";
+import type {
+  CommandDispatch,
+  DeliveredFact,
+  PresenceFact,
+  ReplyFact,
+  ToDevice,
+} from "./bus/messages.ts";
 
 /** A command for the bridge to publish, its payload still sealed. */
 export interface OutboundCommand extends Omit<ToDevice, "payload_enc"> {
@@ -36,4 +42,7 @@ export interface LocalShard {
   /** A reply JetStream cannot take now: resolves once its effect is committed; rejects when it
    * could not be handled (the bridge then withholds the PUBACK, and the broker resends). */
   reply(fact: ReplyFact): Promise<void>;
+  /** A presence fact of a partition: resolves once what it changed is committed; undefined when
+   * the partition is not hosted here (then JetStream carries it to the owner). */
+  presence(partition: number, fact: PresenceFact): Promise<void> | undefined;
 }

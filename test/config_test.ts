@@ -81,3 +81,15 @@ test("an unknown role in DOWNLINK_ROLES is named with the allowed roles", () => 
     /^ConfigError: DOWNLINK_ROLES must list roles among api, shard, bridge: "worker" is not one, got "api,worker"$/,
   );
 });
+
+test("a gateway is offline after 30 s of silence by default, and 0 s is refused", () => {
+  assert.equal(loadConfig({}).deviceOfflineAfterSeconds, 30);
+  assert.equal(
+    loadConfig({ DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: "5" }).deviceOfflineAfterSeconds,
+    5,
+  );
+  assert.throws(
+    () => loadConfig({ DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: "0" }),
+    /^ConfigError: DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS is invalid: .*, got "0"$/,
+  );
+});

@@ -1,5 +1,7 @@
 // The MQTT bridge role: carries ToDevice messages from JetStream to the docks (the only place a
-// payload is decrypted) and carries the docks' replies back to the shard owning the device.
+// payload is decrypted), carries the docks' replies back to the shard owning the device, and
+// tells that shard which devices are there (update_topo, answered with status_reply; any message
+// heard, coalesced).
 import { consumeSteadily } from "../bus/steady_consume.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -9,7 +11,23 @@ import type { MqttClient } from "mqtt";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
 import { watchConnection } from "../bus/connection_watch.ts";
-import type { DeliveredFact, ReplyFact, ToDevice } from "../bus/messages.ts";
+import type {
+  DeliveredFact,
+  PresenceFact,
+  ReplyFact,
+  ToDevice,
+  TopologyFact,
+} from "../bus/messages.ts";
+import {
+  buildStatusReply,
+  envelopeGateway,
+  firmwareOfState,
+  parseStatusMessage,
+  PRESENCE_TOPICS,
+  presenceTopic,
+  statusReplyTopic,
+} from "../vendors/dji/presence_message.ts";
+import { createSeenCoalescer } from "./seen_coalescer.ts";
 import {
   buildServicesEnvelope,
   deviceTopic,
@@ -176,6 +194,87 @@ export async function startBridgeRole(
     client.on("reconnect", () => count("mqtt_reconnects"));
     replyClients.push(client);
   }
+  // Presence: update_topo and telemetry, shared among the bridges of this namespace. A clean
+  // session: a message lost in a crash costs nothing (a dock sends update_topo again until it is
+  // answered, and telemetry every 2 s), so nothing here waits for an acknowledgement.
+  const toShard = (partition: number, fact: PresenceFact): Promise<void> =>
+    shard?.presence(partition, fact) ??
+      ctx.publisher.publish(names.presenceSubject(partition), encoder.encode(JSON.stringify(fact)));
+  const seen = createSeenCoalescer({
+    clock,
+    intervalMs: Math.min(1_000, config.deviceOfflineAfterSeconds * 250),
+    partitionOf: (device) => partitionOf(device, config.partitions),
+    send: (partition, fact) => {
+      toShard(partition, fact).catch((err) => {
+        // The next message from these devices tells the same again.
+        count("presence_forward_errors");
+        log.warn("could not hand devices seen to their shard", { err, partition });
+      });
+    },
+  });
+  /** Answers an update_topo once its shard has the topology (or JetStream stored it): a device
+   * that gets no status_reply sends it again, so a failure here is retried by the dock. */
+  async function onStatus(gateway: string, bytes: Uint8Array, at: number): Promise<void> {
+    const parsed = parseStatusMessage(bytes, config.maxReplyBytes);
+    if (!parsed.ok) {
+      count("status_messages_dropped");
+      log.warn("status message not understood; not answered", { gateway, detail: parsed.detail });
+      seen.note({ device_id: gateway, at, gateway: true });
+      return;
+    }
+    const fact: TopologyFact = {
+      kind: "topology",
+      gateway,
+      at,
+      topo: { gateway: parsed.topo.gateway, sub_devices: parsed.topo.sub_devices },
+    };
+    await toShard(partitionOf(gateway, config.partitions), fact);
+    // QoS 1 where DJI's demo uses 2: a duplicate reply is harmless, and QoS 1 is what the
+    // rest of Downlink speaks.
+    await mqtt.publishAsync(
+      statusReplyTopic(gateway),
+      JSON.stringify(
+        buildStatusReply({ tid: parsed.topo.tid, bid: parsed.topo.bid, timestamp: clock.now() }),
+      ),
+      { qos: 1 },
+    );
+    count("status_replies");
+  }
+  const presenceClient: MqttClient = await connectMqtt({
+    url: config.mqttUrl,
+    clientId: `${config.namespace}-bridge-${config.instanceId}-presence`,
+    clean: true,
+    subscriptions: PRESENCE_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`),
+    onError: (err) => log.warn("mqtt error on the presence connection (reconnecting)", { err }),
+  });
+  presenceClient.on("message", (topic, bytes) => {
+    const where = presenceTopic(topic);
+    if (!where) return;
+    const at = clock.now();
+    if (where.channel === "status") {
+      onStatus(where.serial, bytes, at).catch((err) => {
+        count("status_reply_errors");
+        log.warn("update_topo not answered; the device will send it again", {
+          err,
+          gateway: where.serial,
+        });
+      });
+      return;
+    }
+    const firmware = where.channel === "state"
+      ? firmwareOfState(bytes, config.maxReplyBytes)
+      : undefined;
+    const telemetry = where.channel === "osd" || where.channel === "state";
+    const via = telemetry ? envelopeGateway(bytes) : undefined;
+    seen.note({
+      device_id: where.serial,
+      at,
+      gateway: !telemetry,
+      ...(via ? { via } : {}),
+      ...(firmware ? { firmware_version: firmware } : {}),
+    });
+  });
+
   const adoption = await startReplySessionAdoption({
     nc,
     registryBucket: names.bridgeRegistryBucket,
@@ -242,6 +341,8 @@ export async function startBridgeRole(
       return;
     }
     count("replies");
+    // A reply proves its gateway is there; a mark in memory, off the reply's way.
+    seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
     const fact: ReplyFact = {
       kind: "reply",
       gateway: parsed.gateway,
@@ -453,6 +554,8 @@ export async function startBridgeRole(
       messages.stop();
       await loop;
       await Promise.allSettled([...inFlight]);
+      await presenceClient.endAsync().catch(() => {});
+      seen.stop();
       await mqtt.endAsync().catch(() => {});
       await Promise.allSettled(replyClients.map((c) => c.endAsync()));
     },

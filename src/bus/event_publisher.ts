@@ -4,6 +4,7 @@ import type { AckedPublisher } from "./acked_publisher.ts";
 import type { StoredEvent } from "../command/lifecycle_event.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
+import { deviceOfSubject } from "../device/device_event.ts";
 
 export interface EventPublisher {
   /** Resolves once JetStream has stored the event (or had it already). */
@@ -26,7 +27,7 @@ export interface PublishInOrderOptions {
 
 /**
  * Publishes `events` (in the order they were committed) until JetStream has stored each, keeping
- * each command's events in order: publishes are pipelined, but a command's next event is sent
+ * each command's (and each device's) events in order: publishes are pipelined, but a command's next event is sent
  * only once its previous one is stored, since a lost publish followed by a stored one would put
  * them in the wrong order. Resolves with whether everything was stored.
  */
@@ -35,12 +36,14 @@ export async function publishInOrder(
   events: readonly StoredEvent[],
   o: PublishInOrderOptions,
 ): Promise<boolean> {
-  // Waves: the first event of every command, then the second of each, …
+  // Waves: the first event of every command (or device), then the second of each, …
   const waves: StoredEvent[][] = [];
   const seen = new Map<string, number>();
   for (const e of events) {
-    const n = e.command_id === undefined ? 0 : seen.get(e.command_id) ?? 0;
-    if (e.command_id !== undefined) seen.set(e.command_id, n + 1);
+    const device = deviceOfSubject(e.subject);
+    const key = e.command_id ?? (device === undefined ? undefined : `device:${device}`);
+    const n = key === undefined ? 0 : seen.get(key) ?? 0;
+    if (key !== undefined) seen.set(key, n + 1);
     (waves[n] ??= []).push(e);
   }
   for (let wave of waves) {

@@ -3,6 +3,8 @@
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandInput } from "../../machines/command_machine.ts";
 import type { DeviceReply } from "../vendors/dji/envelope.ts";
+import type { UpdateTopo } from "../vendors/dji/presence_message.ts";
+import type { Sighting } from "../device/presence_registry.ts";
 
 /** api → shard: a command committed in Postgres, to be hosted by its device's shard. */
 export interface CommandDispatch extends CommandInput {
@@ -47,3 +49,21 @@ export interface ReplyFact {
 }
 
 export type ShardMessage = CommandDispatch | DeliveredFact | ReplyFact;
+
+/** bridge → shard: a gateway's update_topo (answered with status_reply once the shard has it). */
+export interface TopologyFact {
+  kind: "topology";
+  gateway: string;
+  at: number;
+  topo: Pick<UpdateTopo, "gateway" | "sub_devices">;
+}
+
+/** bridge → shard: the devices of one partition heard from since the bridge's previous batch,
+ * each with its latest time (telemetry is coalesced in the bridge before it travels). */
+export interface SeenFact {
+  kind: "seen";
+  devices: Sighting[];
+}
+
+/** bridge → shard, on `{ns}.shard.{partition}.presence`: what the device registry takes. */
+export type PresenceFact = TopologyFact | SeenFact;

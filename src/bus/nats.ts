@@ -12,6 +12,7 @@ import {
 import { coalesceWrites } from "../coalesce_writes.ts";
 import { EVENTS_STREAM, type TopologyNames } from "./subjects.ts";
 import { EVENT_SUBJECTS } from "../command/lifecycle_event.ts";
+import { DEVICE_EVENT_SUBJECTS } from "../device/device_event.ts";
 
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
   const nc = await connect({
@@ -59,8 +60,12 @@ async function ensureStream(
   config: Parameters<JetStreamManager["streams"]["add"]>[0],
 ): Promise<void> {
   try {
-    await jsm.streams.info(config.name!);
-    await jsm.streams.update(config.name!, config);
+    const info = await jsm.streams.info(config.name!);
+    // Subjects are added, never taken away: a process of an earlier version (a rolling upgrade,
+    // another deployment on the same NATS) must not drop the subjects a newer one publishes on,
+    // such as the device events'.
+    const subjects = [...new Set([...(info.config.subjects ?? []), ...(config.subjects ?? [])])];
+    await jsm.streams.update(config.name!, { ...config, subjects });
   } catch (err) {
     if (!String((err as Error).message).includes("not found")) throw err;
     try {
@@ -77,7 +82,7 @@ export async function ensureStreams(nc: NatsConnection, names: TopologyNames): P
   const jsm = await jetstreamManager(nc);
   await ensureStream(jsm, {
     name: EVENTS_STREAM,
-    subjects: EVENT_SUBJECTS,
+    subjects: [...EVENT_SUBJECTS, ...DEVICE_EVENT_SUBJECTS],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     max_age: 7 * DAY_NS,

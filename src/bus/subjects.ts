@@ -25,6 +25,9 @@ export function topologyNames(ns: string) {
     /** A fact (delivered, reply) for the shard that owns the device's partition. */
     factSubject: (partition: number, deviceId: string) =>
       `${ns}.shard.${partition}.fact.${deviceToken(deviceId)}`,
+    /** Presence facts (topology, devices seen) for the shard that owns the gateways'
+     * partition. */
+    presenceSubject: (partition: number) => `${ns}.shard.${partition}.presence`,
     /** A message the bridge must publish to a device over MQTT. */
     bridgeSubject: (partition: number, deviceId: string) =>
       `${ns}.bridge.${partition}.${deviceToken(deviceId)}`,

@@ -157,7 +157,10 @@ const COMMANDS: Record<string, Command> = {
           help: "device serial patterns the client may command (* matches any suffix)",
           required: true,
         },
-        scopes: { value: "S[,S]", help: "scopes (default: open:command:create,open:command:read)" },
+        scopes: {
+          value: "S[,S]",
+          help: "scopes (default: open:command:create,open:command:read,open:device:read)",
+        },
         skew: { value: "SECONDS", help: "allowed clock skew of signed requests (default 300)" },
         "replay-window": {
           value: "SECONDS",

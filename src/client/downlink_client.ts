@@ -1,8 +1,27 @@
 // A small signed HTTP client for Downlink's API: used by tests, the CLI's sign command, the
 // benchmark and the dock walkthrough. Runs wherever fetch runs.
 import { newNonce, signedHeaders } from "../http/signing.ts";
+import type { DeviceView } from "../device/device_record.ts";
+
+export type { DeviceView };
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
+export const DEVICES_PATH = "/api/v1/open/downlink/devices";
+
+/** Filters of GET /devices (scope open:device:read). */
+export interface DeviceListQuery {
+  online?: boolean;
+  /** Devices whose id starts with this. */
+  device_id?: string;
+  limit?: number;
+  /** The previous page's next_cursor. */
+  cursor?: string;
+}
+
+export interface DeviceList {
+  items: DeviceView[];
+  next_cursor?: string;
+}
 
 export interface DownlinkClientOptions {
   baseUrl: string;
@@ -52,6 +71,10 @@ export interface DownlinkClient {
     body: CommandBody | Record<string, unknown> | string,
   ): Promise<DownlinkResponse<any>>;
   getCommand(commandId: string): Promise<DownlinkResponse<any>>;
+  /** The devices the client's grants cover (body: DeviceList on 200, an error otherwise). */
+  listDevices(query?: DeviceListQuery): Promise<DownlinkResponse<DeviceList>>;
+  /** One device (body: DeviceView on 200; 404 DEVICE_NOT_FOUND when unknown or not granted). */
+  getDevice(deviceId: string): Promise<DownlinkResponse<DeviceView>>;
 }
 
 export function createDownlinkClient(options: DownlinkClientOptions): DownlinkClient {
@@ -108,5 +131,12 @@ export function createDownlinkClient(options: DownlinkClientOptions): DownlinkCl
     request,
     createCommand: (body) => request("POST", COMMANDS_PATH, { body }),
     getCommand: (commandId) => request("GET", `${COMMANDS_PATH}/${encodeURIComponent(commandId)}`),
+    listDevices: (query = {}) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+      const q = params.toString();
+      return request("GET", q ? `${DEVICES_PATH}?${q}` : DEVICES_PATH);
+    },
+    getDevice: (deviceId) => request("GET", `${DEVICES_PATH}/${encodeURIComponent(deviceId)}`),
   };
 }

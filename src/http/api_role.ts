@@ -8,7 +8,8 @@ import { createPostgresCommandStore } from "../store/command_store.ts";
 import { createCompletionWatch } from "../bus/completion_watch.ts";
 import { watchConnection } from "../bus/connection_watch.ts";
 import { createPostgresNonceStore } from "../store/nonce_store.ts";
-import { createPostgresGate } from "../store/postgres_gate.ts";
+import { createPostgresGate, type PostgresGate } from "../store/postgres_gate.ts";
+import { createDeviceReader, type DeviceReader } from "../store/device_list.ts";
 import { createSql } from "../store/db.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
@@ -41,6 +42,15 @@ export interface ApiRoleOptions {
 export interface RunningApiRole extends RunningRole {
   port: number;
   app: Hono<ApiEnv>;
+}
+
+/** The registry's reads answer 503 within the deadline while Postgres is away, as every read of
+ * the API does. */
+function gatedDeviceReader(reader: DeviceReader, gate: PostgresGate): DeviceReader {
+  return {
+    listDevices: (grants, filter) => gate.run(() => reader.listDevices(grants, filter)),
+    getDevice: (grants, id) => gate.run(() => reader.getDevice(grants, id)),
+  };
 }
 
 export async function startApiRole(
@@ -76,6 +86,7 @@ export async function startApiRole(
       ttlMs: opts.clientCacheTtlMs,
     }),
     commands: createPostgresCommandStore(sql, cipher, { gate }),
+    devices: gatedDeviceReader(createDeviceReader(sql), gate),
     nonces,
     nats,
     readiness: async () => ({ postgres: await gate.check(), ...await opts.readiness() }),

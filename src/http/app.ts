@@ -1,5 +1,5 @@
-// The HTTP API as a hono app: request ids, the index, health, metrics, OpenAPI, the signed command and
-// catalog endpoints, and the one error handler that turns every failure into the error envelope.
+// The HTTP API as a hono app: request ids, the index, health, metrics, OpenAPI, the signed command,
+// catalog and device endpoints, and the one error handler that turns every failure into the error envelope.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono, type MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
@@ -25,6 +25,8 @@ import { commandWaitRoutes } from "./command_wait.ts";
 import { countResponses, metricsRoutes } from "./metrics.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { serviceIndexRoutes } from "./service_index.ts";
+import { deviceRoutes, DEVICES_PATH } from "./devices.ts";
+import type { DeviceReader } from "../store/device_list.ts";
 
 export interface AppDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
@@ -32,6 +34,8 @@ export interface AppDeps {
   clock: Clock;
   clients: ClientLookup;
   commands: CommandStore;
+  /** The device registry (GET /devices). */
+  devices: DeviceReader;
   nonces: NonceStore;
   /** The NATS connection: while it is down, signed requests are answered 503. */
   nats: Pick<ConnectionWatch, "connected">;
@@ -106,6 +110,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   api.route("/", commandWaitRoutes(deps));
   app.route(COMMANDS_PATH, api);
   app.route(CATALOG_PATH, signed().route("/", catalogRoutes()));
+  app.route(DEVICES_PATH, signed().route("/", deviceRoutes(deps)));
 
   app.notFound((c) =>
     c.json(

@@ -10,6 +10,7 @@ import { CATALOG_PATH, plainJsonSchema } from "./catalog.ts";
 import { COMMAND_STATUSES, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./command_list.ts";
 import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from "./command_wait.ts";
 import { METRICS_PATH } from "./metrics.ts";
+import { DEVICE_READ_SCOPE, DEVICES_PATH } from "./devices.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 
@@ -73,6 +74,39 @@ export const CatalogSchema = Type.Object({
   }, { additionalProperties: false })),
 }, { additionalProperties: false });
 
+const SubDeviceSchema = Type.Object({
+  device_id: Type.String(),
+  model: Type.Optional(Type.String()),
+  type: Type.Optional(Type.Integer()),
+  sub_type: Type.Optional(Type.Integer()),
+  firmware_version: Type.Optional(Type.String()),
+  online: Type.Boolean(),
+}, { additionalProperties: false });
+
+/** A device of the registry: a gateway (dock or RC) or an aircraft behind one. */
+export const DeviceViewSchema = Type.Object({
+  device_id: Type.String(),
+  kind: Type.Union([Type.Literal("gateway"), Type.Literal("aircraft")]),
+  model: Type.Optional(Type.String({ description: "From DJI's product type, where known" })),
+  type: Type.Optional(Type.Integer({ description: "DJI product enum `type`" })),
+  sub_type: Type.Optional(Type.Integer({ description: "DJI product enum `sub_type`" })),
+  firmware_version: Type.Optional(Type.String({ description: "From the device's `state`" })),
+  online: Type.Boolean(),
+  online_since: Type.Optional(DateTime("Set while online")),
+  last_seen_at: Type.Optional(DateTime("The latest message from the device, to within seconds")),
+  gateway_sn: Type.Optional(Type.String({ description: "An aircraft's gateway" })),
+  sub_devices: Type.Optional(Type.Array(SubDeviceSchema, {
+    description: "A gateway's aircraft, as its latest update_topo lists them",
+  })),
+}, { additionalProperties: false });
+
+export const DeviceListSchema = Type.Object({
+  items: Type.Array(DeviceViewSchema),
+  next_cursor: Type.Optional(Type.String({
+    description: "Present when more items follow: pass it as `cursor` for the next page",
+  })),
+}, { additionalProperties: false });
+
 /** The error envelope of every non-2xx answer. */
 export const ErrorSchema = Type.Object({
   code: Type.String(),
@@ -100,6 +134,8 @@ const SCHEMAS: Record<string, TSchema> = {
   Accepted: AcceptedSchema,
   CommandView: CommandViewSchema,
   CommandList: CommandListSchema,
+  DeviceView: DeviceViewSchema,
+  DeviceList: DeviceListSchema,
   Catalog: CatalogSchema,
   Error: ErrorSchema,
   ServiceIndex: ServiceIndexSchema,
@@ -289,6 +325,50 @@ function buildDocument(): Record<string, unknown> {
           },
         },
       },
+      [DEVICES_PATH]: {
+        get: {
+          operationId: "listDevices",
+          summary:
+            `The devices the client's grants cover, by device_id (scope ${DEVICE_READ_SCOPE})`,
+          parameters: [
+            query("online", { type: "boolean" }, "Only online (true) or offline (false) devices"),
+            query("device_id", { type: "string" }, "Only devices whose id starts with this"),
+            query(
+              "limit",
+              {
+                type: "integer",
+                minimum: 1,
+                maximum: LIST_MAX_LIMIT,
+                default: LIST_DEFAULT_LIMIT,
+              },
+              "Page size",
+            ),
+            query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
+          ],
+          responses: {
+            "200": { ...json(ref("DeviceList"), "One page"), headers: requestIdHeader },
+            "400": errorResponse("BadRequest"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      [`${DEVICES_PATH}/{device_id}`]: {
+        get: {
+          operationId: "getDevice",
+          summary: `One device (scope ${DEVICE_READ_SCOPE})`,
+          parameters: [{
+            name: "device_id",
+            in: "path",
+            required: true,
+            schema: { type: "string" },
+          }],
+          responses: {
+            "200": { ...json(ref("DeviceView"), "The device"), headers: requestIdHeader },
+            "404": errorResponse("DeviceNotFound"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
       [CATALOG_PATH]: {
         get: {
           operationId: "getCatalog",
@@ -367,6 +447,10 @@ function buildDocument(): Record<string, unknown> {
         NotFound: json(
           ref("Error"),
           "COMMAND_NOT_FOUND: unknown, or another tenant's (never told apart)",
+        ),
+        DeviceNotFound: json(
+          ref("Error"),
+          "DEVICE_NOT_FOUND: unknown, or not covered by the client's device grants (never told apart)",
         ),
         Conflict: json(ref("Error"), "IDEMPOTENCY_CONFLICT: the key was used with another request"),
         PayloadTooLarge: json(ref("Error"), "PAYLOAD_TOO_LARGE: body over 64 KiB"),

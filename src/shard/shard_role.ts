@@ -15,6 +15,8 @@ import { startPartitionLeases } from "./partition_leases.ts";
 import { createInspection } from "./inspection.ts";
 import type { LocalBridge, LocalShard } from "../local_link.ts";
 import type { DeliveredFact } from "../bus/messages.ts";
+import { createPresenceHost, type PresenceHost } from "./presence_host.ts";
+import { createDeviceStore } from "../store/device_store.ts";
 
 export interface ShardRole extends RunningRole {
   /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
@@ -22,6 +24,8 @@ export interface ShardRole extends RunningRole {
   /** Partitions this process drives now. */
   owned(): number[];
   host: DeviceHost;
+  /** The device registry of the partitions this shard owns (who is online, last seen when). */
+  presence: PresenceHost;
   metrics: Record<string, number>;
   /** This shard as the bridge of the same process reaches it. */
   local: LocalShard;
@@ -63,6 +67,16 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     clock: ctx.clock,
     log,
     onMetric: count,
+  });
+  const presence = createPresenceHost({
+    store: createDeviceStore(ctx.sql),
+    outbox,
+    events: ctx.events,
+    offlineAfterMs: config.deviceOfflineAfterSeconds * 1_000,
+    partitionOf: (device) => partitionOf(device, config.partitions),
+    clock: ctx.clock,
+    log,
+    count,
   });
   const inspection = config.inspect ? await createInspection(log) : undefined;
   // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
@@ -122,6 +136,9 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     const restored = await host.restore(p, async () => {
       republished = await publishLeftovers(p);
     });
+    // After the leftovers: the device events a previous owner committed are out before this
+    // owner's next ones for the same gateways.
+    await presence.restore(p);
     // A fresh consumer: messages the previous owner had pulled and not acked (it died, or lost
     // the lease) would otherwise wait out their ack wait (30 s) before coming here, and a
     // reply held that long turns into a time-out although the dock answered in time.
@@ -144,7 +161,11 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       ms: Date.now() - started,
     });
     (async () => {
-      for await (const msg of messages) host.handle(msg, p);
+      const presenceSubject = names.presenceSubject(p);
+      for await (const msg of messages) {
+        if (msg.subject === presenceSubject) presence.handle(msg);
+        else host.handle(msg, p);
+      }
     })().catch((err) => log.error("partition consumer stopped", { err, partition: p }));
   }
 
@@ -154,6 +175,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     consumers.delete(p);
     messages?.stop();
     host.drop(p);
+    presence.drop(p);
   }
 
   const partitions = Array.from({ length: config.partitions }, (_, i) => i);
@@ -201,12 +223,14 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
           nak: () => reject(new Error("the shard could not handle the reply now")),
         })
       ),
+    presence: (partition, fact) => hosting.has(partition) ? presence.take(fact) : undefined,
   };
 
   return {
     pressure,
     owned: () => leases.owned(),
     host,
+    presence,
     metrics,
     local,
     connectBridge: (bridge) => host.connectBridge(bridge),
@@ -221,6 +245,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       consumers.clear();
       // Let what was recorded commit and its messages be acked before letting go (the writer
       // gives up on a commit that fails now: the next owner gets the messages again).
+      await presence.stop();
       await writer.stop();
       await leases.stop();
       host.stop();

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import type { DataCipher } from "../crypto/data_key.ts";
 import type { Sql } from "./db.ts";
 
-export const SCOPES = ["open:command:create", "open:command:read"] as const;
+export const SCOPES = ["open:command:create", "open:command:read", "open:device:read"] as const;
 export type Scope = typeof SCOPES[number];
 export type ClientStatus = "ACTIVE" | "DISABLED";
 

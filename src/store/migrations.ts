@@ -171,6 +171,33 @@ create table data_key_check (
 );
 `,
   },
+  {
+    version: 7,
+    name: "device registry: gateways and their aircraft, presence",
+    sql: `
+-- Every device Downlink has heard of: gateways (dock or RC) and the aircraft their update_topo
+-- lists. Written by the shard that hosts the gateway's partition (the partition column, an
+-- aircraft's being its gateway's): state changes at once with their device events in
+-- event_outbox, last_seen_at of a device already online in periodic batches (presence_host.ts).
+create table devices (
+  device_id         text primary key,
+  kind              text not null check (kind in ('gateway','aircraft')),
+  gateway_sn        text,
+  partition         integer not null,
+  domain            text,
+  type              integer,
+  sub_type          integer,
+  model             text,
+  firmware_version  text,
+  online            boolean not null,
+  online_since      timestamptz,
+  last_seen_at      timestamptz,
+  updated_at        timestamptz not null
+);
+create index devices_partition on devices (partition);
+create index devices_gateway on devices (gateway_sn) where gateway_sn is not null;
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

@@ -163,6 +163,7 @@ function fakeShard(hosted: boolean) {
     },
     delivered: () => {},
     reply: () => Promise.resolve(),
+    presence: () => undefined,
   };
   return { shard, handed };
 }

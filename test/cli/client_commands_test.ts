@@ -53,7 +53,11 @@ describe("client create", () => {
     assert.equal(typeof printed.secret, "string");
     assert.ok(printed.secret.length >= 40);
     assert.deepEqual(printed.devices, ["dock-1", "rc-*"]);
-    assert.deepEqual(printed.scopes, ["open:command:create", "open:command:read"]);
+    assert.deepEqual(printed.scopes, [
+      "open:command:create",
+      "open:command:read",
+      "open:device:read",
+    ]);
     assert.equal(printed.status, "ACTIVE");
     const [row] = await f.sql<{ secret_enc: Uint8Array }[]>`
       select secret_enc from api_clients where client_id = ${printed.client_id}`;

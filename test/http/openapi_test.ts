@@ -53,6 +53,8 @@ describe("GET /openapi.json", () => {
       "/api/v1/open/downlink/commands",
       "/api/v1/open/downlink/commands/{command_id}",
       "/api/v1/open/downlink/commands/{command_id}/wait",
+      "/api/v1/open/downlink/devices",
+      "/api/v1/open/downlink/devices/{device_id}",
       "/healthz",
       "/metrics",
       "/openapi.json",
