@@ -104,16 +104,34 @@ export function judgeSoak(o: {
       result: "FAIL",
     });
   } else {
-    const rss = judged.map((s) => s.rssBytes);
-    const out = judged.filter((s) => Math.abs(s.rssBytes - base) > RSS_BAND * base);
+    // Each minute as the reference is: the median of its 5 s readings. A single reading lands
+    // anywhere on the garbage collector's sawtooth (160-240 MiB within 15 s at 200/s); drift,
+    // which is what the target is about, moves the median.
+    const minuteRss = judged.map((s) => {
+      const from = (s.minute - 1) * 60;
+      const readings = o.rssSeries.filter((r) =>
+        r.atSeconds >= from && r.atSeconds < s.minute * 60
+      );
+      return { minute: s.minute, rss: median(readings.map((r) => r.rssBytes)) ?? s.rssBytes };
+    });
+    const rss = minuteRss.map((m) => m.rss);
+    const out = minuteRss.filter((m) => Math.abs(m.rss - base) > RSS_BAND * base);
+    const all = o.rssSeries.filter((r) => r.atSeconds >= refTo).map((r) => r.rssBytes);
     targets.push({
-      target: `RSS of every minute from ${fmt(refTo / 60)} within ±${RSS_BAND * 100} % of ${
+      target: `RSS (median of each minute) from ${fmt(refTo / 60)} within ±${RSS_BAND * 100} % of ${
         mib(base)
       } (median ${span(refFrom, refTo)})`,
       measured: `${mib(Math.min(...rss))}–${mib(Math.max(...rss))}` +
-        (out.length ? `, outside in minute(s) ${out.map((s) => fmt(s.minute))}` : ""),
+        (out.length ? `, outside in minute(s) ${out.map((m) => fmt(m.minute))}` : ""),
       result: pass(out.length === 0),
     });
+    if (all.length > 0) {
+      notes.push(
+        `RSS readings every 5 s after the reference window: ${mib(Math.min(...all))}–${
+          mib(Math.max(...all))
+        } (the collector's sawtooth; the target judges each minute's median)`,
+      );
+    }
   }
 
   // Accept p99 of the requests sent in the reference window against those of the last window.
