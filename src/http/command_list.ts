@@ -10,11 +10,8 @@ import { describeValue } from "../vendors/dji/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";
-import { type ErrorDetail, ValidationError } from "./errors.ts";
+import { readListQuery } from "./list_query.ts";
 import { type CommandStatus, TERMINAL_STATUSES } from "../command/status.ts";
-
-export const LIST_DEFAULT_LIMIT = 50;
-export const LIST_MAX_LIMIT = 200;
 
 export const COMMAND_STATUSES: readonly CommandStatus[] = [
   "ACCEPTED",
@@ -59,24 +56,14 @@ export function decodeCursor(cursor: string): ListPosition | undefined {
  * widen the answer).
  */
 export function parseListQuery(queries: Record<string, string[]>): ListFilter {
-  const details: ErrorDetail[] = [];
-  const fail = (name: string, reason: string) => details.push({ path: `query.${name}`, reason });
-  const one = (name: string): string | undefined => {
-    const values = queries[name];
-    if (!values) return undefined;
-    if (values.length > 1) fail(name, "must be given at most once");
-    return values[0];
-  };
-  for (const name of Object.keys(queries)) {
-    if (!PARAMS.has(name)) fail(name, "is not a known parameter");
-  }
-
-  const filter: ListFilter = { limit: LIST_DEFAULT_LIMIT };
-  if (queries.status) {
-    const statuses = queries.status.flatMap((v) => v.split(",")).map((s) => s.trim());
+  const q = readListQuery(queries, PARAMS);
+  const filter: ListFilter = { limit: q.limit() };
+  const status = q.all("status");
+  if (status) {
+    const statuses = status.flatMap((v) => v.split(",")).map((s) => s.trim());
     const unknown = statuses.filter((s) => !(COMMAND_STATUSES as string[]).includes(s));
     if (unknown.length > 0) {
-      fail(
+      q.fail(
         "status",
         `must be a comma-separated list of ${COMMAND_STATUSES.join(", ")}, got ${
           describeValue(unknown[0])
@@ -86,19 +73,19 @@ export function parseListQuery(queries: Record<string, string[]>): ListFilter {
       filter.statuses = [...new Set(statuses)] as CommandStatus[];
     }
   }
-  const deviceId = one("device_id");
+  const deviceId = q.one("device_id");
   if (deviceId !== undefined) {
     if (deviceId.length > 64 || !DEVICE_ID_RE.test(deviceId)) {
-      fail(
+      q.fail(
         "device_id",
         `must be a device id (1-64 of A-Z a-z 0-9 . _ -), got ${describeValue(deviceId)}`,
       );
     } else filter.deviceId = deviceId;
   }
-  const commandType = one("command_type");
+  const commandType = q.one("command_type");
   if (commandType !== undefined) {
     if (!findCommand(commandType)) {
-      fail(
+      q.fail(
         "command_type",
         `must be a command type of the catalog, got ${describeValue(commandType)}`,
       );
@@ -110,10 +97,10 @@ export function parseListQuery(queries: Record<string, string[]>): ListFilter {
       "acceptedBefore",
     ]] as const
   ) {
-    const value = one(name);
+    const value = q.one(name);
     if (value === undefined) continue;
     if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-      fail(
+      q.fail(
         name,
         `must be an RFC 3339 date-time (e.g. 2026-04-22T12:00:00Z; send + as %2B), got ${
           describeValue(value)
@@ -121,27 +108,9 @@ export function parseListQuery(queries: Record<string, string[]>): ListFilter {
       );
     } else filter[key] = value;
   }
-  const limit = one("limit");
-  if (limit !== undefined) {
-    const n = /^\d{1,4}$/.test(limit) ? Number(limit) : NaN;
-    if (!(n >= 1 && n <= LIST_MAX_LIMIT)) {
-      fail("limit", `must be an integer 1-${LIST_MAX_LIMIT}, got ${describeValue(limit)}`);
-    } else filter.limit = n;
-  }
-  const cursor = one("cursor");
-  if (cursor !== undefined) {
-    const position = decodeCursor(cursor);
-    if (!position) fail("cursor", "is not a cursor this API issued (pass next_cursor as it came)");
-    else filter.after = position;
-  }
-
-  if (details.length > 0) {
-    throw new ValidationError(
-      "VALIDATION_FAILED",
-      `Cannot list commands: ${details.map((d) => `${d.path} ${d.reason}`).join("; ")}`,
-      details,
-    );
-  }
+  const after = q.cursor(decodeCursor);
+  if (after) filter.after = after;
+  q.done("commands");
   return filter;
 }
 

@@ -7,8 +7,8 @@ import { describeValue } from "../vendors/dji/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";
-import { type ErrorDetail, NotFoundError, ValidationError } from "./errors.ts";
-import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./command_list.ts";
+import { NotFoundError } from "./errors.ts";
+import { readListQuery } from "./list_query.ts";
 
 export const DEVICES_PATH = "/api/v1/open/downlink/devices";
 export const DEVICE_READ_SCOPE = "open:device:read";
@@ -29,53 +29,25 @@ export function decodeDeviceCursor(cursor: string): string | undefined {
 
 /** Reads the list query; throws VALIDATION_FAILED naming every offending parameter. */
 export function parseDeviceListQuery(queries: Record<string, string[]>): DeviceListFilter {
-  const details: ErrorDetail[] = [];
-  const fail = (name: string, reason: string) => details.push({ path: `query.${name}`, reason });
-  const one = (name: string): string | undefined => {
-    const values = queries[name];
-    if (!values) return undefined;
-    if (values.length > 1) fail(name, "must be given at most once");
-    return values[0];
-  };
-  for (const name of Object.keys(queries)) {
-    if (!PARAMS.has(name)) fail(name, "is not a known parameter");
-  }
-  const filter: DeviceListFilter = { limit: LIST_DEFAULT_LIMIT };
-  const online = one("online");
+  const q = readListQuery(queries, PARAMS);
+  const filter: DeviceListFilter = { limit: q.limit() };
+  const online = q.one("online");
   if (online !== undefined) {
     if (online === "true" || online === "false") filter.online = online === "true";
-    else fail("online", `must be true or false, got ${describeValue(online)}`);
+    else q.fail("online", `must be true or false, got ${describeValue(online)}`);
   }
-  const prefix = one("device_id");
+  const prefix = q.one("device_id");
   if (prefix !== undefined) {
     if (prefix.length > 64 || !DEVICE_ID_RE.test(prefix)) {
-      fail(
+      q.fail(
         "device_id",
         `must be a device id prefix (1-64 of A-Z a-z 0-9 . _ -), got ${describeValue(prefix)}`,
       );
     } else filter.deviceIdPrefix = prefix;
   }
-  const limit = one("limit");
-  if (limit !== undefined) {
-    const n = /^\d{1,4}$/.test(limit) ? Number(limit) : NaN;
-    if (!(n >= 1 && n <= LIST_MAX_LIMIT)) {
-      fail("limit", `must be an integer 1-${LIST_MAX_LIMIT}, got ${describeValue(limit)}`);
-    } else filter.limit = n;
-  }
-  const cursor = one("cursor");
-  if (cursor !== undefined) {
-    const after = decodeDeviceCursor(cursor);
-    if (after === undefined) {
-      fail("cursor", "is not a cursor this API issued (pass next_cursor as it came)");
-    } else filter.after = after;
-  }
-  if (details.length > 0) {
-    throw new ValidationError(
-      "VALIDATION_FAILED",
-      `Cannot list devices: ${details.map((d) => `${d.path} ${d.reason}`).join("; ")}`,
-      details,
-    );
-  }
+  const after = q.cursor(decodeDeviceCursor);
+  if (after !== undefined) filter.after = after;
+  q.done("devices");
   return filter;
 }
 
