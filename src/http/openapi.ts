@@ -174,6 +174,16 @@ const query = (name: string, schema: Record<string, unknown>, description: strin
   schema,
 });
 
+/** `limit` and `cursor`, as every list endpoint reads them (src/http/list_query.ts). */
+const pageParams = [
+  query(
+    "limit",
+    { type: "integer", minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT },
+    "Page size",
+  ),
+  query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
+];
+
 const commandIdParam = {
   name: "command_id",
   in: "path",
@@ -260,17 +270,7 @@ function buildDocument(): Record<string, unknown> {
               { type: "string", format: "date-time" },
               "RFC 3339, exclusive",
             ),
-            query(
-              "limit",
-              {
-                type: "integer",
-                minimum: 1,
-                maximum: LIST_MAX_LIMIT,
-                default: LIST_DEFAULT_LIMIT,
-              },
-              "Page size",
-            ),
-            query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
+            ...pageParams,
           ],
           responses: {
             "200": { ...json(ref("CommandList"), "One page"), headers: requestIdHeader },
@@ -334,17 +334,7 @@ function buildDocument(): Record<string, unknown> {
           parameters: [
             query("online", { type: "boolean" }, "Only online (true) or offline (false) devices"),
             query("device_id", { type: "string" }, "Only devices whose id starts with this"),
-            query(
-              "limit",
-              {
-                type: "integer",
-                minimum: 1,
-                maximum: LIST_MAX_LIMIT,
-                default: LIST_DEFAULT_LIMIT,
-              },
-              "Page size",
-            ),
-            query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
+            ...pageParams,
           ],
           responses: {
             "200": { ...json(ref("DeviceList"), "One page"), headers: requestIdHeader },
