@@ -427,8 +427,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     let row = tid ? await lookup.find(tid) : undefined;
     if (row && !TERMINAL_STATUSES.has(row.status) && tid && !commands.has(tid)) {
       // It finished here a moment ago and the commit is on its way (a reply racing the
-      // deadline): read the row again once it is committed.
-      await o.writer.settled();
+      // deadline, a copy of the reply): read the row again once what is recorded now is
+      // committed. Not writer.settled(): under a steady load the writer is never idle.
+      await new Promise<void>((resolve) => o.writer.afterCommit(resolve));
       row = await lookup.find(tid);
     }
     if (!row) {

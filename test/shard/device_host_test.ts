@@ -41,7 +41,11 @@ async function claimed() {
   for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
 }
 
-function start(rows: InFlightCommand[], claims: Record<string, SendClaim> = {}) {
+function start(
+  rows: InFlightCommand[],
+  claims: Record<string, SendClaim> = {},
+  o: { busyWriter?: boolean } = {},
+) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const published: Array<{ subject: string; command_id: string; bid: string }> = [];
@@ -58,7 +62,8 @@ function start(rows: InFlightCommand[], claims: Record<string, SendClaim> = {}) 
     record: (ref, kind) => records.push({ ref, kind, at: clock.now() }),
     publish() {},
     afterCommit: (fn) => fn(),
-    settled: () => Promise.resolve(),
+    // A writer under a steady load always has a batch on its way: it is never settled.
+    settled: () => o.busyWriter ? new Promise<void>(() => {}) : Promise.resolve(),
     uncommitted: () => false,
     stop: () => Promise.resolve(),
   };
@@ -66,7 +71,13 @@ function start(rows: InFlightCommand[], claims: Record<string, SendClaim> = {}) 
     writeTransitions: () => Promise.resolve({ applied: new Set(), events: new Set() }),
     loadInFlight: () => Promise.resolve(rows),
     loadOutbound: () => Promise.resolve(new Map()),
-    findCommands: () => Promise.resolve(new Map()),
+    // The rows as the last commit left them: still in flight (their end not committed yet).
+    findCommands: (ids) =>
+      Promise.resolve(
+        new Map(
+          rows.filter((r) => ids.includes(r.command_id)).map((r) => [r.command_id, r as never]),
+        ),
+      ),
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, claims[id] ?? "claimed"]))),
   };
   const host = createDeviceHost({
@@ -213,5 +224,28 @@ test("a command claimed for sending before is not sent again; the device's next 
   for (let i = 0; i < 4; i++) await claimed();
   assert.deepEqual(published.map((p) => p.command_id), [rows[3].command_id]);
   assert.deepEqual(host.size(), { devices: 1, commands: 3 }, "the gone one is forgotten");
+  host.stop();
+});
+
+test("a copy of a reply to a command that just finished is settled while the writer stays busy", async () => {
+  const cmd = row(1, "DELIVERED", T0 + 30_000);
+  const { host, stored } = start([cmd], {}, { busyWriter: true });
+  await host.restore(0);
+  const reply = {
+    kind: "reply" as const,
+    gateway: cmd.device_id,
+    channel: "services" as const,
+    received_at: T0,
+    reply: { tid: cmd.command_id, bid: cmd.bid, method: cmd.command_type, data: { result: 0 } },
+  };
+  let first = 0;
+  host.fact(reply, { ack: () => first++, nak() {} });
+  assert.deepEqual(stored().map((s) => s.status), ["SUCCEEDED"]);
+  // The broker hands the same reply over again before the SUCCEEDED row is committed.
+  let copy = "waiting";
+  host.fact(reply, { ack: () => copy = "acked", nak: () => copy = "nak" });
+  await claimed(); // the lookup (a fake) and the commit it waits for
+  assert.equal(copy, "acked");
+  assert.equal(first, 1);
   host.stop();
 });
