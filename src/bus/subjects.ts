@@ -38,6 +38,8 @@ export function topologyNames(ns: string) {
     bridgeHeartbeatBucket: `${ns}_bridges_alive`,
     /** Core NATS: a bridge's reply-path probe, handed back by whichever bridge took it. */
     replyProbeSubject: (instanceToken: string) => `${ns}.probe.${instanceToken}`,
+    /** Core NATS: each shard's word on whether new commands should wait (pressure_broadcast). */
+    pressureSubject: `${ns}.pressure`,
     /** Answered by the live process holding an instance id (two must never share one). */
     instanceSubject: (instanceId: string) => `${ns}.instance.${instanceId}`,
     /** MQTT shared-subscription group: bridges of one namespace share the replies. */

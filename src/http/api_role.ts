@@ -1,4 +1,5 @@
 // The api role: the outbox relay and the HTTP server, built from the role context.
+import { watchPressure } from "../bus/pressure_broadcast.ts";
 import type { Hono } from "hono";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { IN_PROCESS_OUTBOX_HOLD_SECONDS, startOutboxRelay } from "../bus/outbox_relay.ts";
@@ -74,6 +75,10 @@ export async function startApiRole(
   const clientStore = createPostgresClientStore(sql, cipher);
   const nats = watchConnection(nc);
   const completions = createCompletionWatch(nc);
+  const shards = watchPressure(nc, ctx.names.pressureSubject, {
+    clock,
+    ...(opts.pressure ? { self: config.instanceId } : {}),
+  });
   const eventLoopDelay = startEventLoopDelay();
   const app = createApp({
     config,
@@ -92,7 +97,8 @@ export async function startApiRole(
     readiness: async () => ({ postgres: await gate.check(), ...await opts.readiness() }),
     completions,
     metrics: opts.metrics,
-    overloaded: opts.pressure && (() => opts.pressure!.overloaded()),
+    // This process's shard first, then what the other shards say.
+    overloaded: () => opts.pressure?.overloaded() ?? shards.overloaded(),
     pipelineGauges: opts.pressure && (() => opts.pressure!.gauges()),
     pipelineHistograms: opts.pressure?.histograms,
     eventLoopDelay,
@@ -105,6 +111,7 @@ export async function startApiRole(
     server = await serve(app.fetch, { port: opts.port ?? config.port, hostname: config.host });
   } catch (err) {
     eventLoopDelay.stop();
+    shards.close();
     completions.close();
     nats.close();
     gate.close();
@@ -120,6 +127,7 @@ export async function startApiRole(
     async stop() {
       // Waiting requests answer now with the state they read, so closing does not wait on them.
       completions.close();
+      shards.close();
       eventLoopDelay.stop();
       await server.close();
       nats.close();

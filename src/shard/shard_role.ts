@@ -1,5 +1,6 @@
 // The shard role: owns partitions through KV leases, restores their in-flight commands, and
 // drives them with device-shard actors fed from each partition's durable JetStream consumer.
+import { broadcastPressure } from "../bus/pressure_broadcast.ts";
 import { consumeSteadily } from "../bus/steady_consume.ts";
 import { type ConsumerMessages, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { RoleContext, RunningRole } from "../role_context.ts";
@@ -190,6 +191,12 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     onLose: lose,
   });
   await leases.ready;
+  // API processes without a shard refuse new commands while this one is behind.
+  const broadcast = broadcastPressure(nc, names.pressureSubject, {
+    instance: config.instanceId,
+    overloaded: () => pressure.overloaded(),
+    clock: ctx.clock,
+  });
   let sweeper: unknown;
   const sweep = () => {
     sweeper = ctx.clock.setTimeout(() => {
@@ -236,6 +243,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     connectBridge: (bridge) => host.connectBridge(bridge),
     async stop() {
       stopping = true;
+      broadcast.stop();
       ctx.clock.clearTimeout(sweeper);
       if (releaseTimer !== undefined) ctx.clock.clearTimeout(releaseTimer);
       releaseDeliveries();
