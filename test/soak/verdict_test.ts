@@ -68,3 +68,27 @@ test("memory that keeps growing fails the target, naming the minutes", () => {
   assert.equal(rss.result, "FAIL");
   assert.match(rss.measured, /outside in minute\(s\) .*10/);
 });
+
+test("a run too short to judge drift shows memory and accept latency without failing on them", () => {
+  const short = { ...plan, loadSeconds: 120, warmupSeconds: 40, windowSeconds: 40 };
+  const verdict = judgeSoak({
+    plan: short,
+    samples: [],
+    rssSeries: [{ atSeconds: 50, rssBytes: 100 * MIB }, { atSeconds: 100, rssBytes: 300 * MIB }],
+    accepts: [{ atSeconds: 50, ms: 10 }, { atSeconds: 100, ms: 900 }],
+    final: {
+      totals: {},
+      replyLagsMs: [],
+      commitLagsMs: [],
+      wrong: {},
+      wrongExamples: [],
+      neverReachedDock: 0,
+      rows: 0,
+    },
+    accepted: 0,
+    unanswered: 0,
+  });
+  const accept = verdict.targets.find((t) => t.target.startsWith("accept"))!;
+  assert.equal(accept.result, "n/a");
+  assert.match(accept.measured, /900 ms against 10 ms .*judged in runs of 6 min or more/);
+});
