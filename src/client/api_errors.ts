@@ -67,6 +67,9 @@ export class ForbiddenError extends DownlinkApiError {
 export class CommandNotFoundError extends DownlinkApiError {
   override name = "CommandNotFoundError";
 }
+export class DeviceNotFoundError extends DownlinkApiError {
+  override name = "DeviceNotFoundError";
+}
 /** No such route (a wrong base URL or path). */
 export class RouteNotFoundError extends DownlinkApiError {
   override name = "RouteNotFoundError";
@@ -106,6 +109,7 @@ export const ERROR_CLASSES = {
   NONCE_REPLAYED: NonceReplayedError,
   FORBIDDEN: ForbiddenError,
   COMMAND_NOT_FOUND: CommandNotFoundError,
+  DEVICE_NOT_FOUND: DeviceNotFoundError,
   NOT_FOUND: RouteNotFoundError,
   IDEMPOTENCY_CONFLICT: IdempotencyConflictError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
