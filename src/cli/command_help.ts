@@ -12,7 +12,11 @@ export interface OptionSpec {
 export interface CommandSpec {
   /** What the command does, one or two sentences. */
   description: string;
+  /** Positional arguments as the synopsis shows them, e.g. `<command_id>`; none when absent. */
+  arguments?: string;
   options: Record<string, OptionSpec>;
+  /** Lines after the options: environment variables, exit codes, examples. */
+  notes?: string[];
 }
 
 export const isHelp = (argv: readonly string[]): boolean =>
@@ -42,12 +46,14 @@ export function renderHelp(program: string, command: string, spec: CommandSpec):
   ]);
   rows.push(["-h, --help", "show this help"]);
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  const args = spec.arguments ? `${spec.arguments} ` : "";
   return [
-    `usage: ${program} ${command} ${synopsis.join(" ")}`.trimEnd(),
+    `usage: ${program} ${command} ${args}${synopsis.join(" ")}`.trimEnd(),
     "",
     spec.description,
     "",
     "options:",
     ...rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`),
+    ...(spec.notes ? ["", ...spec.notes] : []),
   ].join("\n");
 }

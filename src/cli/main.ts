@@ -1,8 +1,9 @@
-// The operator's CLI (`npm run downlink -- <command>`): tenants, API clients and their grants,
-// request signing for curl, and the dock simulator. Prints JSON; exits 1 with a clear message.
+// The CLI (`npm run downlink -- <command>`): for operators, tenants, API clients and their grants,
+// request signing for curl and the dock simulator; for API callers, sending, reading, listing and
+// waiting for commands and watching their events. Exits 1 with a clear message.
 import process from "node:process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.ts";
@@ -17,6 +18,10 @@ import {
 } from "../store/client_store.ts";
 import { newNonce, signedHeaders } from "../http/signing.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
+import { API_COMMANDS, type ApiCommand, apiErrorLines, UsageError } from "./api_commands.ts";
+import { CredentialsError } from "./api_credentials.ts";
+import { EVENTS_WATCH } from "./events_watch.ts";
+import { DownlinkApiError } from "../client/api_errors.ts";
 
 export interface CliIo {
   env?: Record<string, string | undefined>;
@@ -24,6 +29,8 @@ export interface CliIo {
   stderr?: (text: string) => void;
   /** Unix seconds for `sign` (default: the system clock). */
   now?: () => number;
+  /** Stops a command that follows or watches (`--wait`, `events watch`). */
+  signal?: AbortSignal;
 }
 
 export class CliError extends Error {
@@ -47,6 +54,21 @@ function intOption(name: string, v: string | undefined): number | undefined {
 function required(name: string, v: string | undefined): string {
   if (v === undefined || v === "") throw new CliError(`--${name} is required`);
   return v;
+}
+
+/** The options and positional arguments of a command that takes some (`command get <id>`). */
+function parseWithPositionals(argv: string[], spec: CommandSpec) {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: parseArgsOptions(spec),
+      allowPositionals: spec.arguments !== undefined,
+      strict: true,
+    });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 function parse(argv: string[], spec: CommandSpec) {
@@ -89,6 +111,16 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       return sign(argv.slice(1), out, io.now);
     }
     const command = `${group} ${action ?? ""}`.trim();
+    const apiEntry: ApiCommand | undefined = API_COMMANDS[command] ??
+      (command === "events watch" ? EVENTS_WATCH : undefined);
+    if (apiEntry) {
+      if (isHelp(rest)) {
+        out(renderHelp(PROGRAM, command, apiEntry.spec));
+        return 0;
+      }
+      const { values, positionals } = parseWithPositionals(rest, apiEntry.spec);
+      return await apiEntry.run(values, positionals, { env, out, err, signal: io.signal });
+    }
     const entry = COMMANDS[command];
     if (!entry) throw new CliError(`unknown command ${JSON.stringify(command)}\n${usage()}`);
     // Before the configuration and the database: help must work where neither does.
@@ -105,13 +137,36 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       // A client made under a wrong key would have a secret the API cannot open.
       await checkDataKey(sql, cipher, config.dbSchema);
       const store = createPostgresClientStore(sql, cipher);
-      out(JSON.stringify(await entry.run(options, store, sql), null, 2));
+      const result = await entry.run(options, store, sql);
+      if (options.out !== undefined) {
+        // A secret goes to a file only its owner can read, never through the terminal.
+        mkdirSync(dirname(options.out), { recursive: true });
+        writeFileSync(options.out, JSON.stringify(result, null, 2) + "\n", { mode: 0o600 });
+        chmodSync(options.out, 0o600);
+        const { secret: _secret, ...shown } = result as Record<string, unknown>;
+        out(JSON.stringify({ ...shown, written_to: options.out }, null, 2));
+      } else {
+        out(JSON.stringify(result, null, 2));
+      }
       return 0;
     } finally {
       await sql.end({ timeout: 1 });
     }
   } catch (e) {
-    if (e instanceof CliError || e instanceof ClientStoreError || e instanceof ConfigError) {
+    if (e instanceof DownlinkApiError) {
+      for (const line of apiErrorLines(e)) err(line);
+      return 1;
+    }
+    if (e instanceof TypeError && e.message === "fetch failed") {
+      // fetch names neither the address nor the cause in its message.
+      const cause = (e.cause as Error | undefined)?.message ?? "no answer";
+      err(`downlink: cannot reach Downlink (--url, DOWNLINK_URL): ${cause}`);
+      return 1;
+    }
+    if (
+      e instanceof CliError || e instanceof ClientStoreError || e instanceof ConfigError ||
+      e instanceof UsageError || e instanceof CredentialsError
+    ) {
       err(`downlink: ${e.message}`);
       return 1;
     }
@@ -165,6 +220,11 @@ const COMMANDS: Record<string, Command> = {
         "replay-window": {
           value: "SECONDS",
           help: "how long a nonce stays used (default 300)",
+        },
+        out: {
+          value: "F",
+          help: "write the client with its secret to F (mode 0600; the API commands read " +
+            ".downlink/client.json) and print it without the secret",
         },
       },
     },
@@ -233,6 +293,10 @@ function usage(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => [name, c.spec.description] as [string, string]),
     ["sign", SIGN.description],
     ["dock simulate", "Simulates DJI docks on MQTT, answering the commands sent to them."],
+    ...Object.entries(API_COMMANDS).map(([name, c]) =>
+      [name, c.spec.description] as [string, string]
+    ),
+    ["events watch", EVENTS_WATCH.spec.description],
   ];
   const width = Math.max(...rows.map(([name]) => name.length)) + 2;
   const first = (text: string) => text.replace(/\.\s.*$/s, ".");
@@ -241,6 +305,8 @@ function usage(): string {
     "",
     "Operator commands for Downlink: tenants, API clients, request signing, a dock simulator.",
     "The tenant and client commands use DATABASE_URL, DOWNLINK_DB_SCHEMA and DOWNLINK_DATA_KEY.",
+    "The command commands sign as an API client: --client/--secret, DOWNLINK_API_ID and",
+    "DOWNLINK_API_SECRET, or a client file (.downlink/client.json); DOWNLINK_URL names Downlink.",
     "",
     "commands:",
     ...rows.map(([name, text]) => `  ${name.padEnd(width)}${first(text)}`),

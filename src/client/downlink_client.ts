@@ -1,6 +1,8 @@
-// A small signed HTTP client for Downlink's API: used by tests, the CLI's sign command, the
-// benchmark and the dock walkthrough. Runs wherever fetch runs.
-import { newNonce, signedHeaders } from "../http/signing.ts";
+// The signed HTTP layer of Downlink's client: one request, signed, its answer as status, headers
+// and parsed body. Tests use it raw; command_client.ts builds the typed calls on it. Runs wherever
+// fetch runs, and loads no node: module (the hashes come through signing_hashes.ts).
+import { newNonce, signatureHeaders } from "../http/signing_recipe.ts";
+import { type SigningHashes, signWith, webCryptoHashes } from "./signing_hashes.ts";
 import type { DeviceView } from "../device/device_record.ts";
 
 export type { DeviceView };
@@ -30,6 +32,8 @@ export interface DownlinkClientOptions {
   fetch?: typeof fetch;
   /** Unix seconds for X-Api-Timestamp (default: the system clock). */
   now?: () => number;
+  /** SHA-256 and HMAC for signing (default: WebCrypto's crypto.subtle). */
+  hashes?: SigningHashes;
 }
 
 export interface RequestOptions {
@@ -41,6 +45,7 @@ export interface RequestOptions {
   timestamp?: string | number;
   /** Skip signing: send only `headers`. */
   unsigned?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface DownlinkResponse<T = unknown> {
@@ -83,6 +88,7 @@ export function createDownlinkClient(options: DownlinkClientOptions): DownlinkCl
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const encoder = new TextEncoder();
+  let hashes = options.hashes;
 
   const request = async <T>(
     method: string,
@@ -100,24 +106,25 @@ export function createDownlinkClient(options: DownlinkClientOptions): DownlinkCl
     const headers: Record<string, string> = {};
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
     if (!opts.unsigned) {
-      Object.assign(
-        headers,
-        signedHeaders(secret, {
-          method,
-          path,
-          query,
-          clientId,
-          timestamp: String(opts.timestamp ?? now()),
-          nonce: opts.nonce ?? newNonce(),
-          body: bytes,
-        }),
-      );
+      const input = {
+        method,
+        path,
+        query,
+        clientId,
+        timestamp: String(opts.timestamp ?? now()),
+        nonce: opts.nonce ?? newNonce(),
+        body: bytes,
+      };
+      // Resolved on first use: a client that only sends unsigned requests needs no crypto.
+      hashes ??= webCryptoHashes();
+      Object.assign(headers, signatureHeaders(input, await signWith(hashes, secret, input)));
     }
     Object.assign(headers, opts.headers);
     const res = await doFetch(baseUrl + pathAndQuery, {
       method,
       headers,
       body: opts.body === undefined ? undefined : (bytes as unknown as BodyInit),
+      signal: opts.signal,
     });
     const text = await res.text();
     let body: unknown = text;

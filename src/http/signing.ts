@@ -1,57 +1,14 @@
-// The request-signing recipe shared by the server and every client: canonical query, the
-// eight-line string to sign and its HMAC-SHA256. Pure: no clock, no I/O beyond hashing.
+// The signing recipe (signing_recipe.ts) with node:crypto's hashes, synchronous: what the server
+// checks requests with, and what Node-only callers (CLI, tests, benchmark) sign with.
 import { createHash, createHmac } from "node:crypto";
+import { signatureHeaders, type SignatureInput, stringToSignWithHash } from "./signing_recipe.ts";
 
-export const SIGNING_ALGORITHM = "DOWNLINK-HMAC-SHA256";
-
-export interface SignatureInput {
-  method: string;
-  /** The request path as sent, without the query string. */
-  path: string;
-  /** The raw query string, with or without the leading `?`; empty when there is none. */
-  query?: string;
-  clientId: string;
-  /** Unix seconds, as sent in X-Api-Timestamp. */
-  timestamp: string;
-  nonce: string;
-  /** The raw body bytes (or text, hashed as UTF-8); empty for GET. */
-  body?: Uint8Array | string;
-}
-
-/** RFC 3986 encoding: encodeURIComponent leaves `!'()*` alone, RFC 3986 reserves them. */
-function rfc3986(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
-  );
-}
-
-function decodeComponent(text: string): string {
-  try {
-    // RFC 3986: a '+' is a plus sign, not a form-encoded space.
-    return decodeURIComponent(text);
-  } catch {
-    // A malformed escape is signed as written; both sides then see the same bytes.
-    return text;
-  }
-}
-
-/** Keys sorted (then values), each key and value RFC 3986 encoded, `k=v` joined by `&`. */
-export function canonicalQuery(query: string | undefined): string {
-  const raw = (query ?? "").replace(/^\?/, "");
-  if (raw === "") return "";
-  const pairs = raw.split("&").filter((p) => p !== "").map((part) => {
-    const eq = part.indexOf("=");
-    const key = eq < 0 ? part : part.slice(0, eq);
-    const value = eq < 0 ? "" : part.slice(eq + 1);
-    return [rfc3986(decodeComponent(key)), rfc3986(decodeComponent(value))] as const;
-  });
-  pairs.sort((
-    a,
-    b,
-  ) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  return pairs.map(([k, v]) => `${k}=${v}`).join("&");
-}
+export {
+  canonicalQuery,
+  newNonce,
+  type SignatureInput,
+  SIGNING_ALGORITHM,
+} from "./signing_recipe.ts";
 
 export function sha256Hex(body: Uint8Array | string | undefined): string {
   return createHash("sha256").update(body ?? "").digest("hex");
@@ -59,16 +16,7 @@ export function sha256Hex(body: Uint8Array | string | undefined): string {
 
 /** The eight lines joined by `\n` (no trailing newline). */
 export function stringToSign(input: SignatureInput, bodyHash = sha256Hex(input.body)): string {
-  return [
-    SIGNING_ALGORITHM,
-    input.method.toUpperCase(),
-    input.path,
-    canonicalQuery(input.query),
-    input.clientId,
-    input.timestamp,
-    input.nonce,
-    bodyHash,
-  ].join("\n");
+  return stringToSignWithHash(input, bodyHash);
 }
 
 /** Lowercase hex HMAC-SHA256 of `text` keyed by the client secret (64 chars). */
@@ -86,18 +34,5 @@ export function signedHeaders(
   secret: string | Uint8Array,
   input: SignatureInput,
 ): Record<string, string> {
-  return {
-    "X-Api-Id": input.clientId,
-    "X-Api-Timestamp": input.timestamp,
-    "X-Api-Nonce": input.nonce,
-    "X-Api-Signature": signRequest(secret, input),
-  };
-}
-
-/** A fresh nonce: 32 chars of [A-Za-z0-9_-]. */
-export function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  let text = "";
-  for (const b of bytes) text += String.fromCharCode(b);
-  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_");
+  return signatureHeaders(input, signRequest(secret, input));
 }
