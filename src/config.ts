@@ -40,7 +40,16 @@ const Env = Type.Object({
   // every 2 s (PROTOCOL §8.2, §8.3).
   DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 86_400 }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
+  DOWNLINK_DATA_DIR: Type.String({ default: ".downlink", minLength: 1 }),
 });
+
+/** Where PostgreSQL, NATS and the MQTT broker are looked for when their variable is not set
+ * (and, in development, where embedded ones are started when nothing answers there). */
+export const DEFAULT_SERVICE_URLS = {
+  DATABASE_URL: Env.properties.DATABASE_URL.default as string,
+  NATS_URL: Env.properties.NATS_URL.default as string,
+  MQTT_URL: Env.properties.MQTT_URL.default as string,
+} as const;
 
 export interface Config {
   env: "development" | "production";
@@ -74,6 +83,8 @@ export interface Config {
   maxInFlight: number;
   /** A gateway from which nothing came for this long is offline. */
   deviceOfflineAfterSeconds: number;
+  /** Development data: the embedded servers' data and the development client's file. */
+  dataDir: string;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxCommitSeconds: e.DOWNLINK_MAX_COMMIT_SECONDS,
     maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
     deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
+    dataDir: e.DOWNLINK_DATA_DIR,
   };
 }
 

@@ -1,0 +1,139 @@
+// The three services Downlink needs, found or started: for each of PostgreSQL, NATS and the
+// MQTT broker, the configured URL wins; else the one answering on the default port is used;
+// else an embedded one is started on that port, so every other tool (the CLI, the tests, the
+// dock simulator) finds it at the same default address without being told.
+import { mkdirSync } from "node:fs";
+import { relative } from "node:path";
+import process from "node:process";
+import { portAnswers } from "./port_answers.ts";
+import type { EmbeddedServer } from "./embedded_server.ts";
+import { startEmbeddedPostgres } from "./embedded_postgres.ts";
+import { startEmbeddedNats } from "./embedded_nats.ts";
+import { startEmbeddedMosquitto } from "./embedded_mosquitto.ts";
+import { type ServiceUser, serviceUser as currentServiceUser } from "./service_user.ts";
+
+export const SERVICE_VARIABLES = ["DATABASE_URL", "NATS_URL", "MQTT_URL"] as const;
+export type ServiceVariable = typeof SERVICE_VARIABLES[number];
+
+export interface LocalServicesOptions {
+  env: Record<string, string | undefined>;
+  /** The default URL of each service: where one is looked for, and where one is started. */
+  defaults: Readonly<Record<ServiceVariable, string>>;
+  /** Holds each embedded server's data, log and pid file. */
+  dataDir: string;
+  /** Prints one line per service. */
+  say: (line: string) => void;
+  /** Default: nobody when this process is root, else none. */
+  serviceUser?: ServiceUser;
+  /** Extra PostgreSQL settings (a test run turns fsync off). */
+  postgresSettings?: Readonly<Record<string, string>>;
+  /** Monotonic milliseconds, for the start-up times said. */
+  now?: () => number;
+}
+
+export interface LocalServices {
+  /** The URL of every service, as the variables would hold it. */
+  urls: Record<ServiceVariable, string>;
+  /** The services started here, by variable. */
+  embedded: Partial<Record<ServiceVariable, EmbeddedServer>>;
+  /** Stops the embedded servers, the last started first. */
+  stop(): Promise<void>;
+}
+
+const NAMES: Record<ServiceVariable, string> = {
+  DATABASE_URL: "PostgreSQL",
+  NATS_URL: "NATS",
+  MQTT_URL: "MQTT broker",
+};
+
+function hostPort(url: string, fallbackPort: number): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname || "127.0.0.1", port: Number(u.port || fallbackPort) };
+}
+
+const DEFAULT_PORTS: Record<ServiceVariable, number> = {
+  DATABASE_URL: 5432,
+  NATS_URL: 4222,
+  MQTT_URL: 1883,
+};
+
+export async function ensureLocalServices(o: LocalServicesOptions): Promise<LocalServices> {
+  const now = o.now ?? (() => performance.now());
+  const user = o.serviceUser ?? currentServiceUser();
+  const shownDir = relative(process.cwd(), o.dataDir) || ".";
+  const embedded: Partial<Record<ServiceVariable, EmbeddedServer>> = {};
+  const started: EmbeddedServer[] = [];
+  const urls = {} as Record<ServiceVariable, string>;
+  const stop = async () => {
+    for (const server of started.splice(0).reverse()) await server.stop();
+  };
+  try {
+    for (const variable of SERVICE_VARIABLES) {
+      const name = NAMES[variable];
+      const configured = o.env[variable];
+      if (configured) {
+        urls[variable] = configured;
+        o.say(`${name}: ${variable} is set, using it`);
+        continue;
+      }
+      const { host, port } = hostPort(o.defaults[variable], DEFAULT_PORTS[variable]);
+      if (await portAnswers(host, port)) {
+        urls[variable] = o.defaults[variable];
+        o.say(`${name}: using the one answering on ${host}:${port} (${variable} is not set)`);
+        continue;
+      }
+      mkdirSync(o.dataDir, { recursive: true });
+      const t0 = now();
+      const server = await startOne(variable, { ...o, port, user, path: o.env.PATH });
+      started.push(server);
+      embedded[variable] = server;
+      urls[variable] = server.url;
+      const seconds = ((now() - t0) / 1000).toFixed(1);
+      o.say(
+        `${name}: nothing answers on ${host}:${port} and ${variable} is not set: started an ` +
+          `embedded one there (pid ${server.pid}, data in ${shownDir}/, ` +
+          `${server.fresh ? "created" : "kept"}, ${seconds} s)` +
+          (server.leftover
+            ? `; stopped the one a killed Downlink left (pid ${server.leftover})`
+            : ""),
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { urls, embedded, stop };
+}
+
+function startOne(
+  variable: ServiceVariable,
+  o: LocalServicesOptions & { port: number; user?: ServiceUser; path?: string },
+): Promise<EmbeddedServer> {
+  switch (variable) {
+    case "DATABASE_URL": {
+      const url = new URL(o.defaults.DATABASE_URL);
+      return startEmbeddedPostgres({
+        dataDir: o.dataDir,
+        port: o.port,
+        user: decodeURIComponent(url.username) || "postgres",
+        database: decodeURIComponent(url.pathname.slice(1)) || "postgres",
+        serviceUser: o.user,
+        settings: o.postgresSettings,
+      });
+    }
+    case "NATS_URL":
+      return startEmbeddedNats({
+        dataDir: o.dataDir,
+        port: o.port,
+        path: o.path,
+        serviceUser: o.user,
+      });
+    case "MQTT_URL":
+      return startEmbeddedMosquitto({
+        dataDir: o.dataDir,
+        port: o.port,
+        path: o.path,
+        serviceUser: o.user,
+      });
+  }
+}
