@@ -3,9 +3,6 @@
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
-/** Debian installs nats-server and mosquitto in /usr/sbin, which a user's PATH often lacks. */
-const SBIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
-
 export class MissingBinaryError extends Error {
   override name = "MissingBinaryError";
   readonly code = "BINARY_MISSING";
@@ -14,10 +11,9 @@ export class MissingBinaryError extends Error {
   }
 }
 
-/** The path of executable `name` in `path` (a PATH value), then in the sbin folders. */
+/** The path of executable `name` in the folders of `path` (a PATH value). */
 export function findBinary(name: string, path: string | undefined): string | undefined {
-  const dirs = [...(path ?? "").split(delimiter).filter(Boolean), ...SBIN_DIRS];
-  for (const dir of dirs) {
+  for (const dir of (path ?? "").split(delimiter).filter(Boolean)) {
     const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
