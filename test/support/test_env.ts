@@ -1,5 +1,7 @@
 // The environment of a test instance: the machine's services, a fresh namespace and schema.
 import process from "node:process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export function uniqueName(prefix = "t"): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
@@ -19,6 +21,9 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     PORT: "0",
     HOST: "127.0.0.1",
     DOWNLINK_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    // A Downlink the tests spawn (src/main.ts) writes its development client file there, not
+    // over the developer's .downlink/client.json.
+    DOWNLINK_DATA_DIR: join(tmpdir(), "downlink-test-data"),
     ...overrides,
   };
 }
