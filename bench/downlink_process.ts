@@ -3,6 +3,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 
 export interface DownlinkProcess {
@@ -40,7 +42,9 @@ export async function startDownlinkProcess(
     "tsx",
     "src/main.ts",
   ], {
-    env: { ...process.env, ...env },
+    // Its development client file goes to a temp folder, not over the developer's
+    // .downlink/client.json (the benchmark, fault and soak runs are deployments of their own).
+    env: { ...process.env, DOWNLINK_DATA_DIR: join(tmpdir(), "downlink-bench-data"), ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const listeners = new Set<(line: Record<string, unknown>) => void>();

@@ -210,11 +210,11 @@ In development (DOWNLINK_ENV unset), for each of PostgreSQL, NATS and the MQTT b
 variable (DATABASE_URL, NATS_URL, MQTT_URL) is not set and whose default port does not answer,
 an embedded one is started on that port, its data in DOWNLINK_DATA_DIR (default .downlink/),
 and stopped with Downlink; the first start makes a development API client, written to
-.downlink/client.json for the CLI.
+client.json in that folder, where the CLI looks.
 
 options:
-  --demo    also connect a simulated dock (drone-001) and send it the seed's fileupload_start,
-            printing each lifecycle step
+  --demo      also connect a simulated dock (drone-001) and send it the seed's
+              fileupload_start, printing each lifecycle step
   -h, --help  this text`;
 
 /** What a person is told on the terminal; the logs stay JSON lines. */
