@@ -262,6 +262,9 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
+  // A closed terminal: its default would end Downlink without stopping the servers, which run
+  // in process groups of their own.
+  process.once("SIGHUP", shutdown);
 
   try {
     let config = loadConfig();

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { requireBinary } from "./server_binary.ts";
-import { startServerProcess, stopLeftover } from "./server_process.ts";
+import { startServerProcess } from "./server_process.ts";
 import { giveTo, type ServiceUser } from "./service_user.ts";
 import type { EmbeddedServer } from "./embedded_server.ts";
 
@@ -31,7 +31,6 @@ export async function startEmbeddedMosquitto(
   });
   const store = resolve(o.dataDir, "mosquitto");
   const pidFile = join(o.dataDir, "mosquitto.pid");
-  const leftover = await stopLeftover(pidFile, bin, "SIGTERM");
   const fresh = mkdirSync(store, { recursive: true, mode: 0o700 }) !== undefined;
   giveTo(store, o.serviceUser);
   const config = join(o.dataDir, "mosquitto.conf");
@@ -56,5 +55,5 @@ export async function startEmbeddedMosquitto(
     pidFile,
     user: o.serviceUser,
   });
-  return { url: `mqtt://127.0.0.1:${o.port}`, pid: server.pid, fresh, leftover, stop: server.stop };
+  return { url: `mqtt://127.0.0.1:${o.port}`, pid: server.pid, fresh, stop: server.stop };
 }

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { requireBinary } from "./server_binary.ts";
-import { startServerProcess, stopLeftover } from "./server_process.ts";
+import { startServerProcess } from "./server_process.ts";
 import { giveTo, type ServiceUser } from "./service_user.ts";
 import type { EmbeddedServer } from "./embedded_server.ts";
 
@@ -27,7 +27,6 @@ export async function startEmbeddedNats(o: EmbeddedNatsOptions): Promise<Embedde
   });
   const store = resolve(o.dataDir, "nats");
   const pidFile = join(o.dataDir, "nats.pid");
-  const leftover = await stopLeftover(pidFile, bin, "SIGTERM");
   mkdirSync(store, { recursive: true, mode: 0o700 });
   giveTo(store, o.serviceUser);
   const fresh = !existsSync(join(store, "jetstream"));
@@ -41,5 +40,5 @@ export async function startEmbeddedNats(o: EmbeddedNatsOptions): Promise<Embedde
     pidFile,
     user: o.serviceUser,
   });
-  return { url: `nats://127.0.0.1:${o.port}`, pid: server.pid, fresh, leftover, stop: server.stop };
+  return { url: `nats://127.0.0.1:${o.port}`, pid: server.pid, fresh, stop: server.stop };
 }

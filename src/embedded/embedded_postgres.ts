@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { promisify } from "node:util";
 import postgres from "postgres";
-import { ServerStartError, startServerProcess, stopLeftover } from "./server_process.ts";
+import { ServerStartError, startServerProcess } from "./server_process.ts";
 import { assertReachable, giveTo, type ServiceUser } from "./service_user.ts";
 import type { EmbeddedServer } from "./embedded_server.ts";
 
@@ -50,7 +50,6 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
   const pidFile = join(o.dataDir, "postgres.pid");
   const logFile = join(o.dataDir, "postgres.log");
   const postgresBin = join(bin, "postgres");
-  const leftover = await stopLeftover(pidFile, postgresBin, "SIGINT");
   if (o.serviceUser) {
     assertReachable(bin, o.serviceUser, "the PostgreSQL binaries in");
     assertReachable(cluster, o.serviceUser, "the data folder");
@@ -110,7 +109,6 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
     url: `postgres://${o.user}@127.0.0.1:${o.port}/${o.database}`,
     pid: server.pid,
     fresh,
-    leftover,
     stop: server.stop,
   };
 }

@@ -6,8 +6,6 @@ export interface EmbeddedServer {
   pid: number;
   /** True when its data folder was created by this start. */
   fresh: boolean;
-  /** The pid of the same server a killed Downlink left running, stopped before this start. */
-  leftover?: number;
   /** Stops it with its orderly signal; resolves once it is gone. */
   stop(): Promise<void>;
 }

@@ -3,9 +3,10 @@
 // else an embedded one is started on that port, so every other tool (the CLI, the tests, the
 // dock simulator) finds it at the same default address without being told.
 import { mkdirSync } from "node:fs";
-import { relative } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import process from "node:process";
 import { portAnswers } from "./port_answers.ts";
+import { stopLeftover } from "./server_process.ts";
 import type { EmbeddedServer } from "./embedded_server.ts";
 import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 import { startEmbeddedNats } from "./embedded_nats.ts";
@@ -51,6 +52,13 @@ function hostPort(url: string, fallbackPort: number): { host: string; port: numb
   return { host: u.hostname || "127.0.0.1", port: Number(u.port || fallbackPort) };
 }
 
+/** Each embedded server's pid file in the data folder, and its orderly stop signal. */
+const LEFTOVERS: Record<ServiceVariable, { pidFile: string; signal: NodeJS.Signals }> = {
+  DATABASE_URL: { pidFile: "postgres.pid", signal: "SIGINT" },
+  NATS_URL: { pidFile: "nats.pid", signal: "SIGTERM" },
+  MQTT_URL: { pidFile: "mosquitto.pid", signal: "SIGTERM" },
+};
+
 const DEFAULT_PORTS: Record<ServiceVariable, number> = {
   DATABASE_URL: 5432,
   NATS_URL: 4222,
@@ -67,6 +75,15 @@ export async function ensureLocalServices(o: LocalServicesOptions): Promise<Loca
   const stop = async () => {
     for (const server of started.splice(0).reverse()) await server.stop();
   };
+  // A server a SIGKILLed Downlink left would answer on the default port and pass for the
+  // machine's own, running on unwatched: it goes first, whatever is configured now.
+  for (const variable of SERVICE_VARIABLES) {
+    const { pidFile, signal } = LEFTOVERS[variable];
+    const pid = await stopLeftover(join(o.dataDir, pidFile), resolve(o.dataDir) + sep, signal);
+    if (pid) {
+      o.say(`${NAMES[variable]}: stopped the embedded one a killed Downlink left (pid ${pid})`);
+    }
+  }
   try {
     for (const variable of SERVICE_VARIABLES) {
       const name = NAMES[variable];
@@ -92,10 +109,7 @@ export async function ensureLocalServices(o: LocalServicesOptions): Promise<Loca
       o.say(
         `${name}: nothing answers on ${host}:${port} and ${variable} is not set: started an ` +
           `embedded one there (pid ${server.pid}, data in ${shownDir}/, ` +
-          `${server.fresh ? "created" : "kept"}, ${seconds} s)` +
-          (server.leftover
-            ? `; stopped the one a killed Downlink left (pid ${server.leftover})`
-            : ""),
+          `${server.fresh ? "created" : "kept"}, ${seconds} s)`,
       );
     }
   } catch (err) {

@@ -73,9 +73,10 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Stops the server a killed Downlink left running from `pidFile`, if it is still that binary.
+/** Stops the server a killed Downlink left running from `pidFile`, if that pid still runs with
+ * `marker` (its data folder) in its command line: a recycled pid belongs to someone else.
  * Resolves with its pid when there was one. */
-export async function stopLeftover(pidFile: string, bin: string, signal: NodeJS.Signals) {
+export async function stopLeftover(pidFile: string, marker: string, signal: NodeJS.Signals) {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   rmSync(pidFile, { force: true });
@@ -84,10 +85,9 @@ export async function stopLeftover(pidFile: string, bin: string, signal: NodeJS.
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
   } catch {
-    return undefined; // no /proc (macOS): leave it, its port will answer and be used
+    return undefined; // no /proc (macOS): left alone; its port answers and is used
   }
-  // A recycled pid belongs to someone else.
-  if (!cmdline.startsWith(bin + "\0")) return undefined;
+  if (!cmdline.includes(marker)) return undefined;
   process.kill(pid, signal);
   const until = Date.now() + 15_000;
   while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

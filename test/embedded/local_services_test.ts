@@ -181,3 +181,33 @@ test("without nats-server on PATH start-up says how to install it and leaves not
   // PostgreSQL (from npm, no PATH needed) had started first: it is stopped again.
   assert.equal(await portAnswers("127.0.0.1", pgPort), false);
 });
+
+test("servers a killed Downlink left are stopped and started anew, not taken for the machine's", async () => {
+  const dataDir = tempDir();
+  const defaults = await freeDefaults();
+  const start = (say: (l: string) => void) =>
+    ensureLocalServices({ env: { PATH: process.env.PATH }, defaults, dataDir, say });
+  // Started and never stopped: what a SIGKILLed Downlink leaves, pid files included.
+  const killed = await start(() => {});
+  const orphans = Object.values(killed.embedded).map((s) => s.pid);
+  const lines: string[] = [];
+  const next = await start((l) => lines.push(l));
+  try {
+    for (const pid of orphans) {
+      assert.equal(alive(pid), false, `pid ${pid} still runs`);
+      assert.ok(
+        lines.some((l) => l.includes(`a killed Downlink left (pid ${pid})`)),
+        lines.join("\n"),
+      );
+    }
+    assert.equal(
+      lines.filter((l) => /started an embedded one there/.test(l)).length,
+      3,
+      lines.join("\n"),
+    );
+    assert.equal(Object.keys(next.embedded).length, 3);
+  } finally {
+    await next.stop();
+    await killed.stop();
+  }
+});
