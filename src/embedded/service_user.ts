@@ -47,8 +47,9 @@ export function assertReachable(path: string, user: ServiceUser, what: string): 
     if ((st.mode & through) === 0) {
       throw new ServiceUserError(
         `the embedded servers run as ${user.name} (as root), who cannot reach ${what} ` +
-          `${path}: ${dir} is mode ${(st.mode & 0o777).toString(8)}; ` +
-          `clone Downlink elsewhere (not under /root), chmod o+x ${dir}, or set the service URLs`,
+          `${path}: ${dir} is mode ${(st.mode & 0o777).toString(8)}; chmod o+x ${dir}, keep the ` +
+          `checkout and DOWNLINK_DATA_DIR out of such folders (not under /root), or set the ` +
+          `service URLs`,
       );
     }
   }
