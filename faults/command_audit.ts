@@ -197,12 +197,12 @@ function judgeOutcome(
   const sent = dock.replySentAt;
   const acked = dock.replyAckedAt;
   if (
-    sent !== undefined && sent < fault.faultAt && acked !== undefined && acked >= fault.faultAt &&
-    fault.readyAgainAt !== undefined && acked <= fault.readyAgainAt
+    acked !== undefined && acked >= fault.faultAt && fault.readyAgainAt !== undefined &&
+    acked <= fault.readyAgainAt
   ) {
-    // Sent into a broker going down, and resent by the dock's client into the restarted one
-    // while Downlink said it heard no replies: a broker keeps no shared subscription across a
-    // restart, and drops what reaches it before a subscriber is back. Either outcome is right.
+    // Taken by the broker while Downlink said it heard no replies, e.g. resent by the dock's
+    // client into a restarted broker: a broker keeps no shared subscription across a restart,
+    // and drops what reaches it before a subscriber is back. Either outcome is right.
     return answered || row.status === "TIMED_OUT" ? undefined : `answered ${code} → ${got}`;
   }
   if (acked !== undefined && acked < row.deadlineAt - TOLERANCE_MS) {
