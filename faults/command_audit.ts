@@ -41,6 +41,8 @@ export interface Audit extends FailingCounts {
 }
 
 const MAX_EXAMPLES = 5;
+/** How often the suite reads /readyz: a deaf spell may last this long past its last sample. */
+const READINESS_POLL_MS = 150;
 
 /** A reply this close to the deadline may be taken or not; either outcome is right. */
 const TOLERANCE_MS = 1_000;
@@ -53,8 +55,8 @@ export function auditCommands(o: {
   events: EventLog;
   /** Date.now() of the fault: each finding says whether its command was sent before or after. */
   faultAt: number;
-  /** When /readyz answered 200 again after the fault (undefined: never failed, or never again). */
-  readyAgainAt?: number;
+  /** The last time after the fault /readyz said the bridge heard no replies (mqtt_replies). */
+  deafUntil?: number;
 }): Audit {
   const findings = new Map<string, number>();
   let when = "";
@@ -116,7 +118,7 @@ export function auditCommands(o: {
     } else {
       const wrong = judgeOutcome(row, dock, o.behaviourOf(s.deviceId), {
         faultAt: o.faultAt,
-        readyAgainAt: o.readyAgainAt,
+        deafUntil: o.deafUntil,
       });
       if (wrong) {
         a.wronglyFinished++;
@@ -182,7 +184,7 @@ function judgeOutcome(
   row: CommandRow,
   dock: DockRecord | undefined,
   behaviour: DockBehaviour | undefined,
-  fault: { faultAt: number; readyAgainAt?: number },
+  fault: { faultAt: number; deafUntil?: number },
 ): string | undefined {
   const got = row.status === "FAILED" || row.status === "SUCCEEDED"
     ? `${row.status} ${row.responseCode}`
@@ -197,8 +199,8 @@ function judgeOutcome(
   const sent = dock.replySentAt;
   const acked = dock.replyAckedAt;
   if (
-    acked !== undefined && acked >= fault.faultAt && fault.readyAgainAt !== undefined &&
-    acked <= fault.readyAgainAt
+    acked !== undefined && acked >= fault.faultAt && fault.deafUntil !== undefined &&
+    acked <= fault.deafUntil + READINESS_POLL_MS
   ) {
     // Taken by the broker while Downlink said it heard no replies, e.g. resent by the dock's
     // client into a restarted broker: a broker keeps no shared subscription across a restart,

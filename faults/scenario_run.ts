@@ -176,7 +176,7 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
     behaviourOf: (sn) => docks.behaviourOf(sn),
     events,
     faultAt: notes.at,
-    ...(readyAgainSeconds ? { readyAgainAt: notes.at + readyAgainSeconds * 1000 } : {}),
+    deafUntil: readiness.lastFailedAt("mqtt_replies", notes.at),
   });
   return { scenario: scenario.name, audit, notes, readyAgainSeconds };
 }

@@ -15,7 +15,7 @@ function run(o: {
   dock?: Partial<DockRecord> | null;
   trail?: ("accepted" | "delivered" | "completed")[];
   status?: number;
-  fault?: { at: number; readyAgainAt?: number };
+  fault?: { at: number; deafUntil?: number };
 }) {
   const submissions: Submission[] = [{
     key: "k",
@@ -52,7 +52,7 @@ function run(o: {
       total: 3,
     },
     faultAt: o.fault?.at ?? T0,
-    ...(o.fault?.readyAgainAt ? { readyAgainAt: o.fault.readyAgainAt } : {}),
+    deafUntil: o.fault?.deafUntil,
   });
 }
 
@@ -101,7 +101,7 @@ test("a reply sent only after the deadline must leave the command TIMED_OUT", ()
   assert.equal(a.wronglyFinished, 1);
 });
 
-test("a reply resent into a restarted broker before Downlink was ready again may time out", () => {
+test("a reply the broker took while /readyz said the reply path was deaf may time out", () => {
   // Sent as the broker went down, PUBACKed by the restarted broker 1 s later, in time.
   const dock = { replySentAt: T0 + 100, replyAckedAt: T0 + 1_200 };
   const row = { ...delivered, status: "TIMED_OUT" };
@@ -110,13 +110,13 @@ test("a reply resent into a restarted broker before Downlink was ready again may
     behaviour: { result: 0 },
     row,
     dock,
-    fault: { ...fault, readyAgainAt: T0 + 1_500 },
+    fault: { ...fault, deafUntil: T0 + 1_100 },
   });
   const afterReady = run({
     behaviour: { result: 0 },
     row,
     dock,
-    fault: { ...fault, readyAgainAt: T0 + 1_000 },
+    fault: { ...fault, deafUntil: T0 + 800 },
   });
   const neverDeaf = run({ behaviour: { result: 0 }, row, dock, fault });
   assert.deepEqual(
