@@ -36,7 +36,13 @@ export interface Audit extends FailingCounts {
   statuses: Map<string, number>;
   /** What each non-zero count is made of, e.g. "answered 0 in time → TIMED_OUT": 12. */
   findings: Map<string, number>;
+  /** The timeline of the first few commands behind a failing count, to tell a cause from. */
+  examples: string[];
 }
+
+const MAX_EXAMPLES = 5;
+/** How often the suite reads /readyz: a deaf spell may last this long past its last sample. */
+const READINESS_POLL_MS = 150;
 
 /** A reply this close to the deadline may be taken or not; either outcome is right. */
 const TOLERANCE_MS = 1_000;
@@ -49,6 +55,8 @@ export function auditCommands(o: {
   events: EventLog;
   /** Date.now() of the fault: each finding says whether its command was sent before or after. */
   faultAt: number;
+  /** The last time after the fault /readyz said the bridge heard no replies (mqtt_replies). */
+  deafUntil?: number;
 }): Audit {
   const findings = new Map<string, number>();
   let when = "";
@@ -73,8 +81,16 @@ export function auditCommands(o: {
     otherErrors: 0,
     statuses: new Map(),
     findings,
+    examples: [],
   };
   const latencies503: number[] = [];
+  const example = (what: string, s: Submission, row: CommandRow, dock?: DockRecord) => {
+    if (a.examples.length < MAX_EXAMPLES) {
+      a.examples.push(
+        `${s.commandId} on ${s.deviceId}: ${what}; ${timeline(s, row, dock, o.faultAt)}`,
+      );
+    }
+  };
   for (const s of o.submissions) {
     when = s.sentAt < o.faultAt ? " (sent before the fault)" : " (sent after the fault)";
     if (s.status === undefined || (s.latencyMs ?? 0) > 10_000) a.noAnswerIn10s++;
@@ -100,10 +116,14 @@ export function auditCommands(o: {
       a.neverTerminal++;
       note(`still ${row.status} after deadline + margin`);
     } else {
-      const wrong = judgeOutcome(row, dock, o.behaviourOf(s.deviceId));
+      const wrong = judgeOutcome(row, dock, o.behaviourOf(s.deviceId), {
+        faultAt: o.faultAt,
+        deafUntil: o.deafUntil,
+      });
       if (wrong) {
         a.wronglyFinished++;
         note(wrong);
+        example(wrong, s, row, dock);
       }
     }
     if (!dock) a.neverReachedDock++;
@@ -111,6 +131,7 @@ export function auditCommands(o: {
       if (dock.plain > 1) {
         a.publishedAgain++;
         note(`received ${dock.plain} times without DUP`);
+        example(`received ${dock.plain} times without DUP`, s, row, dock);
         const late = row.deliveredAt !== undefined &&
           dock.plainAt.slice(1).some((t) => t > row.deliveredAt! + 1_000);
         if (late) a.againAfterDelivered++;
@@ -142,11 +163,28 @@ export function auditCommands(o: {
   return a;
 }
 
+/** When each step of one command happened, in seconds from the fault (negative: before it). */
+function timeline(s: Submission, row: CommandRow, dock: DockRecord | undefined, faultAt: number) {
+  const at = (label: string, t: number | undefined) =>
+    t === undefined ? `${label} -` : `${label} ${((t - faultAt) / 1000).toFixed(2)}`;
+  return [
+    at("sent", s.sentAt),
+    at("accepted", s.latencyMs === undefined ? undefined : s.sentAt + s.latencyMs),
+    at("delivered", row.deliveredAt),
+    ...(dock?.plainAt ?? []).map((t) => at("at dock", t)),
+    at("reply sent", dock?.replySentAt),
+    at("reply acked", dock?.replyAckedAt),
+    at("deadline", row.deadlineAt),
+    at("completed", row.completedAt),
+  ].join(", ");
+}
+
 /** Why a terminal row is wrong given what its dock did, or undefined when it is right. */
 function judgeOutcome(
   row: CommandRow,
   dock: DockRecord | undefined,
   behaviour: DockBehaviour | undefined,
+  fault: { faultAt: number; deafUntil?: number },
 ): string | undefined {
   const got = row.status === "FAILED" || row.status === "SUCCEEDED"
     ? `${row.status} ${row.responseCode}`
@@ -160,6 +198,15 @@ function judgeOutcome(
     row.responseCode === code;
   const sent = dock.replySentAt;
   const acked = dock.replyAckedAt;
+  if (
+    acked !== undefined && acked >= fault.faultAt && fault.deafUntil !== undefined &&
+    acked <= fault.deafUntil + READINESS_POLL_MS
+  ) {
+    // Taken by the broker while Downlink said it heard no replies, e.g. resent by the dock's
+    // client into a restarted broker: a broker keeps no shared subscription across a restart,
+    // and drops what reaches it before a subscriber is back. Either outcome is right.
+    return answered || row.status === "TIMED_OUT" ? undefined : `answered ${code} → ${got}`;
+  }
   if (acked !== undefined && acked < row.deadlineAt - TOLERANCE_MS) {
     return answered ? undefined : `answered ${code} in time → ${got}`;
   }

@@ -7,6 +7,7 @@ export interface CommandRow {
   responseCode?: string;
   deliveredAt?: number;
   deadlineAt: number;
+  completedAt?: number;
 }
 
 export const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "UNMATCHED_RESPONSE"]);
@@ -25,14 +26,16 @@ export async function readCommandRows(
         response_code: string | null;
         delivered_at: Date | null;
         deadline_at: Date;
+        completed_at: Date | null;
       }[]
-    >`select command_id::text, status, response_code, delivered_at, deadline_at
+    >`select command_id::text, status, response_code, delivered_at, deadline_at, completed_at
       from ${sql(schema)}.commands where tenant_id = ${tenantId}`;
     return new Map(rows.map((r) => [r.command_id, {
       status: r.status,
       responseCode: r.response_code ?? undefined,
       deliveredAt: r.delivered_at?.getTime(),
       deadlineAt: r.deadline_at.getTime(),
+      completedAt: r.completed_at?.getTime(),
     }]));
   } finally {
     await sql.end({ timeout: 2 });

@@ -84,6 +84,7 @@ export function formatResults(results: readonly ScenarioResult[]): string {
     const sorted = [...r.audit.findings].sort((x, y) => y[1] - x[1]);
     for (const [what, n] of sorted.slice(0, 12)) out.push(`  ${String(n).padStart(6)}  ${what}`);
     if (sorted.length > 12) out.push(`  (${sorted.length - 12} more kinds)`);
+    for (const e of r.audit.examples) out.push(`    e.g. ${e}`);
   }
   return out.join("\n");
 }

@@ -167,6 +167,8 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
   const rows = await readCommandRows(postgres.url, namespace, TENANT);
   const nc = await connect({ servers: nats.url });
   const events = await readEvents(nc, TENANT).finally(() => nc.close());
+  await readiness.stop();
+  const readyAgainSeconds = readiness.readyAgainAfter(notes.at);
   const audit = auditCommands({
     submissions: load.submissions,
     rows,
@@ -174,14 +176,9 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
     behaviourOf: (sn) => docks.behaviourOf(sn),
     events,
     faultAt: notes.at,
+    deafUntil: readiness.lastFailedAt("mqtt_replies", notes.at),
   });
-  await readiness.stop();
-  return {
-    scenario: scenario.name,
-    audit,
-    notes,
-    readyAgainSeconds: readiness.readyAgainAfter(notes.at),
-  };
+  return { scenario: scenario.name, audit, notes, readyAgainSeconds };
 }
 
 /** An API client of the suite's tenant allowed every dock, made as the CLI makes one (the soak

@@ -37,7 +37,17 @@ for (const signal of ["SIGTERM", "SIGKILL"] as const) {
 
     await dock.stop();
     await broker.stop(signal);
+    // The broker forgets the shared subscriptions: until the bridge has subscribed again, a
+    // reply would be dropped for want of a subscriber, and /readyz names the reply path.
+    const readyz = async () =>
+      (await (await fetch(`${f.harness.baseUrl}/readyz`)).json()) as { failed?: string[] };
+    let deaf = false;
+    for (let i = 0; i < 50 && !deaf; i++) {
+      deaf = (await readyz()).failed?.includes("mqtt_replies") ?? false;
+      if (!deaf) await new Promise((r) => setTimeout(r, 100));
+    }
     await broker.start();
+    assert.ok(deaf, "/readyz names mqtt_replies while no reply connection is subscribed");
     dock = await createDockSimulator({ mqttUrl: broker.url, sn });
     // Give the bridge's connections time to come back (they retry every 500 ms).
     const ready = async () => (await fetch(`${f.harness.baseUrl}/readyz`)).status === 200;

@@ -8,17 +8,7 @@ import { broadcastPressure, watchPressure } from "../../src/bus/pressure_broadca
 import { topologyNames } from "../../src/bus/subjects.ts";
 import { loadConfig } from "../../src/config.ts";
 import { testEnv } from "../support/test_env.ts";
-
-/** Until `read()` gives `want` (a message's way through the server), at most 2 s. */
-async function until<T>(read: () => T, want: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 2_000;
-  let v = read();
-  while (!want(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-    v = read();
-  }
-  return v;
-}
+import { eventually } from "../support/api_fixtures.ts";
 
 test("an API refuses while a shard says it is behind, and not once the word is stale", async () => {
   const config = loadConfig(testEnv());
@@ -37,19 +27,19 @@ test("an API refuses while a shard says it is behind, and not once the word is s
   });
   try {
     assert.equal(
-      await until(() => api.overloaded(), (v) => v !== undefined),
+      await eventually(() => api.overloaded(), 2_000, "the shard's word"),
       "shard shard-a: lifecycle commits take 3.1 s (limit 2 s)",
     );
     assert.equal(own.overloaded(), undefined, "its own shard's word is not listened to");
 
     reason = undefined;
     clock.increment(1_000); // the next word: all is well
-    assert.equal(await until(() => api.overloaded(), (v) => v === undefined), undefined);
+    await eventually(() => api.overloaded() === undefined || undefined, 2_000, "all is well");
 
     reason = "a device reply has waited 6.0 s to be recorded (limit 5 s)";
     clock.increment(1_000);
     assert.match(
-      (await until(() => api.overloaded(), (v) => v !== undefined))!,
+      await eventually(() => api.overloaded(), 2_000, "the next word"),
       /a device reply has waited/,
     );
     shard.stop(); // the shard is gone: after 3 s its word no longer counts

@@ -15,6 +15,7 @@ function run(o: {
   dock?: Partial<DockRecord> | null;
   trail?: ("accepted" | "delivered" | "completed")[];
   status?: number;
+  fault?: { at: number; deafUntil?: number };
 }) {
   const submissions: Submission[] = [{
     key: "k",
@@ -50,7 +51,8 @@ function run(o: {
       repeatedIds: 0,
       total: 3,
     },
-    faultAt: T0,
+    faultAt: o.fault?.at ?? T0,
+    deafUntil: o.fault?.deafUntil,
   });
 }
 
@@ -97,6 +99,30 @@ test("a reply sent only after the deadline must leave the command TIMED_OUT", ()
   const late = { replySentAt: DEADLINE + 2_000, replyAckedAt: DEADLINE + 2_001 };
   const a = run({ behaviour: { result: 0 }, row: { ...delivered, responseCode: "0" }, dock: late });
   assert.equal(a.wronglyFinished, 1);
+});
+
+test("a reply the broker took while /readyz said the reply path was deaf may time out", () => {
+  // Sent as the broker went down, PUBACKed by the restarted broker 1 s later, in time.
+  const dock = { replySentAt: T0 + 100, replyAckedAt: T0 + 1_200 };
+  const row = { ...delivered, status: "TIMED_OUT" };
+  const fault = { at: T0 + 200 };
+  const whileDeaf = run({
+    behaviour: { result: 0 },
+    row,
+    dock,
+    fault: { ...fault, deafUntil: T0 + 1_100 },
+  });
+  const afterReady = run({
+    behaviour: { result: 0 },
+    row,
+    dock,
+    fault: { ...fault, deafUntil: T0 + 800 },
+  });
+  const neverDeaf = run({ behaviour: { result: 0 }, row, dock, fault });
+  assert.deepEqual(
+    [whileDeaf.wronglyFinished, afterReady.wronglyFinished, neverDeaf.wronglyFinished],
+    [0, 1, 1],
+  );
 });
 
 test("a silent dock's command must time out", () => {
