@@ -100,7 +100,7 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
     user: o.serviceUser,
   });
   try {
-    await ensureDatabase(o.port, o.user, o.database);
+    await whenAcceptingQueries(() => ensureDatabase(o.port, o.user, o.database));
   } catch (err) {
     await server.stop();
     throw err;
@@ -111,6 +111,20 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
     fresh,
     stop: server.stop,
   };
+}
+
+/** The port answers before the server takes queries: while it starts up (or recovers after a
+ * crash) a connection is refused with 57P03 "the database system is starting up" (seen here). */
+async function whenAcceptingQueries(attempt: () => Promise<void>, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if ((err as { code?: string }).code !== "57P03" || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
 async function ensureDatabase(port: number, user: string, database: string): Promise<void> {
