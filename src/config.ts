@@ -39,6 +39,9 @@ const Env = Type.Object({
   // DJI's own server declares a device offline 30-60 s after its last message; docks send osd
   // every 2 s (PROTOCOL §8.2, §8.3).
   DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 86_400 }),
+  // For a broker path that carries no status topics: presence is never known there, and waiting
+  // for it would time every command out.
+  DOWNLINK_DELIVER_WHEN_OFFLINE: Type.Boolean({ default: false }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
 });
 
@@ -74,6 +77,8 @@ export interface Config {
   maxInFlight: number;
   /** A gateway from which nothing came for this long is offline. */
   deviceOfflineAfterSeconds: number;
+  /** Publish a command whether or not its gateway is online (false: it waits for the gateway). */
+  deliverWhenOffline: boolean;
 }
 
 export class ConfigError extends Error {
@@ -188,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxCommitSeconds: e.DOWNLINK_MAX_COMMIT_SECONDS,
     maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
     deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
+    deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,
   };
 }
 
