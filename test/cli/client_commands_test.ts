@@ -300,7 +300,17 @@ describe("--help", () => {
     [
       ["dock", "simulate", "--help"],
       /Simulates DJI docks/,
-      ["--sn", "--result", "--delay", "--method-mismatch", "--silent", "--mqtt"],
+      [
+        "--sn",
+        "--result",
+        "--delay",
+        "--method-mismatch",
+        "--silent",
+        "--offline-after",
+        "--offline-mode",
+        "--online-after",
+        "--mqtt",
+      ],
     ],
   ];
   for (const [argv, description, options] of cases) {
