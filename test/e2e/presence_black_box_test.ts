@@ -13,7 +13,6 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { startMosquitto } from "../../faults/mosquitto_broker.ts";
 import type { OwnedServer } from "../../faults/owned_server.ts";
-import { type DownlinkProcess, startDownlinkProcess } from "../../bench/downlink_process.ts";
 import { loadConfig } from "../../src/config.ts";
 import { connectNats } from "../../src/bus/nats.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
@@ -29,7 +28,7 @@ const aircraft = `${sn}-uav`;
 
 let dir: string;
 let broker: OwnedServer;
-let downlink: DownlinkProcess;
+let downlink: { child: ChildProcess; port: number };
 let env: Record<string, string>;
 let client: { client_id: string; secret: string };
 let http: DownlinkClient;
@@ -46,7 +45,7 @@ before(async () => {
     // The process says on an info line which port it listens on.
     DOWNLINK_LOG_LEVEL: "info",
   });
-  downlink = await startDownlinkProcess(env, { label: "black-box", startTimeoutMs: 60_000 });
+  downlink = await startDownlink();
   const created = await cli(
     "client",
     "create",
@@ -78,7 +77,11 @@ before(async () => {
 
 after(async () => {
   sub?.kill("SIGTERM");
-  await downlink?.kill("SIGTERM");
+  if (downlink) {
+    const exited = new Promise((r) => downlink.child.once("exit", r));
+    downlink.child.kill("SIGTERM");
+    await exited;
+  }
   if (env) await dropNamespace(loadConfig(env));
   await broker?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -86,9 +89,36 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `node --import tsx src/main.ts` (node, under Deno too); resolves once it serves HTTP. */
+function startDownlink(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn("node", ["--import", "tsx", "src/main.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("downlink did not start in 60 s"));
+    }, 60_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      let entry: { level?: string; msg?: string; port?: number };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (entry.level === "error") console.error(line);
+      if (entry.msg === "downlink started") {
+        clearTimeout(timer);
+        resolve({ child, port: entry.port! });
+      }
+    });
+  });
+}
+
 /** The Downlink CLI with this test's environment and client. */
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  const { stdout } = await run("node", ["--import", "tsx", "src/cli/main.ts", ...args], {
     env: {
       ...process.env,
       ...env,
