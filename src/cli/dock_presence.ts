@@ -22,7 +22,8 @@ export interface DockPresence {
   /** Subscribes to the status replies of the docks on `client` and announces them on it, now and
    * on every reconnect. */
   attach(client: MqttClient, sns: readonly string[]): Promise<void>;
-  /** True while the docks are online: a silent dock neither pushes nor answers. */
+  /** True while the docks are silent (offline as if their link were lost): they send nothing,
+   * and the simulator answers no command. */
   readonly silent: boolean;
   /** Comes online (again): update_topo with the aircraft, then osd. */
   online(): void;
