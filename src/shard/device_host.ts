@@ -226,6 +226,10 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           return;
         }
         if (toCommand(c, event)) {
+          // Never published: its gateway was not online before the deadline.
+          if (event.type === "deadline.reached" && event.device_offline) {
+            o.count("commands_device_offline");
+          }
           forget(command_id);
           // Queued: the device actor takes it right after the event it is processing.
           self.send({ type: "command.finished", command_id });

@@ -108,6 +108,8 @@ test("a dock that goes silent ends its waiting command TIMED_OUT/DEVICE_OFFLINE,
     e.command_id === id && e.event_type === "command.completed"
   );
   assert.equal(completed.status, "TIMED_OUT");
+  const metrics = await (await fetch(`${f.harness.baseUrl}/metrics`)).text();
+  assert.match(metrics, /^downlink_shard_commands_device_offline_total [1-9]/m);
 });
 
 test("a command sent while its dock is offline goes once the dock is back", async () => {
