@@ -12,7 +12,7 @@ import { startBroker } from "./mosquitto.ts";
 import { measurePostgresBaseline } from "./postgres_baseline.ts";
 import { measureMqttBaseline } from "./mqtt_baseline.ts";
 import { startDownlinkGroup } from "./downlink_process.ts";
-import { startDockProcess } from "./dock_process.ts";
+import { type DockProcess, startDockProcess } from "./dock_process.ts";
 import { EventWatch, openLoop, saturate, seedPayload, type Submit, submitMany } from "./load.ts";
 import { summarize, type Summary } from "./stats.ts";
 import { latencyChartSvg } from "./chart.ts";
@@ -82,6 +82,7 @@ async function main() {
   results.processes = groups.map((g) => g.join(","));
   const nc = await connect({ servers: NATS_URL });
   const docks = await startDockProcess(broker.url, "bench-dock-", plan.docks);
+  let silentDocks: DockProcess | undefined;
   try {
     let baselines: Awaited<ReturnType<typeof measureBaselines>> | undefined;
     if (!onlyMemory) results.baselines = baselines = await measureBaselines(broker.url);
@@ -196,7 +197,13 @@ async function main() {
     const idleRss = await settledRss(downlink); // settled the same way as the loaded one
     const idleGauges = await readMemoryGauges(downlink.port);
     log(`memory idle: ${describeGauges(idleGauges)}`);
-    const silent = Array.from({ length: plan.inflightDevices }, (_, i) => `bench-silent-${i}`);
+    // Docks that are online (a command for an offline one waits unsent) and never answer; they
+    // push osd every 2 s as real ones do, which the memory figures include.
+    silentDocks = await startDockProcess(broker.url, "bench-silent-", plan.inflightDevices, {
+      silent: true,
+    });
+    await silentDocks.online(120_000);
+    const silent = silentDocks.sns;
     const delivered = new EventWatch(nc, created.tenant_id, "delivered");
     const t0 = performance.now();
     const many = await submitMany(submit, silent, plan.inflight, 64, "mem", 300);
@@ -271,6 +278,7 @@ async function main() {
     poster?.close();
     await downlink?.kill("SIGTERM");
     await docks.stop();
+    await silentDocks?.stop();
     await nc.close();
     const nc2 = await connectNats(NATS_URL, "bench-cleanup");
     await deleteNamespaceStreams(nc2, topologyNames(ns));

@@ -62,6 +62,8 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     clock: systemClock,
     log: silent,
     count() {},
+    // Every dock listening: commands are handed to the (fake) bridge as in production.
+    presenceOf: () => ({ online: true }),
   });
 }
 

@@ -3,6 +3,7 @@
 // command's final state against what its dock actually did.
 import type { MqttClient } from "mqtt";
 import { connectMqtt } from "../src/bridge/mqtt_connection.ts";
+import { createDockPresence } from "../src/cli/dock_presence.ts";
 
 /** How one dock treats every command: answer with this `data.result`, or stay silent. */
 export type DockBehaviour = { result: number } | "silent";
@@ -24,6 +25,8 @@ export interface DockRecord {
 export interface RecordingDocks {
   records: Map<string, DockRecord>;
   behaviourOf(sn: string): DockBehaviour | undefined;
+  /** Resolves once every dock's update_topo was answered: Downlink knows them online. */
+  answered(ms?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +41,8 @@ export async function startRecordingDocks(o: {
   const clients: MqttClient[] = [];
   const tag = crypto.randomUUID().slice(0, 8);
   const topic = /^thing\/product\/([^/]+)\/services$/;
+  // Every dock, silent or not, is online as a real one is: update_topo on each (re)connect, osd.
+  const presence = createDockPresence({ sns });
 
   const onMessage = (client: MqttClient, name: string, bytes: Uint8Array, dup: boolean) => {
     const sn = topic.exec(name)?.[1];
@@ -83,12 +88,15 @@ export async function startRecordingDocks(o: {
     client.on("message", (name, bytes, packet) => onMessage(client, name, bytes, packet.dup));
     await client.subscribeAsync(group.map((sn) => `thing/product/${sn}/services`), { qos: 1 });
     clients.push(client);
+    await presence.attach(client, group);
   }
 
   return {
     records,
     behaviourOf: (sn) => o.docks.get(sn),
+    answered: (ms) => presence.answered(ms),
     async stop() {
+      presence.stop();
       await Promise.allSettled(clients.map((c) => c.endAsync(true)));
     },
   };

@@ -119,7 +119,9 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
   const readiness = startReadinessWatch(baseUrl);
   onCleanup("readiness watch", () => readiness.stop());
   await waitUntilReady(baseUrl, 30_000);
-  say(`downlink ready on ${baseUrl} (${[...downlinks.keys()].join(", ")})`);
+  // Commands wait for their dock to be online: the load starts once Downlink knows them all.
+  await docks.answered(30_000);
+  say(`downlink ready on ${baseUrl} (${[...downlinks.keys()].join(", ")}), docks online`);
 
   const stage: Stage = {
     postgres,

@@ -4,6 +4,7 @@
 import { assign, setup } from "xstate";
 import type { CommandChannel } from "../src/vendors/dji/catalog.ts";
 import type { CommandStatus } from "../src/command/status.ts";
+import { rfc3339 } from "../src/time.ts";
 
 export type { CommandChannel };
 
@@ -65,8 +66,15 @@ export type CommandEvent =
     received_at: number;
     outcome: ReplyOutcome;
   }
-  /** The absolute deadline passed: sent by the host's deadline schedule, `at` = `deadline_at`. */
-  | { type: "deadline.reached"; at: number };
+  /** The absolute deadline passed: sent by the host's deadline schedule, `at` = `deadline_at`.
+   * `device_offline` when the command was never sent because its gateway was not online. */
+  | { type: "deadline.reached"; at: number; device_offline?: DeviceOffline };
+
+/** Why a command was never sent: its gateway was offline, last heard from at `last_seen_at`
+ * (epoch ms), or never heard from at all. */
+export interface DeviceOffline {
+  last_seen_at?: number;
+}
 
 /** What a persisted transition reports: the lifecycle event it publishes after the commit. */
 export type TransitionKind = "hosted" | "delivered" | "completed" | "late_reply";
@@ -75,6 +83,16 @@ export const TIMED_OUT_FAILURE = {
   failure_code: "DEVICE_TIMEOUT",
   failure_reason: "no reply from the device before the deadline",
 } as const;
+
+/** The failure of a command whose deadline passed while its gateway was offline. */
+export function deviceOfflineFailure(o: DeviceOffline) {
+  return {
+    failure_code: "DEVICE_OFFLINE",
+    failure_reason: o.last_seen_at === undefined
+      ? "the device was not online before the deadline: it has never been seen"
+      : `the device was not online before the deadline: last seen ${rfc3339(o.last_seen_at)}`,
+  } as const;
+}
 
 export const commandMachine = setup({
   types: {} as {
@@ -115,12 +133,19 @@ export const commandMachine = setup({
       completed_at: event.type === "deadline.reached" ? event.at : context.deadline_at,
       ...TIMED_OUT_FAILURE,
     })),
+    finishOffline: assign(({ context, event }) =>
+      event.type === "deadline.reached" && event.device_offline
+        ? { completed_at: event.at, ...deviceOfflineFailure(event.device_offline) }
+        : { completed_at: context.deadline_at, ...TIMED_OUT_FAILURE }
+    ),
   },
   guards: {
     fromOtherGateway: ({ context, event }) =>
       event.type === "device.reply" && event.gateway !== context.device_id,
     onOtherChannel: ({ context, event }) =>
       event.type === "device.reply" && event.channel !== context.channel,
+    neverSentOffline: ({ event }) =>
+      event.type === "deadline.reached" && event.device_offline !== undefined,
     outcomeIs: ({ event }, status: ReplyOutcome["status"]) =>
       event.type === "device.reply" && event.outcome.status === status,
   },
@@ -138,7 +163,14 @@ export const commandMachine = setup({
           actions: ["markDelivered", { type: "record", params: { kind: "delivered" } }],
         },
         "device.reply": replyTransitions(),
-        "deadline.reached": timeoutTransition(),
+        "deadline.reached": [
+          {
+            guard: "neverSentOffline",
+            target: "TIMED_OUT",
+            actions: ["finishOffline", { type: "record", params: { kind: "completed" } }],
+          },
+          timeoutTransition(),
+        ],
       },
     },
     DELIVERED: {

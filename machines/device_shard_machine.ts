@@ -1,12 +1,13 @@
 // One device's shard, as pure data: knows the device's hosted commands, hands them to the bridge
-// one at a time in acceptance order, and routes the device's replies, delivery acks and deadlines
-// to the right command. It spawns no command actors: the host keeps each command's persisted
+// one at a time in acceptance order while the device's gateway is online, and routes the
+// device's replies, delivery acks and deadlines to the right command. It spawns no command actors: the host keeps each command's persisted
 // snapshot and has it take one event at a time through the command machine (`toCommand`).
 import { enqueueActions, setup, type Snapshot } from "xstate";
 import type {
   CommandChannel,
   CommandEvent,
   CommandInput,
+  DeviceOffline,
   ReplyOutcome,
 } from "./command_machine.ts";
 
@@ -19,8 +20,18 @@ export interface PendingCommand {
   sent: boolean;
 }
 
+/** Whether the device's gateway listens now, as the shard's device registry knows it. */
+export interface GatewayPresence {
+  online: boolean;
+  /** Epoch ms of the latest message from the gateway; absent when it was never heard from. */
+  last_seen_at?: number;
+}
+
 export interface DeviceShardContext {
   device_id: string;
+  /** Commands go to the bridge only while the gateway is online: a publish to a dock that is
+   * not listening would be PUBACKed by the broker (DELIVERED) and reach nobody. */
+  gateway: GatewayPresence;
   pending: PendingCommand[];
   /** The command handed to the bridge whose delivery (or end) the next one waits for. */
   awaiting: string | null;
@@ -50,13 +61,15 @@ export type DeviceShardEvent =
   /** The host did not send the command: an earlier host had (before a restart, a redelivery, a
    * lease moving), so it may have reached the device. It waits for its reply or deadline, and
    * the device's next command may go. */
-  | { type: "send.skipped"; command_id: string };
+  | { type: "send.skipped"; command_id: string }
+  /** The device registry: the gateway came online or went offline. */
+  | ({ type: "gateway.presence" } & GatewayPresence);
 
 export const deviceShardMachine = setup({
   types: {} as {
     context: DeviceShardContext;
     events: DeviceShardEvent;
-    input: { device_id: string };
+    input: { device_id: string; gateway: GatewayPresence };
   },
   actions: {
     /** Start hosting a new command (its command machine in its initial state). */
@@ -77,7 +90,7 @@ export const deviceShardMachine = setup({
      * would add a device round trip per command and let one silent dock command hold the
      * device's queue for up to its whole timeout. */
     sendNext: enqueueActions(({ context, enqueue }) => {
-      if (context.awaiting !== null) return;
+      if (context.awaiting !== null || !context.gateway.online) return;
       const next = context.pending.find((p) => !p.sent);
       if (!next) return;
       enqueue.assign({
@@ -93,7 +106,12 @@ export const deviceShardMachine = setup({
   },
 }).createMachine({
   id: "device_shard",
-  context: ({ input }) => ({ device_id: input.device_id, pending: [], awaiting: null }),
+  context: ({ input }) => ({
+    device_id: input.device_id,
+    gateway: { ...input.gateway },
+    pending: [],
+    awaiting: null,
+  }),
   initial: "hosting",
   states: {
     hosting: {
@@ -156,9 +174,13 @@ export const deviceShardMachine = setup({
           guard: "isHosted",
           actions: {
             type: "toCommand",
-            params: ({ event }) => ({
+            params: ({ context, event }) => ({
               command_id: event.command_id,
-              event: { type: "deadline.reached", at: event.at },
+              event: {
+                type: "deadline.reached",
+                at: event.at,
+                ...neverSentOffline(context, event.command_id),
+              },
             }),
           },
         },
@@ -175,6 +197,19 @@ export const deviceShardMachine = setup({
           ],
         },
         "commands.resume": { actions: "sendNext" },
+        "gateway.presence": {
+          actions: [
+            enqueueActions(({ event, enqueue }) => {
+              enqueue.assign({
+                gateway: {
+                  online: event.online,
+                  ...(event.last_seen_at !== undefined ? { last_seen_at: event.last_seen_at } : {}),
+                },
+              });
+            }),
+            "sendNext",
+          ],
+        },
         "send.skipped": {
           guard: "isHosted",
           actions: [
@@ -188,6 +223,18 @@ export const deviceShardMachine = setup({
     },
   },
 });
+
+/** A command whose deadline came while it waited, unsent, for its offline gateway: it ends
+ * DEVICE_OFFLINE (with when the gateway was last seen) rather than DEVICE_TIMEOUT. */
+function neverSentOffline(
+  context: DeviceShardContext,
+  command_id: string,
+): { device_offline?: DeviceOffline } {
+  const p = context.pending.find((c) => c.id === command_id);
+  if (!p || p.sent || context.gateway.online) return {};
+  const last = context.gateway.last_seen_at;
+  return { device_offline: last === undefined ? {} : { last_seen_at: last } };
+}
 
 function isHosted(context: DeviceShardContext, id: string): boolean {
   return context.pending.some((p) => p.id === id);
@@ -213,7 +260,11 @@ export interface RestoredCommand {
 
 /** Builds the persisted snapshot of a device shard hosting `commands` (in acceptance order);
  * the commands' own snapshots stay with the host. Send `commands.resume` after start. */
-export function restoredDeviceSnapshot(device_id: string, commands: readonly RestoredCommand[]) {
+export function restoredDeviceSnapshot(
+  device_id: string,
+  commands: readonly RestoredCommand[],
+  gateway: GatewayPresence,
+) {
   const pending: PendingCommand[] = [];
   for (const c of commands) {
     const ctx = c.snapshot.context;
@@ -229,7 +280,12 @@ export function restoredDeviceSnapshot(device_id: string, commands: readonly Res
   return {
     status: "active",
     value: "hosting",
-    context: { device_id, pending, awaiting: null } satisfies DeviceShardContext,
+    context: {
+      device_id,
+      gateway: { ...gateway },
+      pending,
+      awaiting: null,
+    } satisfies DeviceShardContext,
     children: {},
     historyValue: {},
     output: undefined,

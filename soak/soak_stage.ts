@@ -99,7 +99,9 @@ export async function startSoakStage(plan: SoakPlan): Promise<SoakStage> {
   const downlink = await startDownlinkInstance(env, "soak", { warningsFile: downlinkLog });
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntilReady(baseUrl, 30_000);
-  log(`downlink ready on ${baseUrl} (pid ${downlink.current().pid})`);
+  // Commands wait for their dock to be online: the load starts once Downlink knows them all.
+  await docks.answered(30_000);
+  log(`downlink ready on ${baseUrl} (pid ${downlink.current().pid}), docks online`);
   return {
     postgresLog: join(root, "postgres", "postgres.log"),
     downlinkLog,

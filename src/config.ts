@@ -39,6 +39,9 @@ const Env = Type.Object({
   // DJI's own server declares a device offline 30-60 s after its last message; docks send osd
   // every 2 s (PROTOCOL §8.2, §8.3).
   DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 86_400 }),
+  // For a broker path that carries no status topics: presence is never known there, and waiting
+  // for it would time every command out.
+  DOWNLINK_DELIVER_WHEN_OFFLINE: Type.Boolean({ default: false }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
   DOWNLINK_DATA_DIR: Type.String({ default: ".downlink", minLength: 1 }),
 });
@@ -85,6 +88,8 @@ export interface Config {
   deviceOfflineAfterSeconds: number;
   /** Development data: the embedded servers' data and the development client's file. */
   dataDir: string;
+  /** Publish a command whether or not its gateway is online (false: it waits for the gateway). */
+  deliverWhenOffline: boolean;
 }
 
 export class ConfigError extends Error {
@@ -200,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
     deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
     dataDir: e.DOWNLINK_DATA_DIR,
+    deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,
   };
 }
 

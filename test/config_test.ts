@@ -93,3 +93,12 @@ test("a gateway is offline after 30 s of silence by default, and 0 s is refused"
     /^ConfigError: DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS is invalid: .*, got "0"$/,
   );
 });
+
+test("a command waits for its gateway by default; DOWNLINK_DELIVER_WHEN_OFFLINE=true sends it anyway", () => {
+  assert.equal(loadConfig({}).deliverWhenOffline, false);
+  assert.equal(loadConfig({ DOWNLINK_DELIVER_WHEN_OFFLINE: "true" }).deliverWhenOffline, true);
+  assert.throws(
+    () => loadConfig({ DOWNLINK_DELIVER_WHEN_OFFLINE: "sometimes" }),
+    /^ConfigError: DOWNLINK_DELIVER_WHEN_OFFLINE must be 1\/0\/true\/false, got "sometimes"$/,
+  );
+});

@@ -1,10 +1,12 @@
 // A DJI dock simulator speaking the services envelope over MQTT: one or thousands of docks on a
-// few connections, answering each command on services_reply. Used by tests, docs and benchmarks.
+// few connections, announcing themselves (update_topo, osd) and answering each command on
+// services_reply. Used by tests, docs and benchmarks.
 import process from "node:process";
 import type { MqttClient } from "mqtt";
 import { parseArgs } from "node:util";
 import { connectMqtt } from "../bridge/mqtt_connection.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
+import { createDockPresence, type DockPresenceOptions, type OfflineMode } from "./dock_presence.ts";
 
 /** A command as a simulated dock received it. */
 export interface ReceivedCommand {
@@ -53,6 +55,9 @@ export interface DockSimulatorOptions {
   /** Keep every command received in `received` (default true; a long benchmark turns it off:
    * millions of kept commands would cost the simulator memory and garbage collection). */
   keep?: boolean;
+  /** Presence as a real dock has it (default): update_topo with an aircraft on every connect, osd
+   * every 2 s. `false`: a dock that never announces itself (Downlink holds its commands). */
+  presence?: boolean | Omit<DockPresenceOptions, "sns">;
 }
 
 export interface DockSimulator {
@@ -62,6 +67,15 @@ export interface DockSimulator {
   received: ReceivedCommand[];
   /** Publishes a raw message as if a dock sent it (tests: unknown tids, foreign gateways). */
   publish(topic: string, body: string | Uint8Array): Promise<void>;
+  /** Resolves once every dock's latest update_topo was answered with its status_reply. */
+  answered(ms?: number): Promise<void>;
+  /** Goes offline: `silent` sends and answers nothing (commands that still arrive are kept in
+   * `received`, unanswered); `empty-topology` tells its aircraft gone and stays online. */
+  offline(mode?: OfflineMode): void;
+  /** Comes back online: update_topo with its aircraft, osd again. */
+  online(): void;
+  /** update_topo messages a dock sent and status_reply messages it got. */
+  presenceCounts(sn: string): { topo: number; replies: number };
   stop(): Promise<void>;
 }
 
@@ -79,6 +93,10 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const qos = o.qos ?? 1;
   const tag = crypto.randomUUID().slice(0, 8);
+  const presence = o.presence === false ? undefined : createDockPresence({
+    sns,
+    ...(typeof o.presence === "object" ? o.presence : {}),
+  });
 
   for (let i = 0; i < connections; i++) {
     const group = sns.filter((_, j) => j % connections === i);
@@ -93,6 +111,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       : group.flatMap((sn) => [`thing/product/${sn}/services`, `thing/product/${sn}/drc/down`]);
     await client.subscribeAsync(topics, { qos: 1 });
     clients.push(client);
+    await presence?.attach(client, group);
   }
 
   function onCommand(client: MqttClient, topic: string, bytes: Uint8Array): void {
@@ -115,6 +134,8 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       received_at: Date.now(),
     };
     if (o.keep !== false) received.push(command);
+    // A silent dock has lost its link: it does not answer what still reaches its topic.
+    if (presence?.silent) return;
     o.onCommand?.(command);
     const answer = o.answer ? o.answer(command) : defaultAnswer(command);
     if (answer === null || answer === undefined) return;
@@ -156,7 +177,12 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     async publish(topic, body) {
       await clients[0].publishAsync(topic, body as string, { qos: 1 });
     },
+    answered: (ms) => presence?.answered(ms) ?? Promise.resolve(),
+    offline: (mode = "silent") => presence?.offline(mode),
+    online: () => presence?.online(),
+    presenceCounts: (sn) => presence?.counts(sn) ?? { topo: 0, replies: 0 },
     async stop() {
+      presence?.stop();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       await Promise.allSettled(clients.map((c) => c.endAsync()));
@@ -165,8 +191,9 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
 }
 
 const SIMULATE: CommandSpec = {
-  description: "Simulates DJI docks on MQTT: each subscribes to its services topic and answers " +
-    "every command on services_reply, until interrupted. Prints one JSON line per command.",
+  description: "Simulates DJI docks on MQTT: each announces itself with update_topo (and an " +
+    "aircraft), pushes osd every 2 s, and answers every command on services_reply, until " +
+    "interrupted. Prints one JSON line per command and per change of presence.",
   options: {
     sn: {
       value: "SN[,SN]",
@@ -178,6 +205,15 @@ const SIMULATE: CommandSpec = {
     delay: { value: "MS", help: "wait this long before answering (default 0)" },
     "method-mismatch": { help: "answer with another method than the command's (a lying dock)" },
     silent: { help: "never answer (the command times out)" },
+    "offline-after": {
+      value: "SECONDS",
+      help: "go offline this long after start (see --offline-mode)",
+    },
+    "offline-mode": {
+      value: "MODE",
+      help: "silent: send and answer nothing (default); empty-topology: the aircraft leaves",
+    },
+    "online-after": { value: "SECONDS", help: "come back online this long after going offline" },
     mqtt: { value: "URL", help: "the broker (default: MQTT_URL, else mqtt://127.0.0.1:1883)" },
   },
 };
@@ -212,6 +248,9 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   let methodMismatch: boolean;
   let silent: boolean;
   let mqttUrl: string;
+  let offlineAfter: number | undefined;
+  let onlineAfter: number | undefined;
+  let offlineMode: OfflineMode;
   try {
     const o = parseArgs({
       args: rest,
@@ -225,6 +264,26 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     methodMismatch = o["method-mismatch"] === true;
     silent = o.silent === true;
     mqttUrl = (o.mqtt as string | undefined) ?? process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
+    const seconds = (name: string) => {
+      const v = o[name] as string | undefined;
+      if (v === undefined) return undefined;
+      if (!/^\d+(\.\d+)?$/.test(v)) {
+        throw new Error(`--${name} must be a number of seconds, got ${JSON.stringify(v)}`);
+      }
+      return Number(v);
+    };
+    offlineAfter = seconds("offline-after");
+    onlineAfter = seconds("online-after");
+    const mode = (o["offline-mode"] as string | undefined) ?? "silent";
+    if (mode !== "silent" && mode !== "empty-topology") {
+      throw new Error(
+        `--offline-mode must be silent or empty-topology, got ${JSON.stringify(mode)}`,
+      );
+    }
+    offlineMode = mode;
+    if (onlineAfter !== undefined && offlineAfter === undefined) {
+      throw new Error("--online-after needs --offline-after");
+    }
   } catch (err) {
     console.error(`dock simulate: ${(err as Error).message}\n${help}`);
     return 2;
@@ -254,10 +313,28 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   console.log(
     JSON.stringify({ simulating: sns, mqtt: mqttUrl, result, delayMs, silent, methodMismatch }),
   );
+  // Downlink answered each dock's update_topo: it knows them online from now on.
+  sim.answered(60_000).then(
+    () => console.log(JSON.stringify({ online: sns, status_reply: "received" })),
+    (err) => console.error(`dock simulate: ${(err as Error).message}`),
+  );
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  if (offlineAfter !== undefined) {
+    timers.push(setTimeout(() => {
+      sim.offline(offlineMode);
+      console.log(JSON.stringify({ offline: sns, mode: offlineMode }));
+      if (onlineAfter === undefined) return;
+      timers.push(setTimeout(() => {
+        sim.online();
+        console.log(JSON.stringify({ online: sns }));
+      }, onlineAfter * 1_000));
+    }, offlineAfter * 1_000));
+  }
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
+  for (const t of timers) clearTimeout(t);
   await sim.stop();
   return 0;
 }

@@ -21,6 +21,7 @@ import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./comman
 import { API_COMMANDS, type ApiCommand, apiErrorLines, UsageError } from "./api_commands.ts";
 import { CredentialsError } from "./api_credentials.ts";
 import { EVENTS_WATCH } from "./events_watch.ts";
+import { DEVICES_COMMANDS } from "./devices_commands.ts";
 import { DownlinkApiError } from "../client/api_errors.ts";
 
 export interface CliIo {
@@ -111,7 +112,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       return sign(argv.slice(1), out, io.now);
     }
     const command = `${group} ${action ?? ""}`.trim();
-    const apiEntry: ApiCommand | undefined = API_COMMANDS[command] ??
+    const apiEntry: ApiCommand | undefined = API_COMMANDS[command] ?? DEVICES_COMMANDS[command] ??
       (command === "events watch" ? EVENTS_WATCH : undefined);
     if (apiEntry) {
       if (isHelp(rest)) {
@@ -294,6 +295,9 @@ function usage(): string {
     ["sign", SIGN.description],
     ["dock simulate", "Simulates DJI docks on MQTT, answering the commands sent to them."],
     ...Object.entries(API_COMMANDS).map(([name, c]) =>
+      [name, c.spec.description] as [string, string]
+    ),
+    ...Object.entries(DEVICES_COMMANDS).map(([name, c]) =>
       [name, c.spec.description] as [string, string]
     ),
     ["events watch", EVENTS_WATCH.spec.description],

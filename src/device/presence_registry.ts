@@ -52,6 +52,9 @@ export interface PresenceRegistryOptions {
   /** The partition of a gateway: its aircraft belong to the same. */
   partitionOf(gatewaySn: string): number;
   newEventId(): string;
+  /** Told at once when a device comes online or goes offline (the shard's commands for it wait
+   * or go on that), before the change is written. */
+  onlineChanged?(device: Readonly<DeviceRecord>): void;
 }
 
 export function createPresenceRegistry(o: PresenceRegistryOptions): PresenceRegistry {
@@ -119,6 +122,7 @@ export function createPresenceRegistry(o: PresenceRegistryOptions): PresenceRegi
     g.online_since = at;
     changed(g.device_id);
     emit(g, "online", at);
+    o.onlineChanged?.(g);
     return true;
   };
 
@@ -138,6 +142,7 @@ export function createPresenceRegistry(o: PresenceRegistryOptions): PresenceRegi
     delete a.online_since;
     if (a.last_seen_at === undefined || at > a.last_seen_at) a.last_seen_at = at;
     changed(sn);
+    o.onlineChanged?.(a);
   };
 
   return {
@@ -203,6 +208,7 @@ export function createPresenceRegistry(o: PresenceRegistryOptions): PresenceRegi
           a.online_since = at;
           moved = true;
           changed(a.device_id);
+          o.onlineChanged?.(a);
         } else touched(a.device_id);
       }
       topologies.set(gatewaySn, now);
@@ -248,6 +254,7 @@ export function createPresenceRegistry(o: PresenceRegistryOptions): PresenceRegi
         for (const sn of topologies.get(g.device_id) ?? []) takeOffline(sn, g.last_seen_at ?? now);
         topologies.set(g.device_id, []);
         emit(g, "offline", now);
+        o.onlineChanged?.(g);
       }
     },
     take(lazy) {

@@ -25,6 +25,7 @@ import {
 import {
   type DeviceReplyEvent,
   deviceShardMachine,
+  type GatewayPresence,
   matchReply,
   restoredDeviceSnapshot,
 } from "../../machines/device_shard_machine.ts";
@@ -82,6 +83,9 @@ export interface DeviceHostOptions {
   /** With config.inspect: every actor reports to the Stately inspector. */
   inspect?: (event: InspectionEvent) => void;
   count(name: string): void;
+  /** Whether a device's gateway is online now (the shard's device registry); its commands wait
+   * while it is not. Asked when a device actor starts; `gatewayPresence` tells later changes. */
+  presenceOf(device_id: string): GatewayPresence;
   /** Called with a reply's tid before the reply is handled (a fact held for it goes first). */
   beforeReply?(tid: string): void;
   /** The shard takes a reply the bridge received at `receivedAt`; `committed` is called once
@@ -103,6 +107,8 @@ export interface DeviceHost {
   fact(fact: DeliveredFact | ReplyFact, settle: Settle): void;
   /** A command the API of this process committed, for a partition hosted here. */
   dispatch(command: LocalDispatch): void;
+  /** The device's gateway came online or went offline: its waiting commands go, or wait. */
+  gatewayPresence(device_id: string, presence: GatewayPresence): void;
   drop(partition: number): void;
   /** Stops device actors with nothing pending (they are cheap to recreate). */
   sweepIdle(): number;
@@ -220,6 +226,10 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           return;
         }
         if (toCommand(c, event)) {
+          // Never published: its gateway was not online before the deadline.
+          if (event.type === "deadline.reached" && event.device_offline) {
+            o.count("commands_device_offline");
+          }
           forget(command_id);
           // Queued: the device actor takes it right after the event it is processing.
           self.send({ type: "command.finished", command_id });
@@ -236,7 +246,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     const actor = createActor(deviceLogic, {
       id: `device:${device_id}`,
       clock: o.clock,
-      input: { device_id },
+      input: { device_id, gateway: o.presenceOf(device_id) },
       ...(snapshot ? { snapshot: snapshot as never } : {}),
       ...(o.inspect ? { inspect: o.inspect } : {}),
     });
@@ -525,6 +535,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           restoredDeviceSnapshot(
             device_id,
             list.map((c) => ({ snapshot: c.snapshot, sent: claimed.has(c.id) })),
+            o.presenceOf(device_id),
           ),
         );
         actor.send({ type: "commands.resume" });
@@ -573,6 +584,11 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         settle: NOTHING_TO_SETTLE,
         check: false,
       });
+    },
+
+    gatewayPresence(device_id, presence) {
+      // A device with no actor has nothing waiting: its next actor asks presenceOf.
+      devices.get(device_id)?.actor.send({ type: "gateway.presence", ...presence });
     },
 
     fact(fact, settle) {

@@ -43,6 +43,8 @@ export interface PresenceHostOptions {
   clock: Clock;
   log: Logger;
   count?: (name: string, n?: number) => void;
+  /** Told at once when a device comes online or goes offline. */
+  onlineChanged?(device: Readonly<DeviceRecord>): void;
   /** How often silent gateways are looked for; default a quarter of the offline delay, ≤ 1 s. */
   sweepMs?: number;
   /** How often last_seen_at of online devices is written; default a third of the offline delay,
@@ -55,6 +57,7 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
     offlineAfterMs: o.offlineAfterMs,
     partitionOf: o.partitionOf,
     newEventId,
+    onlineChanged: o.onlineChanged,
   });
   const sweepMs = o.sweepMs ?? Math.min(1_000, o.offlineAfterMs / 4);
   const writeMs = o.lastSeenWriteMs ?? Math.min(10_000, o.offlineAfterMs / 3);
@@ -149,6 +152,9 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
   return {
     async restore(partition) {
       registry.load(await o.store.load(partition));
+      // Aged at once by last_seen_at: a gateway silent for the offline delay before this process
+      // took the partition must not count as listening until the first sweep.
+      registry.sweep(o.clock.now());
     },
     drop(partition) {
       // What waits for the periodic write goes now: the partition's next owner loads these rows.

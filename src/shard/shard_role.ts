@@ -18,6 +18,7 @@ import type { LocalBridge, LocalShard } from "../local_link.ts";
 import type { DeliveredFact } from "../bus/messages.ts";
 import { createPresenceHost, type PresenceHost } from "./presence_host.ts";
 import { createDeviceStore } from "../store/device_store.ts";
+import { ALWAYS_LISTENING, gatewayPresence } from "./gateway_listening.ts";
 
 export interface ShardRole extends RunningRole {
   /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
@@ -78,6 +79,10 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     clock: ctx.clock,
     log,
     count,
+    // Waiting commands go (or keep waiting) the moment their gateway's presence changes.
+    onlineChanged: config.deliverWhenOffline
+      ? undefined
+      : (d) => host.gatewayPresence(d.device_id, gatewayPresence(d)),
   });
   const inspection = config.inspect ? await createInspection(log) : undefined;
   // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
@@ -101,6 +106,9 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     log,
     inspect: inspection?.inspect,
     count,
+    presenceOf: config.deliverWhenOffline
+      ? () => ALWAYS_LISTENING
+      : (id) => gatewayPresence(presence.device(id)),
   });
 
   let stopping = false;
@@ -136,10 +144,11 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     let republished = 0;
     const restored = await host.restore(p, async () => {
       republished = await publishLeftovers(p);
+      // After the leftovers: the device events a previous owner committed are out before this
+      // owner's next ones for the same gateways. Before the commands are driven: a restored
+      // command goes only to a gateway the registry knows online.
+      await presence.restore(p);
     });
-    // After the leftovers: the device events a previous owner committed are out before this
-    // owner's next ones for the same gateways.
-    await presence.restore(p);
     // A fresh consumer: messages the previous owner had pulled and not acked (it died, or lost
     // the lease) would otherwise wait out their ack wait (30 s) before coming here, and a
     // reply held that long turns into a time-out although the dock answered in time.

@@ -286,7 +286,16 @@ describe("--help", () => {
   }
 
   const cases: [string[], RegExp, string[]][] = [
-    [["--help"], /Operator commands/, ["client create", "sign", "dock simulate"]],
+    [
+      ["--help"],
+      /Operator commands/,
+      ["client create", "sign", "dock simulate", "devices list", "devices get"],
+    ],
+    [
+      ["devices", "list", "--help"],
+      /Lists the devices the client's grants cover/,
+      ["--online", "--device", "--limit", "--cursor", "--all", "--json", "--client-file"],
+    ],
     [
       ["client", "create", "--help"],
       /Creates an API client and prints it with its secret/,
@@ -300,7 +309,17 @@ describe("--help", () => {
     [
       ["dock", "simulate", "--help"],
       /Simulates DJI docks/,
-      ["--sn", "--result", "--delay", "--method-mismatch", "--silent", "--mqtt"],
+      [
+        "--sn",
+        "--result",
+        "--delay",
+        "--method-mismatch",
+        "--silent",
+        "--offline-after",
+        "--offline-mode",
+        "--online-after",
+        "--mqtt",
+      ],
     ],
   ];
   for (const [argv, description, options] of cases) {

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
-import type { DeliveredFact, ReplyFact } from "../../src/bus/messages.ts";
+import type { DeliveredFact, PresenceFact, ReplyFact } from "../../src/bus/messages.ts";
 import { partitionOf } from "../../src/command/partition.ts";
 
 let f: LifecycleFixture;
@@ -24,6 +24,15 @@ test("a reply before the delivery ack ends the command from ACCEPTED; the late a
   // Postgres, so the ToDevice message is the sign.
   const toBridge = nc.subscribe(names.bridgeSubject(partition, sn), { max: 1 });
   const id = await f.submit(sn);
+  // As the bridge would tell it of a dock's update_topo: the command waits for its gateway.
+  const online: PresenceFact = {
+    kind: "seen",
+    devices: [{ device_id: sn, at: Date.now(), gateway: true }],
+  };
+  await nc.request(
+    names.presenceSubject(partition),
+    new TextEncoder().encode(JSON.stringify(online)),
+  );
   for await (const _ of toBridge) break;
   const subject = names.factSubject(partition, sn);
   const publish = (m: ReplyFact | DeliveredFact) =>

@@ -43,7 +43,22 @@ test("a command crosses to a bridge in another process and back, in order", asyn
 
 test("a silent device's command still times out at its deadline", async () => {
   const sn = f.device("split-silent");
+  const d = await createDockSimulator({ mqttUrl: f.mqttUrl, sn, silent: true });
+  docks.push(d);
+  // Its update_topo crossed to the shard through JetStream: the shard knows it online.
+  await d.answered();
   const id = await f.submit(sn, { timeout_seconds: 1 });
   const body = await f.waitForStatus(id, ["TIMED_OUT"], 10_000);
   assert.equal(body.status, "TIMED_OUT");
+  assert.equal(body.failure_code, "DEVICE_TIMEOUT");
+  assert.equal(d.received.filter((c) => c.tid === id).length, 1, "it reached the dock");
+});
+
+test("a command to a device never seen waits, and ends DEVICE_OFFLINE at its deadline", async () => {
+  const sn = f.device("split-never");
+  const id = await f.submit(sn, { timeout_seconds: 1 });
+  const body = await f.waitForStatus(id, ["TIMED_OUT"], 10_000);
+  assert.equal(body.failure_code, "DEVICE_OFFLINE");
+  assert.match(body.failure_reason, /never been seen/);
+  assert.equal(body.delivered_at, undefined);
 });

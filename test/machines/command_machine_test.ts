@@ -154,6 +154,31 @@ test("a command never delivered also times out, from ACCEPTED", () => {
   assert.equal(statusOf(actor.getSnapshot()), "TIMED_OUT");
 });
 
+test("a command never sent because its gateway was offline ends TIMED_OUT with DEVICE_OFFLINE and when it was last seen", async () => {
+  const { actor, records, finished } = start();
+  actor.send({ ...DEADLINE, device_offline: { last_seen_at: T0 - 90_000 } });
+  await flush();
+  const s = actor.getSnapshot();
+  assert.equal(statusOf(s), "TIMED_OUT");
+  assert.equal(s.context.completed_at, T0 + 30_000);
+  assert.equal(s.context.failure_code, "DEVICE_OFFLINE");
+  assert.equal(
+    s.context.failure_reason,
+    "the device was not online before the deadline: last seen 2023-11-14T22:11:50.000Z",
+  );
+  assert.deepEqual(records.map((r) => r.kind), ["hosted", "completed"]);
+  assert.deepEqual(finished, [s.context.command_id]);
+});
+
+test("DEVICE_OFFLINE says when the device was never seen", () => {
+  const { actor } = start();
+  actor.send({ ...DEADLINE, device_offline: {} });
+  assert.equal(
+    actor.getSnapshot().context.failure_reason,
+    "the device was not online before the deadline: it has never been seen",
+  );
+});
+
 test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async () => {
   const { actor, records } = start();
   actor.send(DEADLINE);

@@ -15,6 +15,7 @@ import {
 import {
   type DeviceReplyEvent,
   deviceShardMachine,
+  type GatewayPresence,
   restoredDeviceSnapshot,
 } from "../../machines/device_shard_machine.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
@@ -36,7 +37,12 @@ function command(n: number, overrides: Partial<CommandInput> = {}): CommandInput
   };
 }
 
-function start(restored?: { device: unknown; commands: PersistedCommandSnapshot[] }) {
+const ONLINE: GatewayPresence = { online: true, last_seen_at: T0 - 1_000 };
+
+function start(
+  restored?: { device: unknown; commands: PersistedCommandSnapshot[] },
+  gateway: GatewayPresence = ONLINE,
+) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const sent: string[] = [];
@@ -73,7 +79,7 @@ function start(restored?: { device: unknown; commands: PersistedCommandSnapshot[
   });
   const actor = createActor(machine, {
     clock,
-    input: { device_id: "DOCK1" },
+    input: { device_id: "DOCK1", gateway },
     ...(restored ? { snapshot: restored.device as never } : {}),
   });
   actor.start();
@@ -200,7 +206,11 @@ test("a restored shard resends undelivered commands and routes to the restored s
   );
   first.actor.stop();
 
-  const device = restoredDeviceSnapshot("DOCK1", persisted.map((snapshot) => ({ snapshot })));
+  const device = restoredDeviceSnapshot(
+    "DOCK1",
+    persisted.map((snapshot) => ({ snapshot })),
+    ONLINE,
+  );
   const { actor, sent, statusOfHosted } = start({ device, commands: persisted });
   actor.send({ type: "commands.resume" });
   assert.equal(statusOfHosted("cmd-1"), "DELIVERED");
@@ -211,4 +221,61 @@ test("a restored shard resends undelivered commands and routes to the restored s
   actor.send(reply("cmd-2"));
   assert.equal(statusOfHosted("cmd-2"), undefined);
   assert.equal(actor.getSnapshot().context.pending.length, 0);
+});
+
+test("commands for an offline gateway wait unsent, and go in order once it comes online", () => {
+  const { actor, sent, statusOfHosted } = start(undefined, { online: false });
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send({ type: "command.dispatched", command: command(2) });
+  assert.deepEqual(sent, [], "nothing is published to a gateway that is not listening");
+  assert.equal(statusOfHosted("cmd-1"), "ACCEPTED");
+  actor.send({ type: "gateway.presence", online: true, last_seen_at: T0 + 100 });
+  assert.deepEqual(sent, ["cmd-1"], "the oldest first, the next after its delivery");
+  actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 101 });
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+});
+
+test("a gateway going offline holds the commands not yet sent; the one sent keeps its course", () => {
+  const { actor, sent, statusOfHosted } = start();
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send({ type: "command.dispatched", command: command(2) });
+  actor.send({ type: "gateway.presence", online: false, last_seen_at: T0 + 50 });
+  actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 60 });
+  assert.deepEqual(sent, ["cmd-1"]);
+  assert.equal(statusOfHosted("cmd-1"), "DELIVERED");
+  assert.equal(statusOfHosted("cmd-2"), "ACCEPTED");
+});
+
+test("the deadline of a command held for an offline gateway ends it DEVICE_OFFLINE with when it was last seen", () => {
+  const { actor, snapshots, sent } = start(undefined, { online: false, last_seen_at: T0 - 60_000 });
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send({ type: "deadline.reached", command_id: "cmd-1", at: T0 + 30_001 });
+  const c = snapshots.get("cmd-1")!;
+  assert.equal(statusOf(c), "TIMED_OUT");
+  assert.equal(c.context.failure_code, "DEVICE_OFFLINE");
+  assert.match(c.context.failure_reason!, /last seen 2023-11-14T22:12:20\.000Z$/);
+  assert.deepEqual(sent, []);
+  assert.equal(actor.getSnapshot().context.pending.length, 0);
+});
+
+test("a command sent before its gateway went offline times out as DEVICE_TIMEOUT", () => {
+  const { actor, snapshots } = start();
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send({ type: "gateway.presence", online: false, last_seen_at: T0 + 5 });
+  actor.send({ type: "deadline.reached", command_id: "cmd-1", at: T0 + 30_001 });
+  assert.equal(snapshots.get("cmd-1")!.context.failure_code, "DEVICE_TIMEOUT");
+});
+
+test("a restored shard of an offline gateway sends nothing until it is online", () => {
+  const persisted = [restingSnapshot("ACCEPTED", command(1))];
+  const device = restoredDeviceSnapshot(
+    "DOCK1",
+    persisted.map((snapshot) => ({ snapshot })),
+    { online: false },
+  );
+  const { actor, sent } = start({ device, commands: persisted }, { online: false });
+  actor.send({ type: "commands.resume" });
+  assert.deepEqual(sent, []);
+  actor.send({ type: "gateway.presence", online: true, last_seen_at: T0 });
+  assert.deepEqual(sent, ["cmd-1"]);
 });

@@ -13,6 +13,7 @@ import type {
   SendClaim,
 } from "../../src/store/lifecycle_store.ts";
 import type { TransitionKind } from "../../machines/command_machine.ts";
+import type { GatewayPresence } from "../../machines/device_shard_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import type { Logger } from "../../src/log.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
@@ -44,7 +45,7 @@ async function claimed() {
 function start(
   rows: InFlightCommand[],
   claims: Record<string, SendClaim> = {},
-  o: { busyWriter?: boolean } = {},
+  o: { busyWriter?: boolean; presence?: Map<string, GatewayPresence> } = {},
 ) {
   const clock = new SimulatedClock();
   clock.set(T0);
@@ -88,6 +89,8 @@ function start(
     clock,
     log: silent,
     count() {},
+    // Every device online unless the test gives the registry's view.
+    presenceOf: (id) => o.presence ? o.presence.get(id) ?? { online: false } : { online: true },
   });
   /** What the writer would store for each recorded transition, read as at commit time. */
   const stored = () =>
@@ -247,5 +250,36 @@ test("a copy of a reply to a command that just finished is settled while the wri
   await claimed(); // the lookup (a fake) and the commit it waits for
   assert.equal(copy, "acked");
   assert.equal(first, 1);
+  host.stop();
+});
+
+test("a restored command for an offline gateway is sent when the registry says it came online", async () => {
+  const presence = new Map<string, GatewayPresence>([["DOCK1", { online: false }]]);
+  const waiting = row(1, "ACCEPTED", T0 + 9_000);
+  const { clock, host, published, stored } = start([waiting], {}, { presence });
+  await host.restore(0);
+  await claimed();
+  assert.equal(published.length, 0, "not published while the gateway is offline");
+  presence.set("DOCK1", { online: true, last_seen_at: T0 + 10 });
+  host.gatewayPresence("DOCK1", { online: true, last_seen_at: T0 + 10 });
+  await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [waiting.command_id]);
+  clock.increment(10_000);
+  assert.deepEqual(stored().map((s) => s.context.failure_code), ["DEVICE_TIMEOUT"]);
+  host.stop();
+});
+
+test("a restored command whose gateway stays offline ends DEVICE_OFFLINE at its deadline", async () => {
+  const presence = new Map([["DOCK1", { online: false, last_seen_at: T0 - 120_000 }]]);
+  const { clock, host, published, stored } = start([row(1, "ACCEPTED", T0 + 9_000)], {}, {
+    presence,
+  });
+  await host.restore(0);
+  clock.increment(9_000);
+  assert.equal(published.length, 0);
+  const [s] = stored();
+  assert.equal(s.status, "TIMED_OUT");
+  assert.equal(s.context.failure_code, "DEVICE_OFFLINE");
+  assert.match(s.context.failure_reason, /last seen 2023-11-14T22:11:20\.000Z$/);
   host.stop();
 });

@@ -11,7 +11,10 @@ import { createLogger } from "../../src/log.ts";
 const OFFLINE_AFTER_MS = 30_000;
 const dock2 = { domain: "3", type: 2, sub_type: 0, model: "DJI Dock 2" };
 
-function setup(loaded: DeviceRecord[] = []) {
+function setup(
+  loaded: DeviceRecord[] = [],
+  onlineChanged?: (d: Readonly<DeviceRecord>) => void,
+) {
   const clock = new SimulatedClock();
   clock.set(1_800_000_000_000);
   const writes: Array<{ rows: DeviceRecord[]; events: OutboxEvent[] }> = [];
@@ -44,6 +47,7 @@ function setup(loaded: DeviceRecord[] = []) {
     partitionOf: () => 0,
     clock,
     log: createLogger("silent"),
+    onlineChanged,
   });
   return { clock, host, writes, published, removed };
 }
@@ -148,5 +152,35 @@ test("a restored partition's gateways are known, and aged by their last message"
   await settle();
   assert.equal(host.device("DOCK")!.online, false);
   assert.equal(writes[0].events[0].subject, "downlink.device.DOCK.offline");
+  await host.stop();
+});
+
+test("a restored gateway silent past the delay is offline as soon as it is restored", async () => {
+  const changes: Array<[string, boolean]> = [];
+  const { host } = setup([{
+    device_id: "DOCK",
+    kind: "gateway",
+    online: true,
+    online_since: 1_800_000_000_000 - 600_000,
+    last_seen_at: 1_800_000_000_000 - OFFLINE_AFTER_MS - 1,
+  }], (d) => changes.push([d.device_id, d.online]));
+  await host.restore(0);
+  // Before any sweep: a command must not be published to it meanwhile.
+  assert.equal(host.device("DOCK")!.online, false);
+  assert.deepEqual(changes, [["DOCK", false]]);
+  await host.stop();
+});
+
+test("the shard is told at once when a gateway comes online and when it goes offline", async () => {
+  const changes: Array<[string, boolean, number | undefined]> = [];
+  const { clock, host } = setup([], (d) => changes.push([d.device_id, d.online, d.last_seen_at]));
+  const t0 = clock.now();
+  void host.take({ kind: "seen", devices: [{ device_id: "DOCK", at: t0, gateway: true }] });
+  assert.deepEqual(changes, [["DOCK", true, t0]], "told before anything is written");
+  void host.take({ kind: "seen", devices: [{ device_id: "DOCK", at: t0 + 10, gateway: true }] });
+  assert.equal(changes.length, 1, "a device already online is not told again");
+  clock.increment(OFFLINE_AFTER_MS + 1_000);
+  await settle();
+  assert.deepEqual(changes.at(-1), ["DOCK", false, t0 + 10]);
   await host.stop();
 });

@@ -1,0 +1,253 @@
+// Presence from outside, as issue 13 checks it: a Downlink process started for the test on a
+// Mosquitto of its own (so that no other Downlink on the machine answers the dock), a dock
+// played with the mosquitto_pub / mosquitto_sub binaries, the signed API read through the CLI
+// and the typed client, and the device events read back from the stream.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { startMosquitto } from "../../faults/mosquitto_broker.ts";
+import type { OwnedServer } from "../../faults/owned_server.ts";
+import { loadConfig } from "../../src/config.ts";
+import { connectNats } from "../../src/bus/nats.ts";
+import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
+import type { DeviceEvent } from "../../src/device/device_event.ts";
+import { dropNamespace, testEnv } from "../support/harness.ts";
+import { seedCommand } from "../support/api_fixtures.ts";
+import { streamEvents } from "../support/stream_events.ts";
+
+const run = promisify(execFile);
+const OFFLINE_AFTER_SECONDS = 3;
+const sn = `bb-dock-${crypto.randomUUID().slice(0, 8)}`;
+const aircraft = `${sn}-uav`;
+
+let dir: string;
+let broker: OwnedServer;
+let downlink: { child: ChildProcess; port: number };
+let env: Record<string, string>;
+let client: { client_id: string; secret: string };
+let http: DownlinkClient;
+let sub: ChildProcess;
+/** What the dock's mosquitto_sub printed: one topic and its payload per message. */
+const heard: Array<{ topic: string; body: any }> = [];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "downlink-black-box-"));
+  broker = await startMosquitto(dir);
+  env = testEnv({
+    MQTT_URL: broker.url,
+    DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS),
+    // The process says on an info line which port it listens on.
+    DOWNLINK_LOG_LEVEL: "info",
+  });
+  downlink = await startDownlink();
+  const created = await cli(
+    "client",
+    "create",
+    "--tenant",
+    `bb_${crypto.randomUUID().slice(0, 8)}`,
+    "--name",
+    "black box",
+    "--devices",
+    "bb-dock-*",
+  );
+  client = JSON.parse(created);
+  http = createDownlinkClient({
+    baseUrl: `http://127.0.0.1:${downlink.port}`,
+    clientId: client.client_id,
+    secret: client.secret,
+  });
+  const { port } = new URL(broker.url);
+  sub = spawn("/usr/bin/mosquitto_sub", [
+    ...["-h", "127.0.0.1", "-p", port, "-q", "1", "-v"],
+    ...["-t", `sys/product/${sn}/status_reply`, "-t", `thing/product/${sn}/services`],
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  createInterface({ input: sub.stdout! }).on("line", (line) => {
+    const space = line.indexOf(" ");
+    heard.push({ topic: line.slice(0, space), body: JSON.parse(line.slice(space + 1)) });
+  });
+  // mosquitto_sub prints nothing when subscribed: give it a moment before the dock speaks.
+  await sleep(500);
+});
+
+after(async () => {
+  sub?.kill("SIGTERM");
+  if (downlink) {
+    const exited = new Promise((r) => downlink.child.once("exit", r));
+    downlink.child.kill("SIGTERM");
+    await exited;
+  }
+  if (env) await dropNamespace(loadConfig(env));
+  await broker?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `node --import tsx src/main.ts` (node, under Deno too); resolves once it serves HTTP. */
+function startDownlink(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn("node", ["--import", "tsx", "src/main.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("downlink did not start in 60 s"));
+    }, 60_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      let entry: { level?: string; msg?: string; port?: number };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (entry.level === "error") console.error(line);
+      if (entry.msg === "downlink started") {
+        clearTimeout(timer);
+        resolve({ child, port: entry.port! });
+      }
+    });
+  });
+}
+
+/** The Downlink CLI with this test's environment and client. */
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run("node", ["--import", "tsx", "src/cli/main.ts", ...args], {
+    env: {
+      ...process.env,
+      ...env,
+      DOWNLINK_URL: `http://127.0.0.1:${downlink.port}`,
+      ...(client ? { DOWNLINK_API_ID: client.client_id, DOWNLINK_API_SECRET: client.secret } : {}),
+    },
+  });
+  return stdout;
+}
+
+/** The dock speaking: one mosquitto_pub per message, QoS 1. */
+async function pub(topic: string, body: unknown): Promise<void> {
+  const { port } = new URL(broker.url);
+  await run("/usr/bin/mosquitto_pub", [
+    ...["-h", "127.0.0.1", "-p", port, "-q", "1", "-t", topic, "-m", JSON.stringify(body)],
+  ]);
+}
+
+function updateTopo(tid: string, withAircraft: boolean) {
+  return {
+    tid,
+    bid: `bid-${tid}`,
+    timestamp: Date.now(),
+    method: "update_topo",
+    data: {
+      domain: "3",
+      type: 2,
+      sub_type: 0,
+      device_secret: "s",
+      nonce: "n",
+      thing_version: "1.2.0",
+      sub_devices: withAircraft
+        ? [{ sn: aircraft, domain: "0", type: 91, sub_type: 0, index: "A" }]
+        : [],
+    },
+  };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function device(id: string) {
+  return JSON.parse(await cli("devices", "get", id));
+}
+
+test("a dock played with mosquitto_pub/sub: presence, a command held while it is silent, delivered when it is back", async () => {
+  // update_topo → exactly one status_reply, echoing tid and bid.
+  await pub(`sys/product/${sn}/status`, updateTopo("topo-1", true));
+  const reply = await until("status_reply", () => heard.find((h) => h.body.tid === "topo-1"));
+  assert.equal(reply.topic, `sys/product/${sn}/status_reply`);
+  assert.equal(reply.body.bid, "bid-topo-1");
+  assert.equal(reply.body.method, "update_topo");
+  assert.deepEqual(reply.body.data, { result: 0 });
+  await sleep(500);
+  assert.equal(heard.filter((h) => h.body.tid === "topo-1").length, 1, "answered once");
+
+  // The devices over the signed API, through the CLI.
+  const lines = (await cli("devices", "list", "--device", sn, "--json")).trim().split("\n");
+  const listed = lines.map((l) => JSON.parse(l));
+  assert.deepEqual(listed.map((d) => [d.device_id, d.kind, d.online]), [
+    [sn, "gateway", true],
+    [aircraft, "aircraft", true],
+  ]);
+  const dock = await device(sn);
+  assert.equal(dock.model, "DJI Dock 2");
+  assert.deepEqual(dock.sub_devices.map((s: any) => [s.device_id, s.model]), [
+    [aircraft, "Matrice 3D"],
+  ]);
+  assert.match(await cli("devices", "list", "--device", sn), new RegExp(`^${sn}  gateway`));
+
+  // The dock says nothing more: it goes offline, its aircraft with it.
+  await until("offline", async () => (await device(sn)).online === false ? true : undefined);
+  assert.equal((await device(aircraft)).online, false);
+
+  // A command while it is silent: ACCEPTED, and nothing on its services topic.
+  const sent = await http.createCommand(
+    seedCommand({ device_id: sn, timeout_seconds: 60 }) as never,
+  );
+  assert.equal(sent.status, 202);
+  const id = (sent.body as { command_id: string }).command_id;
+  await sleep(2_000);
+  assert.equal((await http.getCommand(id)).body.status, "ACCEPTED");
+  assert.deepEqual(heard.filter((h) => h.topic.endsWith("/services")), []);
+
+  // Back online: the command arrives, the dock answers it, it finishes.
+  await pub(`sys/product/${sn}/status`, updateTopo("topo-2", true));
+  const command = await until(
+    "the command at the dock",
+    () => heard.find((h) => h.topic === `thing/product/${sn}/services`),
+  );
+  assert.equal(command.body.tid, id);
+  await pub(`thing/product/${sn}/services_reply`, {
+    tid: command.body.tid,
+    bid: command.body.bid,
+    method: command.body.method,
+    timestamp: Date.now(),
+    gateway: sn,
+    data: { result: 0 },
+  });
+  const done = await until("SUCCEEDED", async () => {
+    const body = (await http.getCommand(id)).body as Record<string, any>;
+    return body.status === "SUCCEEDED" ? body : undefined;
+  });
+  assert.ok(done.delivered_at);
+
+  // Silent again: offline again. The stream holds the story, in order.
+  await until("offline again", async () => (await device(sn)).online === false ? true : undefined);
+  const nc = await connectNats(loadConfig(env).natsUrl, "black-box");
+  try {
+    const events = await until("four presence changes in the stream", async () => {
+      const all = (await streamEvents(nc, `downlink.device.${sn}.*`)) as unknown as DeviceEvent[];
+      const changes = all.filter((e) => e.event_type !== "device.topology");
+      return changes.length >= 4 ? changes : undefined;
+    });
+    assert.deepEqual(events.map((e) => [e.event_type, e.online]), [
+      ["device.online", true],
+      ["device.offline", false],
+      ["device.online", true],
+      ["device.offline", false],
+    ]);
+    assert.ok(events.every((e) => e.device_id === sn && e.gateway_sn === sn));
+  } finally {
+    await nc.close();
+  }
+});
