@@ -33,7 +33,11 @@ export const CommandViewSchema = Type.Object({
     description: "{tid, bid, method, timestamp, gateway?, result, code?, message?, output?, ...}",
   })),
   failure_code: Type.Optional(Type.String()),
-  failure_reason: Type.Optional(Type.String()),
+  failure_reason: Type.Optional(Type.String({
+    description: "For a device failure, DJI's documented text of the result code: " +
+      '"514116: Unable to perform operation. Dock is executing other command. Try again later"; ' +
+      "an undocumented code names its module",
+  })),
   timeout_seconds: Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_SECONDS }),
   accepted_at: DateTime(),
   delivered_at: Type.Optional(DateTime()),
