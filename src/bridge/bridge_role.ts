@@ -49,7 +49,9 @@ export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;
   /** This bridge as the shard of the same process reaches it. */
   local: LocalBridge;
-  /** False while no probe comes back through the broker (see reply_path_probe.ts). */
+  /** False while no reply connection is subscribed (a broker restart forgets shared
+   * subscriptions until each connection subscribes again), and while no probe comes back through
+   * the broker (see reply_path_probe.ts). */
   hearsReplies(): boolean;
 }
 
@@ -544,7 +546,9 @@ export async function startBridgeRole(
   return {
     metrics,
     local,
-    hearsReplies: () => probe.healthy(),
+    // A reply that reaches the broker while no connection of the share group is subscribed has
+    // no subscriber, and the broker drops it: until one is, the bridge is deaf and says so.
+    hearsReplies: () => listening.size > 0 && probe.healthy(),
     async stop() {
       stopping = true;
       probe.stop();

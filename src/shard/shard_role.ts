@@ -18,6 +18,8 @@ import type { LocalBridge, LocalShard } from "../local_link.ts";
 import type { DeliveredFact } from "../bus/messages.ts";
 import { createPresenceHost, type PresenceHost } from "./presence_host.ts";
 import { createDeviceStore } from "../store/device_store.ts";
+import { createJobEventHost } from "./job_event_host.ts";
+import { createJobEventStore } from "../store/job_event_store.ts";
 
 export interface ShardRole extends RunningRole {
   /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
@@ -74,6 +76,15 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     outbox,
     events: ctx.events,
     offlineAfterMs: config.deviceOfflineAfterSeconds * 1_000,
+    partitionOf: (device) => partitionOf(device, config.partitions),
+    clock: ctx.clock,
+    log,
+    count,
+  });
+  const jobEvents = createJobEventHost({
+    store: createJobEventStore(ctx.sql),
+    outbox,
+    events: ctx.events,
     partitionOf: (device) => partitionOf(device, config.partitions),
     clock: ctx.clock,
     log,
@@ -163,8 +174,10 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     });
     (async () => {
       const presenceSubject = names.presenceSubject(p);
+      const eventPrefix = names.eventSubjectPrefix(p);
       for await (const msg of messages) {
         if (msg.subject === presenceSubject) presence.handle(msg);
+        else if (msg.subject.startsWith(eventPrefix)) jobEvents.handle(msg);
         else host.handle(msg, p);
       }
     })().catch((err) => log.error("partition consumer stopped", { err, partition: p }));
@@ -254,6 +267,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       // Let what was recorded commit and its messages be acked before letting go (the writer
       // gives up on a commit that fails now: the next owner gets the messages again).
       await presence.stop();
+      await jobEvents.stop();
       await writer.stop();
       await leases.stop();
       host.stop();

@@ -1,0 +1,96 @@
+// Takes the docks' events of the partitions this shard owns (the bridge stored each in JetStream
+// and answered it): records each in Postgres with the events it makes public (the event outbox),
+// then publishes them and acknowledges the JetStream message. An event no command claims is kept
+// as the device event `downlink.device.{gateway_sn}.event`.
+import type { JsMsg } from "@nats-io/jetstream";
+import type { EventFact } from "../bus/messages.ts";
+import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
+import { dockEvent, storedDockEvent } from "../device/dock_event.ts";
+import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
+import type { JobEventStore } from "../store/job_event_store.ts";
+import type { Clock } from "../time.ts";
+import type { Logger } from "../log.ts";
+
+export interface JobEventHost {
+  /** An event fact from the partition's JetStream consumer: acked once recorded. */
+  handle(msg: JsMsg): void;
+  /** Resolves once the event is recorded (its public events then published). */
+  take(fact: EventFact): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface JobEventHostOptions {
+  store: JobEventStore;
+  outbox: EventOutbox;
+  events: EventPublisher;
+  partitionOf(deviceId: string): number;
+  clock: Clock;
+  log: Logger;
+  count?: (name: string, n?: number) => void;
+}
+
+export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
+  const decoder = new TextDecoder();
+  let stopped = false;
+  // One event at a time, in arrival order: a job's progress is recorded in the order it came.
+  let taking: Promise<void> = Promise.resolve();
+  let publishing: Promise<void> = Promise.resolve();
+
+  const publish = (events: OutboxEvent[]) => {
+    publishing = publishing.then(async () => {
+      const stored = await publishInOrder(o.events, events, {
+        clock: o.clock,
+        log: o.log,
+        stopped: () => stopped,
+      });
+      if (!stored) return; // the partition's next owner publishes what is left
+      await o.outbox.remove(events.map((e) => e.event_id)).catch((err) =>
+        o.log.warn("could not delete published device events from the outbox", { err })
+      );
+    });
+  };
+
+  async function record(fact: EventFact): Promise<void> {
+    const event: OutboxEvent = {
+      ...storedDockEvent(dockEvent(fact)),
+      partition: o.partitionOf(fact.gateway),
+    };
+    await o.store.recordEvents([event]);
+    o.count?.("device_events_unlinked");
+    publish([event]);
+  }
+
+  const take = (fact: EventFact): Promise<void> => {
+    const done = taking.then(() => record(fact));
+    taking = done.catch(() => {});
+    return done;
+  };
+
+  return {
+    take,
+    handle(msg) {
+      let fact: EventFact;
+      try {
+        fact = JSON.parse(decoder.decode(msg.data));
+      } catch (err) {
+        o.log.error("undecodable event fact dropped", { err, subject: msg.subject });
+        msg.term();
+        return;
+      }
+      take(fact).then(
+        () => msg.ack(),
+        (err) => {
+          // Not recorded: JetStream delivers it again.
+          o.count?.("device_event_errors");
+          o.log.warn("could not record a device event; it will come again", { err });
+          msg.nak(1_000);
+        },
+      );
+    },
+    async stop() {
+      await taking;
+      stopped = true;
+      await publishing;
+    },
+  };
+}
