@@ -1,13 +1,21 @@
 // Takes the docks' events of the partitions this shard owns (the bridge stored each in JetStream
-// and answered it): records each in Postgres with the events it makes public (the event outbox),
-// then publishes them and acknowledges the JetStream message. An event no command claims is kept
-// as the device event `downlink.device.{gateway_sn}.event`.
+// and answered it): links each to the command whose job it reports (same gateway, the command's
+// progress method, a link key: bid, flight id, file key), records the job's progress with its
+// command.progress event (the event outbox), then publishes and acknowledges the JetStream
+// message. An event no command claims is kept as the device event
+// `downlink.device.{gateway_sn}.event`.
+import { v5 } from "uuid";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { EventFact } from "../bus/messages.ts";
 import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
-import { dockEvent, storedDockEvent } from "../device/dock_event.ts";
+import { dockEvent, eventFactId, storedDockEvent } from "../device/dock_event.ts";
+import { lifecycleEvent, storedEvent } from "../command/lifecycle_event.ts";
+import { nextProgress, progressView } from "../command/progress.ts";
+import { eventLinkKeys, readProgress } from "../vendors/dji/job_progress.ts";
+import { terminalStatusesOf } from "../vendors/dji/progress_statuses.ts";
+import { describeResultCode } from "../vendors/dji/result_code_text.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
-import type { JobEventStore } from "../store/job_event_store.ts";
+import type { JobEventStore, LinkedCommand } from "../store/job_event_store.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
 
@@ -50,7 +58,48 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
     });
   };
 
+  /** The job's progress after `fact`, and its command.progress event when one is due. */
+  async function recordProgress(fact: EventFact, command: LinkedCommand): Promise<void> {
+    const reading = readProgress(fact.event);
+    const failed = reading.result !== undefined && reading.result !== 0;
+    const step = nextProgress(command.progress, {
+      ...reading,
+      ...(failed
+        ? {
+          failure_reason: describeResultCode(reading.result) ??
+            `Device returned result ${reading.result}`,
+        }
+        : {}),
+      ...(fact.event.timestamp !== undefined ? { device_timestamp: fact.event.timestamp } : {}),
+      terminal: terminalStatusesOf(fact.event.method).includes(reading.status),
+      at: fact.received_at,
+    });
+    if (!step.progress) {
+      o.count?.("progress_unchanged");
+      return;
+    }
+    const events: OutboxEvent[] = [];
+    if (step.publish) {
+      const event = {
+        ...lifecycleEvent("progress", command, command.status, fact.received_at),
+        // The same id for a redelivered fact: the outbox and the stream keep one.
+        event_id: v5(command.command_id, eventFactId(fact)),
+        progress: progressView(step.progress),
+      };
+      events.push({ ...storedEvent(event), partition: o.partitionOf(command.device_id) });
+    }
+    await o.store.recordProgress(command.command_id, step.progress, events);
+    o.count?.("progress_recorded");
+    if (events.length > 0) publish(events);
+  }
+
   async function record(fact: EventFact): Promise<void> {
+    const command = await o.store.link(
+      fact.gateway,
+      fact.event.method,
+      eventLinkKeys(fact.event),
+    );
+    if (command) return await recordProgress(fact, command);
     const event: OutboxEvent = {
       ...storedDockEvent(dockEvent(fact)),
       partition: o.partitionOf(fact.gateway),
