@@ -5,6 +5,7 @@ import type { MqttClient } from "mqtt";
 import { parseArgs } from "node:util";
 import { connectMqtt } from "../bridge/mqtt_connection.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
+import { progressEvents, type ProgressScriptOptions } from "./progress_script.ts";
 
 /** A command as a simulated dock received it. */
 export interface ReceivedCommand {
@@ -50,6 +51,9 @@ export interface DockSimulatorOptions {
   connections?: number;
   /** QoS of answers (default 1). */
   qos?: 0 | 1;
+  /** After a result 0 answer to a long job, report its progress on `events` (the method's
+   * progress event, with the command's bid, several steps, ending ok or failed). */
+  progress?: ProgressScriptOptions & { intervalMs?: number };
   /** Keep every command received in `received` (default true; a long benchmark turns it off:
    * millions of kept commands would cost the simulator memory and garbage collection). */
   keep?: boolean;
@@ -60,6 +64,8 @@ export interface DockSimulator {
   sns: readonly string[];
   /** Every command received so far, in arrival order. */
   received: ReceivedCommand[];
+  /** The events_reply each event's tid got, in arrival order (`progress.needReply`). */
+  eventReplies: Array<{ tid?: string; method?: string; data?: unknown }>;
   /** Publishes a raw message as if a dock sent it (tests: unknown tids, foreign gateways). */
   publish(topic: string, body: string | Uint8Array): Promise<void>;
   stop(): Promise<void>;
@@ -75,6 +81,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   const mine = new Set(sns);
   const connections = Math.max(1, Math.min(o.connections ?? 1, sns.length));
   const received: ReceivedCommand[] = [];
+  const eventReplies: DockSimulator["eventReplies"] = [];
   const clients: MqttClient[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const qos = o.qos ?? 1;
@@ -87,12 +94,44 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       clientId: `dock-sim-${tag}-${i}`,
       clean: true,
     });
-    client.on("message", (topic, bytes) => onCommand(client, topic, bytes));
+    client.on("message", (topic, bytes) => {
+      if (topic.endsWith("/events_reply")) return onEventReply(bytes);
+      onCommand(client, topic, bytes);
+    });
     const topics = group.length > WILDCARD_ABOVE
       ? ["thing/product/+/services", "thing/product/+/drc/down"]
       : group.flatMap((sn) => [`thing/product/${sn}/services`, `thing/product/${sn}/drc/down`]);
+    if (o.progress?.needReply) {
+      topics.push(
+        ...(group.length > WILDCARD_ABOVE
+          ? ["thing/product/+/events_reply"]
+          : group.map((sn) => `thing/product/${sn}/events_reply`)),
+      );
+    }
     await client.subscribeAsync(topics, { qos: 1 });
     clients.push(client);
+  }
+
+  function onEventReply(bytes: Uint8Array): void {
+    try {
+      const body = JSON.parse(new TextDecoder().decode(bytes));
+      eventReplies.push({ tid: body.tid, method: body.method, data: body.data });
+    } catch {
+      // not an answer this dock can read
+    }
+  }
+
+  /** Reports the job's progress, one event per interval, after its accepting answer. */
+  function reportProgress(client: MqttClient, command: ReceivedCommand, after: number): void {
+    const events = progressEvents(command, o.progress);
+    const interval = o.progress?.intervalMs ?? 200;
+    events.forEach((e, i) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        client.publish(e.topic, JSON.stringify(e.body), { qos: 1 });
+      }, after + interval * (i + 1));
+      timers.add(t);
+    });
   }
 
   function onCommand(client: MqttClient, topic: string, bytes: Uint8Array): void {
@@ -132,6 +171,9 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       client.publish(replyTopic(answer.fromSn ?? command.sn), payload as string, { qos });
     };
     const delay = answer.delayMs ?? o.delayMs ?? 0;
+    const accepted = answer.raw === undefined && m[2] === "services" &&
+      isZero((answer.data as { result?: unknown } | undefined)?.result ?? o.result ?? 0);
+    if (o.progress && accepted) reportProgress(client, command, Math.max(0, delay));
     if (delay <= 0) send();
     else {
       const t = setTimeout(() => {
@@ -153,6 +195,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   return {
     sns,
     received,
+    eventReplies,
     async publish(topic, body) {
       await clients[0].publishAsync(topic, body as string, { qos: 1 });
     },
@@ -163,6 +206,8 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     },
   };
 }
+
+const isZero = (v: unknown) => v === 0 || v === "0";
 
 const SIMULATE: CommandSpec = {
   description: "Simulates DJI docks on MQTT: each subscribes to its services topic and answers " +
@@ -178,6 +223,14 @@ const SIMULATE: CommandSpec = {
     delay: { value: "MS", help: "wait this long before answering (default 0)" },
     "method-mismatch": { help: "answer with another method than the command's (a lying dock)" },
     silent: { help: "never answer (the command times out)" },
+    progress: {
+      help: "after answering a long job with result 0, report its progress event on events " +
+        "(the command's bid, several steps, ending ok)",
+    },
+    "progress-fail": { value: "CODE", help: "with --progress: end the job failed with CODE" },
+    "need-reply": {
+      help: "with --progress: ask for events_reply and report whether each came",
+    },
     mqtt: { value: "URL", help: "the broker (default: MQTT_URL, else mqtt://127.0.0.1:1883)" },
   },
 };
@@ -212,6 +265,7 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   let methodMismatch: boolean;
   let silent: boolean;
   let mqttUrl: string;
+  let progress: { failCode?: number; needReply: boolean } | undefined;
   try {
     const o = parseArgs({
       args: rest,
@@ -224,6 +278,15 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     delayMs = int("delay", o.delay as string | undefined, 0);
     methodMismatch = o["method-mismatch"] === true;
     silent = o.silent === true;
+    if (o.progress === true) {
+      const fail = o["progress-fail"] as string | undefined;
+      progress = {
+        needReply: o["need-reply"] === true,
+        ...(fail !== undefined ? { failCode: int("progress-fail", fail, 0) } : {}),
+      };
+    } else if (o["progress-fail"] !== undefined || o["need-reply"] === true) {
+      throw new Error("--progress-fail and --need-reply need --progress");
+    }
     mqttUrl = (o.mqtt as string | undefined) ?? process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
   } catch (err) {
     console.error(`dock simulate: ${(err as Error).message}\n${help}`);
@@ -240,6 +303,7 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     delayMs,
     methodMismatch,
     silent,
+    ...(progress ? { progress } : {}),
     onCommand: (c) => {
       // The method and ids only: a command's data may hold credentials.
       console.log(JSON.stringify({
@@ -254,10 +318,21 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   console.log(
     JSON.stringify({ simulating: sns, mqtt: mqttUrl, result, delayMs, silent, methodMismatch }),
   );
+  // With --need-reply: one line per events_reply received, naming the event it answers.
+  let told = 0;
+  const replies = progress?.needReply
+    ? setInterval(() => {
+      for (; told < sim.eventReplies.length; told++) {
+        const r = sim.eventReplies[told];
+        console.log(JSON.stringify({ events_reply: r.method, tid: r.tid, data: r.data }));
+      }
+    }, 100)
+    : undefined;
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
+  if (replies) clearInterval(replies);
   await sim.stop();
   return 0;
 }

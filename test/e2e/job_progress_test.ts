@@ -259,3 +259,58 @@ test("wait ?until=finished of a job whose dock reports nothing times out", async
   assert.equal(bad.status, 400);
   assert.equal(bad.body.details[0].path, "query.until");
 });
+
+test("a simulated dock's remote-debug job reports progress, each report answered once", async () => {
+  const sn = f.device("cover");
+  const d = await createDockSimulator({
+    mqttUrl: f.mqttUrl,
+    sn,
+    result: 0,
+    progress: { steps: 2, intervalMs: 50, needReply: true },
+  });
+  docks.push(d);
+  const id = await f.submit(sn, { command_type: "cover_open", payload: {} });
+  const done = await until("finished", async () => {
+    const b = await f.get(id);
+    return b.progress?.finished_at ? b : undefined;
+  });
+  assert.equal(done.status, "SUCCEEDED");
+  assert.equal(done.progress.status, "ok");
+  assert.equal(done.progress.percent, 100);
+  assert.equal(done.progress.step, "done");
+  // Three reports (two steps and the end), each answered on events_reply exactly once.
+  const replies = await until(
+    "three events_reply",
+    async () => d.eventReplies.length >= 3 ? d.eventReplies : undefined,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(d.eventReplies.length, 3);
+  assert.equal(new Set(replies.map((r) => r.tid)).size, 3);
+  assert.ok(replies.every((r) => r.method === "cover_open"));
+});
+
+test("a job that fails on the dock reads DJI's text in progress.failure_reason", async () => {
+  const sn = f.device("cover-fail");
+  docks.push(
+    await createDockSimulator({
+      mqttUrl: f.mqttUrl,
+      sn,
+      result: 0,
+      progress: { steps: 1, intervalMs: 50, failCode: 514107 },
+    }),
+  );
+  const id = await f.submit(sn, { command_type: "cover_open", payload: {} });
+  const done = await until("finished", async () => {
+    const b = await f.get(id);
+    return b.progress?.finished_at ? b : undefined;
+  });
+  assert.equal(done.status, "SUCCEEDED"); // the reply said the job started
+  assert.equal(done.progress.status, "failed");
+  assert.equal(done.progress.result, 514107);
+  assert.match(done.progress.failure_reason, /^514107: /);
+  const failed = await until(
+    "failed progress event",
+    async () => progressOf(id).find((e) => e.progress?.status === "failed"),
+  );
+  assert.match(failed.progress!.failure_reason!, /^514107: /);
+});
