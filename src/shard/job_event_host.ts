@@ -35,6 +35,9 @@ export interface JobEventHostOptions {
   clock: Clock;
   log: Logger;
   count?: (name: string, n?: number) => void;
+  /** Publishes committed command.progress events in line with the command's lifecycle events
+   * (the transition writer's publishCommitted); without it, they are published here. */
+  publishInLine?: (events: OutboxEvent[]) => void;
 }
 
 export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
@@ -90,7 +93,9 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
     }
     await o.store.recordProgress(command.command_id, step.progress, events);
     o.count?.("progress_recorded");
-    if (events.length > 0) publish(events);
+    if (events.length === 0) return;
+    if (o.publishInLine) o.publishInLine(events);
+    else publish(events);
   }
 
   async function record(fact: EventFact): Promise<void> {

@@ -82,6 +82,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     count,
   });
   const jobEvents = createJobEventHost({
+    publishInLine: (events) => writer.publishCommitted(events),
     store: createJobEventStore(ctx.sql),
     outbox,
     events: ctx.events,
