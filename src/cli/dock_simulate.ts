@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { connectMqtt } from "../bridge/mqtt_connection.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 import { progressEvents, type ProgressScriptOptions } from "./progress_script.ts";
+import { exclusivityClassOf } from "../vendors/dji/exclusivity_classes.ts";
 
 /** A command as a simulated dock received it. */
 export interface ReceivedCommand {
@@ -54,6 +55,9 @@ export interface DockSimulatorOptions {
   /** After a result 0 answer to a long job, report its progress on `events` (the method's
    * progress event, with the command's bid, several steps, ending ok or failed). */
   progress?: ProgressScriptOptions & { intervalMs?: number };
+  /** Answers a job with this code while a job of the same exclusivity class runs on the dock
+   * (until its last progress report), as a real dock does (e.g. 514116). */
+  busyCode?: number;
   /** Keep every command received in `received` (default true; a long benchmark turns it off:
    * millions of kept commands would cost the simulator memory and garbage collection). */
   keep?: boolean;
@@ -82,6 +86,8 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   const connections = Math.max(1, Math.min(o.connections ?? 1, sns.length));
   const received: ReceivedCommand[] = [];
   const eventReplies: DockSimulator["eventReplies"] = [];
+  /** `${sn} ${class}` → until when a job of the class runs on the dock (epoch ms). */
+  const busyUntil = new Map<string, number>();
   const clients: MqttClient[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const qos = o.qos ?? 1;
@@ -125,6 +131,10 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   function reportProgress(client: MqttClient, command: ReceivedCommand, after: number): void {
     const events = progressEvents(command, o.progress);
     const interval = o.progress?.intervalMs ?? 200;
+    const kind = command.method ? exclusivityClassOf(command.method) : undefined;
+    if (kind && events.length > 0) {
+      busyUntil.set(`${command.sn} ${kind.name}`, Date.now() + after + interval * events.length);
+    }
     events.forEach((e, i) => {
       const t = setTimeout(() => {
         timers.delete(t);
@@ -155,7 +165,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     };
     if (o.keep !== false) received.push(command);
     o.onCommand?.(command);
-    const answer = o.answer ? o.answer(command) : defaultAnswer(command);
+    const answer = o.answer ? o.answer(command) : busyAnswer(command) ?? defaultAnswer(command);
     if (answer === null || answer === undefined) return;
     const replyTopic = (sn: string) =>
       m[2] === "services" ? `thing/product/${sn}/services_reply` : `thing/product/${sn}/drc/up`;
@@ -182,6 +192,16 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       }, delay);
       timers.add(t);
     }
+  }
+
+  /** The busy code, when a job of the command's class still runs on its dock. */
+  function busyAnswer(command: ReceivedCommand): DockAnswer | undefined {
+    if (o.busyCode === undefined || !command.method) return undefined;
+    const kind = exclusivityClassOf(command.method);
+    if (!kind) return undefined;
+    const until = busyUntil.get(`${command.sn} ${kind.name}`);
+    if (until === undefined || Date.now() >= until) return undefined;
+    return { data: { result: o.busyCode } };
   }
 
   function defaultAnswer(command: ReceivedCommand): DockAnswer | null {
@@ -228,6 +248,10 @@ const SIMULATE: CommandSpec = {
         "(the command's bid, several steps, ending ok)",
     },
     "progress-fail": { value: "CODE", help: "with --progress: end the job failed with CODE" },
+    "busy-code": {
+      value: "CODE",
+      help: "with --progress: answer a job with CODE while one of its class runs (e.g. 514116)",
+    },
     "need-reply": {
       help: "with --progress: ask for events_reply and report whether each came",
     },
@@ -266,6 +290,7 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   let silent: boolean;
   let mqttUrl: string;
   let progress: { failCode?: number; needReply: boolean } | undefined;
+  let busyCode: number | undefined;
   try {
     const o = parseArgs({
       args: rest,
@@ -284,9 +309,13 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
         needReply: o["need-reply"] === true,
         ...(fail !== undefined ? { failCode: int("progress-fail", fail, 0) } : {}),
       };
-    } else if (o["progress-fail"] !== undefined || o["need-reply"] === true) {
-      throw new Error("--progress-fail and --need-reply need --progress");
+    } else if (
+      o["progress-fail"] !== undefined || o["need-reply"] === true || o["busy-code"] !== undefined
+    ) {
+      throw new Error("--progress-fail, --need-reply and --busy-code need --progress");
     }
+    const busy = o["busy-code"] as string | undefined;
+    if (busy !== undefined) busyCode = int("busy-code", busy, 0);
     mqttUrl = (o.mqtt as string | undefined) ?? process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
   } catch (err) {
     console.error(`dock simulate: ${(err as Error).message}\n${help}`);
@@ -304,6 +333,7 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     methodMismatch,
     silent,
     ...(progress ? { progress } : {}),
+    ...(busyCode !== undefined ? { busyCode } : {}),
     onCommand: (c) => {
       // The method and ids only: a command's data may hold credentials.
       console.log(JSON.stringify({

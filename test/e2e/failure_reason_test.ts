@@ -54,3 +54,26 @@ test("an undocumented code of a documented module names the module", async () =>
   assert.equal(body.failure_code, "DEVICE_EXECUTION_FAILED");
   assert.equal(body.failure_reason, "324999: undocumented result code of DJI's remote log module");
 });
+
+test("a second remote-debug job sent while one runs fails on a busy dock with DJI's text", async () => {
+  // Downlink does not hold a job of a busy class yet (issue 14 item 4): the dock refuses it,
+  // and the caller reads why.
+  const sn = f.device("busy-class");
+  docks.push(
+    await createDockSimulator({
+      mqttUrl: f.mqttUrl,
+      sn,
+      result: 0,
+      progress: { steps: 3, intervalMs: 400 },
+      busyCode: 514116,
+    }),
+  );
+  const first = await f.submit(sn, { command_type: "cover_open", payload: {} });
+  await f.waitForStatus(first, ["SUCCEEDED"]);
+  const second = await f.submit(sn, { command_type: "drone_open", payload: {} });
+  const body = await f.waitForStatus(second, ["FAILED"]);
+  assert.equal(body.failure_reason, BUSY_TEXT);
+  // A command of no class is not refused meanwhile.
+  const light = await f.submit(sn, { command_type: "supplement_light_open", payload: {} });
+  assert.equal((await f.waitForStatus(light, ["SUCCEEDED", "FAILED"])).status, "SUCCEEDED");
+});
