@@ -90,6 +90,15 @@ export const CatalogSchema = Type.Object({
     summary: Type.String(),
     devices: Type.Array(Type.String()),
     progress_event: Type.Optional(Type.String()),
+    progress_terminal_statuses: Type.Optional(Type.Array(Type.String(), {
+      description: "Progress statuses that end the job (set progress.finished_at)",
+    })),
+    exclusivity_class: Type.Optional(Type.Object({
+      name: Type.String(),
+      busy_codes: Type.Array(Type.Integer(), {
+        description: "DJI result codes a dock refuses a second job of the class with",
+      }),
+    }, { additionalProperties: false })),
     secret_fields: Type.Array(Type.String(), {
       description: "Payload paths stored encrypted and never logged",
     }),
