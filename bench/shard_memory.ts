@@ -35,6 +35,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
   const writer: TransitionWriter = {
     record() {},
     publish() {},
+    publishCommitted() {},
     afterCommit(fn) {
       fn();
     },

@@ -1,7 +1,8 @@
 // The MQTT bridge role: carries ToDevice messages from JetStream to the docks (the only place a
 // payload is decrypted), carries the docks' replies back to the shard owning the device, and
 // tells that shard which devices are there (update_topo, answered with status_reply; any message
-// heard, coalesced).
+// heard, coalesced). Docks' events travel with the replies: stored in JetStream for the shard,
+// then answered with events_reply when they ask for one.
 import { consumeSteadily } from "../bus/steady_consume.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -13,6 +14,7 @@ import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
 import { watchConnection } from "../bus/connection_watch.ts";
 import type {
   DeliveredFact,
+  EventFact,
   PresenceFact,
   ReplyFact,
   ToDevice,
@@ -34,6 +36,12 @@ import {
   parseDeviceReply,
   REPLY_TOPICS,
 } from "../vendors/dji/envelope.ts";
+import {
+  buildEventsReply,
+  EVENTS_TOPIC,
+  eventsReplyTopic,
+  parseDeviceEvent,
+} from "../vendors/dji/device_event_message.ts";
 import { connectMqtt, subscribe } from "./mqtt_connection.ts";
 import { startReplySessionAdoption } from "./reply_session_adoption.ts";
 import {
@@ -117,7 +125,11 @@ export async function startBridgeRole(
   // which delivers it again on reconnect.
   // Everything a reply handler uses is set up before the first reply connection exists: a
   // resumed session hands over what the broker queued for it as soon as it connects.
-  const replyFilters = REPLY_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`);
+  // Events share the reply connections and their rule: acknowledged to the broker only once
+  // stored (and answered), so a crash in between has the broker send them again.
+  const replyFilters = [...REPLY_TOPICS, EVENTS_TOPIC].map((t) =>
+    `$share/${names.mqttShareGroup}/${t}`
+  );
   // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
   // that takes one hands it back to its sender over core NATS (at most once: a lost probe only
   // makes the next one count).
@@ -246,7 +258,11 @@ export async function startBridgeRole(
     url: config.mqttUrl,
     clientId: `${config.namespace}-bridge-${config.instanceId}-presence`,
     clean: true,
-    subscriptions: PRESENCE_TOPICS.map((t) => `$share/${names.mqttShareGroup}/${t}`),
+    // Not events: the reply connections take those (onEvent notes the gateway seen). The same
+    // filter in the same share group on both would hand each event to one of them at random.
+    subscriptions: PRESENCE_TOPICS.filter((t) => t !== EVENTS_TOPIC).map((t) =>
+      `$share/${names.mqttShareGroup}/${t}`
+    ),
     onError: (err) => log.warn("mqtt error on the presence connection (reconnecting)", { err }),
   });
   presenceClient.on("message", (topic, bytes) => {
@@ -313,9 +329,54 @@ export async function startBridgeRole(
     return true;
   }
 
+  /** Stores a dock's event in JetStream for its gateway's shard, then, when it asks (need_reply:
+   * 1), answers it on events_reply. Recorded first: the answer tells the dock it need not send
+   * it again, which is only true once it cannot be lost. JetStream rather than Postgres because
+   * the bridge writes nothing to Postgres and the shard that links the event to its command
+   * reads the shard stream anyway; each copy the broker or the dock sends again is answered
+   * again (the dock re-sends when our answer was lost) and stored once: the message id is the
+   * message's hash, which the stream's duplicate window drops. */
+  async function onEvent(topic: string, bytes: Uint8Array): Promise<void> {
+    const received_at = clock.now();
+    const parsed = parseDeviceEvent(topic, bytes, config.maxReplyBytes);
+    if (!parsed.ok) {
+      count(`events_dropped_${parsed.reason.toLowerCase()}`);
+      log.warn("device event not understood; dropped and not answered", {
+        topic,
+        reason: parsed.reason,
+        detail: parsed.detail.slice(0, 200),
+        bytes: bytes.byteLength,
+      });
+      return;
+    }
+    seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
+    const fact: EventFact = {
+      kind: "event",
+      gateway: parsed.gateway,
+      received_at,
+      event: parsed.event,
+    };
+    const partition = partitionOf(parsed.gateway, config.partitions);
+    await ctx.publisher.publish(
+      names.eventSubject(partition, parsed.gateway),
+      encoder.encode(JSON.stringify(fact)),
+      messageEventId(topic, bytes),
+    );
+    count("events");
+    if (!parsed.event.need_reply) return;
+    // QoS 1 where DJI's demo uses 2, as for status_reply: a duplicate answer is harmless.
+    await mqtt.publishAsync(
+      eventsReplyTopic(parsed.gateway),
+      JSON.stringify(buildEventsReply(parsed.event, clock.now())),
+      { qos: 1 },
+    );
+    count("events_replies");
+  }
+
   /** Resolves once the reply (or the problem it is) is stored in JetStream. */
   async function onReply(topic: string, bytes: Uint8Array): Promise<void> {
     if (takeProbe(topic, bytes)) return;
+    if (topic.endsWith("/events")) return await onEvent(topic, bytes);
     const received_at = clock.now();
     const parsed = parseDeviceReply(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {

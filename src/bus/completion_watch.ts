@@ -1,8 +1,9 @@
 // Tells a waiting request that its command reached a terminal state, from the tenant's public
-// `command.completed` events on core NATS. One subscription per tenant is shared by all of the
+// `command.completed` events on core NATS (or, for a wait ?until=finished, that its job reported
+// progress, from `command.progress`). One subscription per tenant is shared by all of the
 // tenant's waiters, so a thousand waiters cost one subscription, not a thousand.
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { eventSubject } from "../command/lifecycle_event.ts";
+import { type EventKind, eventSubject } from "../command/lifecycle_event.ts";
 
 export interface Watching {
   /** Resolves once the subscription is live on the server: read the command's state only
@@ -10,6 +11,10 @@ export interface Watching {
   ready: Promise<void>;
   /** Resolves when the command's completed event arrives (or the watch is closed). */
   completed: Promise<void>;
+  /** Resolves at the next event of the command, or at once when one came since the previous
+   * call (or since the watch began): an event that arrives while the caller reads Postgres is
+   * not missed. False once the watch is closed or stopped: nothing more will come. */
+  changed(): Promise<boolean>;
   /** Stops listening; the tenant's subscription ends with its last waiter. */
   stop(): void;
 }
@@ -27,7 +32,11 @@ interface TenantEntry {
   count: number;
 }
 
-export function createCompletionWatch(nc: NatsConnection): CompletionWatch {
+/** Watches `kind` events (default `completed`). */
+export function createCompletionWatch(
+  nc: NatsConnection,
+  kind: EventKind = "completed",
+): CompletionWatch {
   const tenants = new Map<string, TenantEntry>();
   let closed = false;
 
@@ -35,7 +44,7 @@ export function createCompletionWatch(nc: NatsConnection): CompletionWatch {
     const existing = tenants.get(tenantId);
     if (existing) return existing;
     const waiters = new Map<string, Set<() => void>>();
-    const sub = nc.subscribe(eventSubject(tenantId, "completed"), {
+    const sub = nc.subscribe(eventSubject(tenantId, kind), {
       callback: (err, msg) => {
         if (err) return;
         let commandId: unknown;
@@ -59,10 +68,35 @@ export function createCompletionWatch(nc: NatsConnection): CompletionWatch {
 
   return {
     watch(tenantId, commandId) {
-      if (closed) return { ready: Promise.resolve(), completed: Promise.resolve(), stop() {} };
+      if (closed) {
+        return {
+          ready: Promise.resolve(),
+          completed: Promise.resolve(),
+          changed: () => Promise.resolve(false),
+          stop() {},
+        };
+      }
       const entry = entryFor(tenantId);
-      let wake!: () => void;
-      const completed = new Promise<void>((resolve) => (wake = resolve));
+      let first!: () => void;
+      const completed = new Promise<void>((resolve) => (first = resolve));
+      let pending = false;
+      let ending = false;
+      let next: ((more: boolean) => void) | undefined;
+      const wake = () => {
+        first();
+        if (next) {
+          next(!closed && !ending);
+          next = undefined;
+        } else pending = true;
+      };
+      const changed = () => {
+        if (closed || ending) return Promise.resolve(false);
+        if (pending) {
+          pending = false;
+          return Promise.resolve(true);
+        }
+        return new Promise<boolean>((resolve) => (next = resolve));
+      };
       let set = entry.waiters.get(commandId);
       if (!set) entry.waiters.set(commandId, set = new Set());
       set.add(wake);
@@ -71,9 +105,11 @@ export function createCompletionWatch(nc: NatsConnection): CompletionWatch {
       return {
         ready: entry.ready,
         completed,
+        changed,
         stop() {
           if (stopped) return;
           stopped = true;
+          ending = true;
           wake();
           const mine = entry.waiters.get(commandId);
           mine?.delete(wake);

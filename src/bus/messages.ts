@@ -3,6 +3,7 @@
 import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandInput } from "../../machines/command_machine.ts";
 import type { DeviceReply } from "../vendors/dji/envelope.ts";
+import type { DeviceEventMessage } from "../vendors/dji/device_event_message.ts";
 import type { UpdateTopo } from "../vendors/dji/presence_message.ts";
 import type { Sighting } from "../device/presence_registry.ts";
 
@@ -49,6 +50,16 @@ export interface ReplyFact {
 }
 
 export type ShardMessage = CommandDispatch | DeliveredFact | ReplyFact;
+
+/** bridge → shard, on `{ns}.shard.{partition}.event.{gateway}`: a dock's `events` message,
+ * stored in JetStream before the bridge answers it (events_reply) or acknowledges it to the
+ * broker. The shard links it to a command's progress or keeps it as a device event. */
+export interface EventFact {
+  kind: "event";
+  gateway: string;
+  received_at: number;
+  event: DeviceEventMessage;
+}
 
 /** bridge → shard: a gateway's update_topo (answered with status_reply once the shard has it). */
 export interface TopologyFact {

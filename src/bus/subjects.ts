@@ -25,6 +25,10 @@ export function topologyNames(ns: string) {
     /** A fact (delivered, reply) for the shard that owns the device's partition. */
     factSubject: (partition: number, deviceId: string) =>
       `${ns}.shard.${partition}.fact.${deviceToken(deviceId)}`,
+    /** A dock's event (progress of a job, or a notice) for the shard that owns the gateway. */
+    eventSubject: (partition: number, deviceId: string) =>
+      `${ns}.shard.${partition}.event.${deviceToken(deviceId)}`,
+    eventSubjectPrefix: (partition: number) => `${ns}.shard.${partition}.event.`,
     /** Presence facts (topology, devices seen) for the shard that owns the gateways'
      * partition. */
     presenceSubject: (partition: number) => `${ns}.shard.${partition}.presence`,

@@ -7,6 +7,8 @@ import { parseArgs } from "node:util";
 import { connectMqtt } from "../bridge/mqtt_connection.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 import { createDockPresence, type DockPresenceOptions, type OfflineMode } from "./dock_presence.ts";
+import { progressEvents, type ProgressScriptOptions } from "./progress_script.ts";
+import { exclusivityClassOf } from "../vendors/dji/exclusivity_classes.ts";
 
 /** A command as a simulated dock received it. */
 export interface ReceivedCommand {
@@ -52,6 +54,12 @@ export interface DockSimulatorOptions {
   connections?: number;
   /** QoS of answers (default 1). */
   qos?: 0 | 1;
+  /** After a result 0 answer to a long job, report its progress on `events` (the method's
+   * progress event, with the command's bid, several steps, ending ok or failed). */
+  progress?: ProgressScriptOptions & { intervalMs?: number };
+  /** Answers a job with this code while a job of the same exclusivity class runs on the dock
+   * (until its last progress report), as a real dock does (e.g. 514116). */
+  busyCode?: number;
   /** Keep every command received in `received` (default true; a long benchmark turns it off:
    * millions of kept commands would cost the simulator memory and garbage collection). */
   keep?: boolean;
@@ -65,6 +73,8 @@ export interface DockSimulator {
   sns: readonly string[];
   /** Every command received so far, in arrival order. */
   received: ReceivedCommand[];
+  /** The events_reply each event's tid got, in arrival order (`progress.needReply`). */
+  eventReplies: Array<{ tid?: string; method?: string; data?: unknown }>;
   /** Publishes a raw message as if a dock sent it (tests: unknown tids, foreign gateways). */
   publish(topic: string, body: string | Uint8Array): Promise<void>;
   /** Resolves once every dock's latest update_topo was answered with its status_reply. */
@@ -89,6 +99,9 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   const mine = new Set(sns);
   const connections = Math.max(1, Math.min(o.connections ?? 1, sns.length));
   const received: ReceivedCommand[] = [];
+  const eventReplies: DockSimulator["eventReplies"] = [];
+  /** `${sn} ${class}` → until when a job of the class runs on the dock (epoch ms). */
+  const busyUntil = new Map<string, number>();
   const clients: MqttClient[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const qos = o.qos ?? 1;
@@ -105,13 +118,49 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       clientId: `dock-sim-${tag}-${i}`,
       clean: true,
     });
-    client.on("message", (topic, bytes) => onCommand(client, topic, bytes));
+    client.on("message", (topic, bytes) => {
+      if (topic.endsWith("/events_reply")) return onEventReply(bytes);
+      onCommand(client, topic, bytes);
+    });
     const topics = group.length > WILDCARD_ABOVE
       ? ["thing/product/+/services", "thing/product/+/drc/down"]
       : group.flatMap((sn) => [`thing/product/${sn}/services`, `thing/product/${sn}/drc/down`]);
+    if (o.progress?.needReply) {
+      topics.push(
+        ...(group.length > WILDCARD_ABOVE
+          ? ["thing/product/+/events_reply"]
+          : group.map((sn) => `thing/product/${sn}/events_reply`)),
+      );
+    }
     await client.subscribeAsync(topics, { qos: 1 });
     clients.push(client);
     await presence?.attach(client, group);
+  }
+
+  function onEventReply(bytes: Uint8Array): void {
+    try {
+      const body = JSON.parse(new TextDecoder().decode(bytes));
+      eventReplies.push({ tid: body.tid, method: body.method, data: body.data });
+    } catch {
+      // not an answer this dock can read
+    }
+  }
+
+  /** Reports the job's progress, one event per interval, after its accepting answer. */
+  function reportProgress(client: MqttClient, command: ReceivedCommand, after: number): void {
+    const events = progressEvents(command, o.progress);
+    const interval = o.progress?.intervalMs ?? 200;
+    const kind = command.method ? exclusivityClassOf(command.method) : undefined;
+    if (kind && events.length > 0) {
+      busyUntil.set(`${command.sn} ${kind.name}`, Date.now() + after + interval * events.length);
+    }
+    events.forEach((e, i) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        client.publish(e.topic, JSON.stringify(e.body), { qos: 1 });
+      }, after + interval * (i + 1));
+      timers.add(t);
+    });
   }
 
   function onCommand(client: MqttClient, topic: string, bytes: Uint8Array): void {
@@ -137,7 +186,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     // A silent dock has lost its link: it does not answer what still reaches its topic.
     if (presence?.silent) return;
     o.onCommand?.(command);
-    const answer = o.answer ? o.answer(command) : defaultAnswer(command);
+    const answer = o.answer ? o.answer(command) : busyAnswer(command) ?? defaultAnswer(command);
     if (answer === null || answer === undefined) return;
     const replyTopic = (sn: string) =>
       m[2] === "services" ? `thing/product/${sn}/services_reply` : `thing/product/${sn}/drc/up`;
@@ -153,6 +202,9 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       client.publish(replyTopic(answer.fromSn ?? command.sn), payload as string, { qos });
     };
     const delay = answer.delayMs ?? o.delayMs ?? 0;
+    const accepted = answer.raw === undefined && m[2] === "services" &&
+      isZero((answer.data as { result?: unknown } | undefined)?.result ?? o.result ?? 0);
+    if (o.progress && accepted) reportProgress(client, command, Math.max(0, delay));
     if (delay <= 0) send();
     else {
       const t = setTimeout(() => {
@@ -161,6 +213,16 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       }, delay);
       timers.add(t);
     }
+  }
+
+  /** The busy code, when a job of the command's class still runs on its dock. */
+  function busyAnswer(command: ReceivedCommand): DockAnswer | undefined {
+    if (o.busyCode === undefined || !command.method) return undefined;
+    const kind = exclusivityClassOf(command.method);
+    if (!kind) return undefined;
+    const until = busyUntil.get(`${command.sn} ${kind.name}`);
+    if (until === undefined || Date.now() >= until) return undefined;
+    return { data: { result: o.busyCode } };
   }
 
   function defaultAnswer(command: ReceivedCommand): DockAnswer | null {
@@ -174,6 +236,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   return {
     sns,
     received,
+    eventReplies,
     async publish(topic, body) {
       await clients[0].publishAsync(topic, body as string, { qos: 1 });
     },
@@ -189,6 +252,8 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     },
   };
 }
+
+const isZero = (v: unknown) => v === 0 || v === "0";
 
 const SIMULATE: CommandSpec = {
   description: "Simulates DJI docks on MQTT: each announces itself with update_topo (and an " +
@@ -214,6 +279,18 @@ const SIMULATE: CommandSpec = {
       help: "silent: send and answer nothing (default); empty-topology: the aircraft leaves",
     },
     "online-after": { value: "SECONDS", help: "come back online this long after going offline" },
+    progress: {
+      help: "after answering a long job with result 0, report its progress event on events " +
+        "(the command's bid, several steps, ending ok)",
+    },
+    "progress-fail": { value: "CODE", help: "with --progress: end the job failed with CODE" },
+    "busy-code": {
+      value: "CODE",
+      help: "with --progress: answer a job with CODE while one of its class runs (e.g. 514116)",
+    },
+    "need-reply": {
+      help: "with --progress: ask for events_reply and report whether each came",
+    },
     mqtt: { value: "URL", help: "the broker (default: MQTT_URL, else mqtt://127.0.0.1:1883)" },
   },
 };
@@ -251,6 +328,8 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   let offlineAfter: number | undefined;
   let onlineAfter: number | undefined;
   let offlineMode: OfflineMode;
+  let progress: { failCode?: number; needReply: boolean } | undefined;
+  let busyCode: number | undefined;
   try {
     const o = parseArgs({
       args: rest,
@@ -263,6 +342,19 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     delayMs = int("delay", o.delay as string | undefined, 0);
     methodMismatch = o["method-mismatch"] === true;
     silent = o.silent === true;
+    if (o.progress === true) {
+      const fail = o["progress-fail"] as string | undefined;
+      progress = {
+        needReply: o["need-reply"] === true,
+        ...(fail !== undefined ? { failCode: int("progress-fail", fail, 0) } : {}),
+      };
+    } else if (
+      o["progress-fail"] !== undefined || o["need-reply"] === true || o["busy-code"] !== undefined
+    ) {
+      throw new Error("--progress-fail, --need-reply and --busy-code need --progress");
+    }
+    const busy = o["busy-code"] as string | undefined;
+    if (busy !== undefined) busyCode = int("busy-code", busy, 0);
     mqttUrl = (o.mqtt as string | undefined) ?? process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
     const seconds = (name: string) => {
       const v = o[name] as string | undefined;
@@ -299,6 +391,8 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     delayMs,
     methodMismatch,
     silent,
+    ...(progress ? { progress } : {}),
+    ...(busyCode !== undefined ? { busyCode } : {}),
     onCommand: (c) => {
       // The method and ids only: a command's data may hold credentials.
       console.log(JSON.stringify({
@@ -330,11 +424,22 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
       }, onlineAfter * 1_000));
     }, offlineAfter * 1_000));
   }
+  // With --need-reply: one line per events_reply received, naming the event it answers.
+  let told = 0;
+  const replies = progress?.needReply
+    ? setInterval(() => {
+      for (; told < sim.eventReplies.length; told++) {
+        const r = sim.eventReplies[told];
+        console.log(JSON.stringify({ events_reply: r.method, tid: r.tid, data: r.data }));
+      }
+    }, 100)
+    : undefined;
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
   for (const t of timers) clearTimeout(t);
+  if (replies) clearInterval(replies);
   await sim.stop();
   return 0;
 }

@@ -48,6 +48,18 @@ export function stepLine(step: Step, acceptedAt: string): string {
   ].join("  ").trimEnd();
 }
 
+/** A command.progress event's job state: `progress=in_progress 40% step=open_cover`. */
+function progressPart(e: LifecycleEvent): string {
+  const p = e.progress;
+  if (!p) return "";
+  const parts = [`progress=${p.status}`];
+  if (p.percent !== undefined) parts.push(`${Math.round(p.percent)}%`);
+  if (p.step !== undefined) parts.push(`step=${p.step}`);
+  if (p.finished_at) parts.push("finished");
+  if (p.failure_reason) parts.push(`reason=${JSON.stringify(p.failure_reason)}`);
+  return parts.join(" ");
+}
+
 /** One readable line per lifecycle event. */
 export function eventLine(e: LifecycleEvent): string {
   const parts = [
@@ -59,6 +71,7 @@ export function eventLine(e: LifecycleEvent): string {
     e.command_type ? `type=${e.command_type}` : "",
     e.command_id ? `command=${e.command_id}` : "",
     outcome(e),
+    progressPart(e),
     e.problem ? `problem=${e.problem}` : "",
     e.detail ? `detail=${JSON.stringify(e.detail)}` : "",
   ];

@@ -67,6 +67,10 @@ export interface WaitOptions {
    * (every command ends by its deadline, at most timeout_seconds after it was accepted). */
   timeoutSeconds?: number;
   signal?: AbortSignal;
+  /** `terminal` (default): the reply decided the status. `finished`: the job's terminal progress
+   * (progress.finished_at), or a status that ends it without one. A job whose dock never reports
+   * never finishes: give a timeoutSeconds with it. */
+  until?: "terminal" | "finished";
 }
 
 export interface CommandClient {
@@ -155,19 +159,23 @@ export function createCommandClient(options: DownlinkClientOptions): CommandClie
         cursor = page.next_cursor;
       } while (cursor !== undefined);
     },
-    async wait(commandId, { timeoutSeconds, signal } = {}) {
+    async wait(commandId, { timeoutSeconds, signal, until: what = "terminal" } = {}) {
       const until = timeoutSeconds === undefined ? Infinity : Date.now() + timeoutSeconds * 1000;
       for (;;) {
         const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
         const seconds = Math.min(WAIT_MAX_SECONDS, left);
-        const state = ok(
-          await http.request<CommandState>(
-            "GET",
-            `${commandPath(commandId)}/wait?timeout_seconds=${seconds}`,
-            { signal },
-          ),
+        const query = what === "finished" ? "&until=finished" : "";
+        const res = await http.request<CommandState>(
+          "GET",
+          `${commandPath(commandId)}/wait?timeout_seconds=${seconds}${query}`,
+          { signal },
         );
-        if (isTerminal(state.status) || Date.now() >= until) return state;
+        const state = ok(res);
+        // The server says whether what was waited for happened.
+        const reached = what === "finished"
+          ? res.headers.get("X-Wait-Timed-Out") !== "true"
+          : isTerminal(state.status);
+        if (reached || Date.now() >= until) return state;
       }
     },
   };

@@ -5,8 +5,9 @@ import type { CommandContext } from "../../machines/command_machine.ts";
 import { newEventId } from "../ids.ts";
 import { rfc3339 } from "../time.ts";
 import type { CommandStatus } from "./status.ts";
+import type { ProgressView } from "./progress.ts";
 
-export const EVENT_KINDS = ["accepted", "delivered", "completed", "problem"] as const;
+export const EVENT_KINDS = ["accepted", "delivered", "completed", "problem", "progress"] as const;
 export type EventKind = typeof EVENT_KINDS[number];
 /** Problems that belong to no tenant (a reply whose tid matches no command). */
 export const UNOWNED_PROBLEM_SUBJECT = "downlink.command.problem";
@@ -42,6 +43,8 @@ export interface LifecycleEvent {
   completed_at?: string;
   response_received_at?: string;
   deadline_at?: string;
+  /** command.progress: the job's progress as the Query Response shows it. */
+  progress?: ProgressView;
 }
 
 /** The subject an event is published on: its tenant's, or the unowned problems'. */

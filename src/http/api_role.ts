@@ -75,6 +75,7 @@ export async function startApiRole(
   const clientStore = createPostgresClientStore(sql, cipher);
   const nats = watchConnection(nc);
   const completions = createCompletionWatch(nc);
+  const progress = createCompletionWatch(nc, "progress");
   const shards = watchPressure(nc, ctx.names.pressureSubject, {
     clock,
     ...(opts.pressure ? { self: config.instanceId } : {}),
@@ -96,6 +97,7 @@ export async function startApiRole(
     nats,
     readiness: async () => ({ postgres: await gate.check(), ...await opts.readiness() }),
     completions,
+    progress,
     metrics: opts.metrics,
     // This process's shard first, then what the other shards say.
     overloaded: () => opts.pressure?.overloaded() ?? shards.overloaded(),
@@ -113,6 +115,7 @@ export async function startApiRole(
     eventLoopDelay.stop();
     shards.close();
     completions.close();
+    progress.close();
     nats.close();
     gate.close();
     await probeSql.end({ timeout: 1 });
@@ -127,6 +130,7 @@ export async function startApiRole(
     async stop() {
       // Waiting requests answer now with the state they read, so closing does not wait on them.
       completions.close();
+      progress.close();
       shards.close();
       eventLoopDelay.stop();
       await server.close();

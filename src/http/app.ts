@@ -46,6 +46,8 @@ export interface AppDeps {
   outboxHoldSeconds?: (partition: number) => number;
   /** Wakes waiting requests when their command completes. */
   completions: CompletionWatch;
+  /** Watches command.progress for waits ?until=finished. */
+  progress?: CompletionWatch;
   /** Counters kept outside the API (the shard's and bridge's), shown on /metrics. */
   metrics?: () => Record<string, number>;
   /** How late the event loop runs, shown on /metrics; its timer belongs to the caller. */

@@ -3,6 +3,8 @@
 import { Hono } from "hono";
 import { type CatalogEntry, listCommands } from "../vendors/dji/catalog.ts";
 import { payloadSchema } from "../vendors/dji/payload_schema.ts";
+import { terminalStatusesOf } from "../vendors/dji/progress_statuses.ts";
+import { exclusivityClassOf } from "../vendors/dji/exclusivity_classes.ts";
 import type { ApiEnv } from "./commands.ts";
 
 export const CATALOG_PATH = "/api/v1/open/downlink/catalog";
@@ -15,6 +17,10 @@ export interface CatalogItem {
   summary: string;
   devices: readonly string[];
   progress_event?: string;
+  /** The progress statuses that end the job (progress.finished_at). */
+  progress_terminal_statuses?: readonly string[];
+  /** The class a dock runs one at a time, with the codes it refuses a second job with. */
+  exclusivity_class?: { name: string; busy_codes: readonly number[] };
   /** Payload paths stored encrypted and never logged (names only). */
   secret_fields: readonly string[];
   /** JSON Schema of `payload` (TypeBox schemas are JSON Schema). */
@@ -41,7 +47,12 @@ export function catalogItems(): CatalogItem[] {
       secret_fields: entry.secret_fields,
       payload_schema: plainJsonSchema(payloadSchema(entry.method)),
     };
-    if (entry.progress_event) item.progress_event = entry.progress_event;
+    if (entry.progress_event) {
+      item.progress_event = entry.progress_event;
+      item.progress_terminal_statuses = terminalStatusesOf(entry.progress_event);
+    }
+    const kind = exclusivityClassOf(entry.method);
+    if (kind) item.exclusivity_class = { name: kind.name, busy_codes: kind.busy_codes };
     return item;
   });
 }

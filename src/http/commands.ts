@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from "./errors.ts";
 import { partitionOf } from "../command/partition.ts";
+import { progressLink } from "../vendors/dji/job_progress.ts";
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
 
@@ -92,6 +93,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       acceptedAt: clock.now(),
       outboxHoldSeconds: outboxHoldSeconds?.(partition) ?? 0,
       nonce: c.get("nonce"),
+      progress: progressLink(request.command_type, request.payload),
     });
     if (outcome.outcome === "nonce_replayed") throw nonceReplayed();
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);

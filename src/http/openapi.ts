@@ -9,7 +9,7 @@ import { COMMANDS_PATH } from "./commands.ts";
 import { CATALOG_PATH, plainJsonSchema } from "./catalog.ts";
 import { COMMAND_STATUSES } from "./command_list.ts";
 import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./list_query.ts";
-import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS } from "./command_wait.ts";
+import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS, WAIT_UNTIL } from "./command_wait.ts";
 import { METRICS_PATH } from "./metrics.ts";
 import { DEVICE_READ_SCOPE, DEVICES_PATH } from "./devices.ts";
 
@@ -19,6 +19,25 @@ const DateTime = (description?: string) =>
   Type.String({ format: "date-time", ...(description ? { description } : {}) });
 
 export const CommandStatusSchema = Type.Union(COMMAND_STATUSES.map((s) => Type.Literal(s)));
+
+/** A long job's progress as its dock reports it on `events` (linked by bid, flight id or file key). */
+export const ProgressSchema = Type.Object({
+  status: Type.String({
+    description: "The dock's status of the job (e.g. in_progress, ok, failed, wayline_ok)",
+  }),
+  percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+  step: Type.Optional(Type.String({ description: "step_key or current_step" })),
+  result: Type.Optional(Type.Number({ description: "The event's data.result; 0 is no error" })),
+  failure_reason: Type.Optional(Type.String({
+    description: "DJI's documented text for a non-zero result",
+  })),
+  detail: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: "Per method: `files` [{module, key, size, fingerprint, percent, ...}] for an " +
+      "upload, else the event's ext or its other fields",
+  })),
+  updated_at: DateTime(),
+  finished_at: Type.Optional(DateTime("When a terminal status of the job was first reported")),
+}, { additionalProperties: false });
 
 /** The Query Response: a field with no value yet is left out; never the payload. */
 export const CommandViewSchema = Type.Object({
@@ -33,7 +52,12 @@ export const CommandViewSchema = Type.Object({
     description: "{tid, bid, method, timestamp, gateway?, result, code?, message?, output?, ...}",
   })),
   failure_code: Type.Optional(Type.String()),
-  failure_reason: Type.Optional(Type.String()),
+  failure_reason: Type.Optional(Type.String({
+    description: "For a device failure, DJI's documented text of the result code: " +
+      '"514116: Unable to perform operation. Dock is executing other command. Try again later"; ' +
+      "an undocumented code names its module",
+  })),
+  progress: Type.Optional(ProgressSchema),
   timeout_seconds: Type.Integer({ minimum: 1, maximum: MAX_TIMEOUT_SECONDS }),
   accepted_at: DateTime(),
   delivered_at: Type.Optional(DateTime()),
@@ -66,6 +90,15 @@ export const CatalogSchema = Type.Object({
     summary: Type.String(),
     devices: Type.Array(Type.String()),
     progress_event: Type.Optional(Type.String()),
+    progress_terminal_statuses: Type.Optional(Type.Array(Type.String(), {
+      description: "Progress statuses that end the job (set progress.finished_at)",
+    })),
+    exclusivity_class: Type.Optional(Type.Object({
+      name: Type.String(),
+      busy_codes: Type.Array(Type.Integer(), {
+        description: "DJI result codes a dock refuses a second job of the class with",
+      }),
+    }, { additionalProperties: false })),
     secret_fields: Type.Array(Type.String(), {
       description: "Payload paths stored encrypted and never logged",
     }),
@@ -308,6 +341,12 @@ function buildDocument(): Record<string, unknown> {
               },
               "How long to wait for a terminal state",
             ),
+            query(
+              "until",
+              { type: "string", enum: [...WAIT_UNTIL], default: "terminal" },
+              "`terminal`: the reply decided the status; `finished`: the job's terminal progress " +
+                "(finished_at), or a status that ends it without one (FAILED, TIMED_OUT, ...)",
+            ),
           ],
           responses: {
             "200": {
@@ -315,7 +354,8 @@ function buildDocument(): Record<string, unknown> {
               headers: {
                 ...requestIdHeader,
                 "X-Wait-Timed-Out": {
-                  description: "`true` when the command was not terminal when the wait ended",
+                  description:
+                    "`true` when what `until` waits for had not happened when the wait ended",
                   schema: { type: "string", enum: ["true"] },
                 },
               },

@@ -19,6 +19,8 @@ import type { DeliveredFact } from "../bus/messages.ts";
 import { createPresenceHost, type PresenceHost } from "./presence_host.ts";
 import { createDeviceStore } from "../store/device_store.ts";
 import { ALWAYS_LISTENING, gatewayPresence } from "./gateway_listening.ts";
+import { createJobEventHost } from "./job_event_host.ts";
+import { createJobEventStore } from "../store/job_event_store.ts";
 
 export interface ShardRole extends RunningRole {
   /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
@@ -83,6 +85,16 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     onlineChanged: config.deliverWhenOffline
       ? undefined
       : (d) => host.gatewayPresence(d.device_id, gatewayPresence(d)),
+  });
+  const jobEvents = createJobEventHost({
+    publishInLine: (events) => writer.publishCommitted(events),
+    store: createJobEventStore(ctx.sql),
+    outbox,
+    events: ctx.events,
+    partitionOf: (device) => partitionOf(device, config.partitions),
+    clock: ctx.clock,
+    log,
+    count,
   });
   const inspection = config.inspect ? await createInspection(log) : undefined;
   // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
@@ -172,8 +184,10 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     });
     (async () => {
       const presenceSubject = names.presenceSubject(p);
+      const eventPrefix = names.eventSubjectPrefix(p);
       for await (const msg of messages) {
         if (msg.subject === presenceSubject) presence.handle(msg);
+        else if (msg.subject.startsWith(eventPrefix)) jobEvents.handle(msg);
         else host.handle(msg, p);
       }
     })().catch((err) => log.error("partition consumer stopped", { err, partition: p }));
@@ -263,6 +277,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       // Let what was recorded commit and its messages be acked before letting go (the writer
       // gives up on a commit that fails now: the next owner gets the messages again).
       await presence.stop();
+      await jobEvents.stop();
       await writer.stop();
       await leases.stop();
       host.stop();

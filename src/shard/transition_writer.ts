@@ -12,7 +12,7 @@ import {
 } from "../command/lifecycle_event.ts";
 import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
 import type { LifecycleStore, TransitionEvent, TransitionRow } from "../store/lifecycle_store.ts";
-import type { EventOutbox } from "../store/event_outbox.ts";
+import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import {
@@ -34,6 +34,10 @@ export interface TransitionWriter {
   record(ref: SnapshotSource, kind: TransitionKind, context: CommandContext): void;
   /** An event that reports no new state (a problem): committed with the next batch. */
   publish(event: LifecycleEvent): void;
+  /** Publishes events committed to the outbox by another writer of this shard (a job's
+   * progress), in line with this writer's own: a command's events then reach the stream in the
+   * order their commits completed, and their outbox rows are deleted as this writer's are. */
+  publishCommitted(events: OutboxEvent[]): void;
   /** Runs once everything recorded so far is committed (its events with it). */
   afterCommit(fn: () => void): void;
   /** Resolves when everything recorded so far is committed. */
@@ -244,6 +248,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
         await running;
       }
     },
+    publishCommitted,
     uncommitted: (id) => waiting.has(id),
     async stop() {
       stopping = true;

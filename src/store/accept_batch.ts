@@ -29,6 +29,9 @@ export interface AcceptedCommand {
   /** Seconds an outbox pass leaves the outbox row alone: non-zero when a shard in this process
    * takes the command straight from the API (its first transition commit deletes the row). */
   outbox_hold_seconds: number;
+  /** A long job's progress event and link keys (migration 8); absent for other commands. */
+  progress_event?: string;
+  progress_keys?: string[];
 }
 
 /** Inserted: this row is now committed. Existing: the key was taken; its row's identity.
@@ -95,6 +98,8 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
       nonce_at: n ? new Date(n.at).toISOString() : null,
       nonce_retention: n?.retentionSeconds ?? null,
       accepted_event: acceptedEventRow(r),
+      progress_event: r.progress_event ?? null,
+      progress_keys: r.progress_keys ?? null,
     })) as never);
     // One statement is one transaction: the nonces, the command rows and their outbox rows
     // commit together or not at all. A command whose nonce is not fresh is not inserted (its
@@ -114,7 +119,8 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
           request_hash text, vendor text, device_id text, command_type text, channel text,
           partition integer, bid uuid, payload_enc text, timeout_seconds integer,
           accepted_at timestamptz, deadline_at timestamptz, outbox_hold_seconds integer,
-          nonce text, nonce_at timestamptz, nonce_retention integer, accepted_event jsonb)
+          nonce text, nonce_at timestamptz, nonce_retention integer, accepted_event jsonb,
+          progress_event text, progress_keys text[])
         where guard.in_time
       ), claimed as (
         insert into api_nonces (client_id, nonce, first_used_at, expires_at)
@@ -129,10 +135,11 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
       ), ins as (
         insert into commands (command_id, tenant_id, client_id, idempotency_key, request_hash,
           vendor, device_id, command_type, channel, partition, bid, payload_enc, status,
-          timeout_seconds, accepted_at, deadline_at, updated_at)
+          timeout_seconds, accepted_at, deadline_at, updated_at, progress_event, progress_keys)
         select command_id, tenant_id, client_id, idempotency_key, request_hash, vendor,
           device_id, command_type, channel, partition, bid, decode(payload_enc, 'base64'),
-          'ACCEPTED', timeout_seconds, accepted_at, deadline_at, accepted_at
+          'ACCEPTED', timeout_seconds, accepted_at, deadline_at, accepted_at, progress_event,
+          progress_keys
         from fresh
         on conflict (client_id, idempotency_key) do nothing
         returning command_id, accepted_at

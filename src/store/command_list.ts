@@ -1,7 +1,7 @@
 // A tenant's commands, newest first, filtered, one keyset page at a time: walks the index
 // commands_tenant_accepted (tenant_id, accepted_at desc, command_id desc).
 import type { CommandView } from "./command_store.ts";
-import { toCommandView } from "./command_store.ts";
+import { PROGRESS_COLUMN, toCommandView } from "./command_store.ts";
 import type { Sql } from "./db.ts";
 import type { CommandStatus } from "../command/status.ts";
 
@@ -47,7 +47,7 @@ export async function listCommandPage(
     select command_id, status, vendor, device_id, command_type, response_code,
            response_message, vendor_response, failure_code, failure_reason, timeout_seconds,
            accepted_at, delivered_at, response_received_at, completed_at, deadline_at,
-           updated_at,
+           updated_at, ${sql.unsafe(PROGRESS_COLUMN)},
            to_char(accepted_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as position_at
     from commands
     where tenant_id = ${tenantId}

@@ -8,6 +8,8 @@ import type { Sql } from "./db.ts";
 import { type AcceptedCommand, createAcceptBatcher } from "./accept_batch.ts";
 import { type CommandPage, listCommandPage, type ListFilter } from "./command_list.ts";
 import type { CommandStatus } from "../command/status.ts";
+import { bidKey, type ProgressView, progressView } from "../command/progress.ts";
+import { progressOfRow, type ProgressRow } from "./job_event_store.ts";
 import { type PostgresGate, ungated } from "./postgres_gate.ts";
 
 export interface AcceptInput {
@@ -29,6 +31,9 @@ export interface AcceptInput {
   /** The request's nonce, claimed in the accept's statement: nothing is accepted unless the
    * claim is fresh (first use within the retention). */
   nonce?: { value: string; retentionSeconds: number };
+  /** A long job's progress event and the keys (from its payload) its events may name it by;
+   * the command's own bid is added here, where it is made. */
+  progress?: { event: string; keys: readonly string[] };
 }
 
 export type AcceptOutcome =
@@ -53,6 +58,8 @@ export interface CommandView {
   vendor_response?: Record<string, unknown>;
   failure_code?: string;
   failure_reason?: string;
+  /** A long job's latest progress, once its dock reported some. */
+  progress?: ProgressView;
   timeout_seconds: number;
   accepted_at: string;
   delivered_at?: string;
@@ -119,7 +126,13 @@ interface CommandRow {
   completed_at: Date | null;
   deadline_at: Date;
   updated_at: Date;
+  /** The job's latest progress row (PROGRESS_COLUMN), when it has one. */
+  progress?: ProgressRow | null;
 }
+
+/** The select-list item that reads a command's progress row as JSON (alias `progress`). */
+export const PROGRESS_COLUMN =
+  "(select to_jsonb(p) from command_progress p where p.command_id = commands.command_id) as progress";
 
 /** Row → Query Response; a column without a value is left out. */
 export function toCommandView(row: CommandRow): CommandView {
@@ -138,6 +151,7 @@ export function toCommandView(row: CommandRow): CommandView {
     failure_reason: row.failure_reason,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== null && v !== undefined) view[k] = v;
+  if (row.progress) view.progress = progressView(progressOfRow(row.progress));
   view.timeout_seconds = row.timeout_seconds;
   const times = {
     accepted_at: row.accepted_at,
@@ -185,6 +199,10 @@ export function createPostgresCommandStore(
       deadline_at: new Date(input.acceptedAt + input.timeoutSeconds * 1000),
       outbox_hold_seconds: input.outboxHoldSeconds ?? 0,
     };
+    if (input.progress) {
+      row.progress_event = input.progress.event;
+      row.progress_keys = [bidKey(row.bid), ...input.progress.keys];
+    }
     row.payload_enc = cipher.seal(JSON.stringify(input.payload), row.command_id);
     const result = await batcher.insert(
       row,
@@ -230,7 +248,7 @@ export function createPostgresCommandStore(
         select command_id, status, vendor, device_id, command_type, response_code,
                response_message, vendor_response, failure_code, failure_reason, timeout_seconds,
                accepted_at, delivered_at, response_received_at, completed_at, deadline_at,
-               updated_at
+               updated_at, ${sql.unsafe(PROGRESS_COLUMN)}
         from commands where command_id = ${commandId} and tenant_id = ${tenantId}`
       );
       return row ? toCommandView(row) : undefined;

@@ -198,6 +198,34 @@ create index devices_partition on devices (partition);
 create index devices_gateway on devices (gateway_sn) where gateway_sn is not null;
 `,
   },
+  {
+    version: 8,
+    name: "job progress: link keys of commands, their latest progress",
+    sql: `
+-- A long job's command names the events method that reports its progress and the keys an event
+-- may name it by (bid:, flight:, flyto:, file: ...; set at accept from the payload, which is
+-- stored sealed). Null for commands DJI reports no progress for, which the index then skips.
+alter table commands add column progress_event text, add column progress_keys text[];
+create index commands_progress_keys on commands using gin (progress_keys)
+  where progress_keys is not null;
+
+-- The latest progress of a command's job (job_event_store.ts), read into the Query Response.
+create table command_progress (
+  command_id        uuid primary key,
+  status            text not null,
+  percent           double precision,
+  step              text,
+  result            bigint,
+  failure_reason    text,
+  detail            jsonb,
+  device_timestamp  bigint,
+  updated_at        timestamptz not null,
+  finished_at       timestamptz,
+  published_at      timestamptz,
+  published_status  text
+);
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

@@ -40,6 +40,27 @@ test("a reply that overtook the delivery acknowledgement leaves no DELIVERED ste
   assert.deepEqual(stepsOf(base).map((s) => s.name), ["ACCEPTED"]);
 });
 
+test("a progress event reads with the job's status, percent, step and end", () => {
+  assert.equal(
+    eventLine({
+      event_id: "e",
+      event_type: "command.progress",
+      occurred_at: "2026-12-01T03:54:55.577Z",
+      status: "SUCCEEDED",
+      command_id: "c",
+      progress: {
+        status: "ok",
+        percent: 100,
+        step: "done",
+        updated_at: "2026-12-01T03:54:55.577Z",
+        finished_at: "2026-12-01T03:54:55.577Z",
+      },
+    }),
+    "2026-12-01T03:54:55.577Z  command.progress   SUCCEEDED           command=c  " +
+      "progress=ok 100% step=done finished",
+  );
+});
+
 test("an unowned problem event reads without a tenant or a status", () => {
   assert.equal(
     eventLine({

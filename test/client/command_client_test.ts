@@ -74,6 +74,27 @@ describe("send, get and wait", () => {
     assert.deepEqual(await client.get(accepted.command_id), done);
   });
 
+  test("wait until finished resolves with the job's terminal progress, not the reply", async () => {
+    const sn = f.device("job");
+    docks.push(
+      await createDockSimulator({
+        mqttUrl: f.mqttUrl,
+        sn,
+        result: 0,
+        progress: { steps: 2, intervalMs: 300 },
+      }),
+    );
+    const { command_id } = await client.send({
+      device_id: sn,
+      command_type: "cover_open",
+      payload: {},
+      timeout_seconds: 10,
+    });
+    const done = await client.wait(command_id, { until: "finished", timeoutSeconds: 10 });
+    assert.equal(done.progress?.status, "ok");
+    assert.ok(done.progress?.finished_at);
+  });
+
   test("the same idempotency key answers the same command, marked replayed", async () => {
     const sn = await dock("replay");
     const command = {

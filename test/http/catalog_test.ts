@@ -31,6 +31,22 @@ describe("GET /api/v1/open/downlink/catalog", () => {
     }
   });
 
+  test("a long job shows its progress event, terminal statuses and exclusivity class", async () => {
+    const caller = await f.createClient();
+    const res = await caller.http.request("GET", CATALOG_PATH);
+    const item = (name: string) => res.body.items.find((i: any) => i.method === name);
+
+    assert.equal(item("cover_open").progress_event, "cover_open");
+    assert.ok(item("cover_open").progress_terminal_statuses.includes("ok"));
+    assert.deepEqual(item("cover_open").exclusivity_class, {
+      name: "remote_debug",
+      busy_codes: [514116],
+    });
+    assert.ok(item("flighttask_execute").progress_terminal_statuses.includes("partially_done"));
+    assert.equal(item("supplement_light_open").progress_terminal_statuses, undefined);
+    assert.equal(item("supplement_light_open").exclusivity_class, undefined);
+  });
+
   test("fileupload_start's schema is the seed's contract as JSON Schema", async () => {
     const caller = await f.createClient();
     const res = await caller.http.request("GET", CATALOG_PATH);

@@ -62,6 +62,7 @@ function start(
   const writer: TransitionWriter = {
     record: (ref, kind) => records.push({ ref, kind, at: clock.now() }),
     publish() {},
+    publishCommitted() {},
     afterCommit: (fn) => fn(),
     // A writer under a steady load always has a batch on its way: it is never settled.
     settled: () => o.busyWriter ? new Promise<void>(() => {}) : Promise.resolve(),

@@ -97,3 +97,38 @@ test("a transition is acked after its commit, its event published after, its row
   clock.increment(200);
   assert.deepEqual(removed, [[statements[0].events[0].event_id]], "removed when idle");
 });
+
+test("events committed elsewhere are published in line, after the batch committed before them", async () => {
+  const { clock, writer, commit, removed, stored } = setup();
+  const context = { ...SAMPLE_COMMAND, command_id: "0190b6c4-0000-7000-8000-000000000002" };
+  const snapshot = restingSnapshot("DELIVERED", {
+    ...context,
+    accepted_at: T0 - 1_000,
+    deadline_at: T0 + 29_000,
+    delivered_at: T0,
+  });
+  writer.record(
+    { id: context.command_id, getPersistedSnapshot: () => snapshot },
+    "delivered",
+    snapshot.context,
+  );
+  await tick();
+  commit();
+  await tick();
+  // A job's progress whose commit completed just after the delivery's (its publish waits for
+  // the delivery's to be stored).
+  const progress = {
+    event_id: "0190b6c4-0000-7000-8000-0000000000aa",
+    partition: 3,
+    command_id: context.command_id,
+    subject: "tenant.t1.command.progress",
+    body: JSON.stringify({ event_type: "command.progress" }),
+  };
+  writer.publishCommitted([progress]);
+  await tick();
+  await tick();
+  await tick();
+  assert.deepEqual(stored, ["command.delivered", "command.progress"]);
+  clock.increment(200);
+  assert.ok(removed.flat().includes(progress.event_id), "its outbox row goes as the others'");
+});

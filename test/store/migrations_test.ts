@@ -25,6 +25,7 @@ test("instances starting at once apply each migration exactly once", async () =>
       "api_clients",
       "api_nonces",
       "command_outbox",
+      "command_progress",
       "commands",
       "data_key_check",
       "device_grants",
@@ -64,7 +65,7 @@ test("upgrading to the in-flight table keeps every in-flight command, and only t
         values (${id}, 't', 'c', ${id}, 'h', 'dji', 'DOCK', 'fileupload_start', 'services', 7,
           ${id}, '\\x00', ${status}, 30, now(), now() + interval '30 seconds', now())`;
     }
-    assert.deepEqual(await runMigrations(sql, config.dbSchema), [4, 5, 6, 7]);
+    assert.deepEqual(await runMigrations(sql, config.dbSchema), [4, 5, 6, 7, 8]);
     const rows =
       await sql`select command_id, partition from in_flight_commands order by command_id`;
     assert.deepEqual(rows.map((r) => [r.command_id, r.partition]), [

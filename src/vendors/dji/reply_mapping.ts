@@ -2,6 +2,7 @@
 // seed's "DJI Services Reply Mapping" and DESIGN's Lifecycle say. Pure; never throws.
 import { describeValue } from "./describe_value.ts";
 import type { DeviceReply } from "./envelope.ts";
+import { describeResultCode } from "./result_code_text.ts";
 
 export type ReplyStatus = "SUCCEEDED" | "FAILED" | "UNMATCHED_RESPONSE";
 
@@ -117,12 +118,15 @@ function mapReplyUnsafe(commandType: string, reply: DeviceReply): ReplyOutcome {
   const decidingKey = hasValue(object!["result"]) ? "result" : "code";
   const deciding = object![decidingKey];
   if (isZero(deciding)) return { status: "SUCCEEDED", ...outcome };
+  // DJI's documented text for the code says why; a device's own message (not DJI's MQTT
+  // convention) stays in response_message. Only a value that is no result code keeps our words.
   const said = outcome.response_message ? `: ${outcome.response_message}` : "";
   return {
     status: "FAILED",
     ...outcome,
     failure_code: "DEVICE_EXECUTION_FAILED",
-    failure_reason: `Device returned ${decidingKey} ${describeValue(deciding)}${said}`,
+    failure_reason: describeResultCode(deciding) ??
+      `Device returned ${decidingKey} ${describeValue(deciding)}${said}`,
   };
 }
 

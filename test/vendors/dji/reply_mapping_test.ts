@@ -21,20 +21,40 @@ test('result "0" as a string also succeeds', () => {
   assert.equal(mapReply("fileupload_start", reply({ result: "0" })).status, "SUCCEEDED");
 });
 
-test("a non-zero result fails with DEVICE_EXECUTION_FAILED and names the result", () => {
+test("a non-zero result fails with DEVICE_EXECUTION_FAILED and DJI's text for the code", () => {
   assert.deepEqual(mapReply("fileupload_start", reply({ result: 324019 })), {
     status: "FAILED",
     response_code: "324019",
     vendor_response: { ...ENVELOPE, result: 324019 },
     failure_code: "DEVICE_EXECUTION_FAILED",
-    failure_reason: "Device returned result 324019",
+    failure_reason: "324019: Due to network anomalies at the airport, the log upload has failed. " +
+      "Please retry later. If this issue persists, please contact your agent or DJI Support for " +
+      "network troubleshooting.",
   });
 });
 
-test("a failure reason carries the device's message when there is one", () => {
+test("514116 reads as DJI documents it: the dock is executing another command", () => {
+  const outcome = mapReply("cover_open", {
+    ...ENVELOPE,
+    method: "cover_open",
+    data: { result: 514116 },
+  });
+  assert.equal(
+    outcome.failure_reason,
+    "514116: Unable to perform operation. Dock is executing other command. Try again later",
+  );
+  assert.equal(outcome.failure_code, "DEVICE_EXECUTION_FAILED");
+});
+
+test("a device's own message stays in response_message; failure_reason is DJI's text", () => {
   const outcome = mapReply("fileupload_start", reply({ result: 324019, message: "upload failed" }));
-  assert.equal(outcome.failure_reason, "Device returned result 324019: upload failed");
+  assert.match(outcome.failure_reason!, /^324019: Due to network anomalies at the airport/);
   assert.equal(outcome.response_message, "upload failed");
+});
+
+test("a result that is no DJI code keeps the device's words", () => {
+  const outcome = mapReply("fileupload_start", reply({ result: 7, message: "odd" }));
+  assert.equal(outcome.failure_reason, "Device returned result 7: odd");
 });
 
 test("code alone decides when result is absent", () => {
@@ -47,7 +67,10 @@ test("code alone decides when result is absent", () => {
   );
   assert.equal(failed.status, "FAILED");
   assert.equal(failed.response_code, "613006");
-  assert.equal(failed.failure_reason, "Device returned code 613006: not on camera screen");
+  assert.equal(
+    failed.failure_reason,
+    "613006: undocumented result code (DJI Pilot 2 side, module 13)",
+  );
 });
 
 test("response_code prefers code but result still decides the status", () => {

@@ -1,0 +1,150 @@
+// Takes the docks' events of the partitions this shard owns (the bridge stored each in JetStream
+// and answered it): links each to the command whose job it reports (same gateway, the command's
+// progress method, a link key: bid, flight id, file key), records the job's progress with its
+// command.progress event (the event outbox), then publishes and acknowledges the JetStream
+// message. An event no command claims is kept as the device event
+// `downlink.device.{gateway_sn}.event`.
+import { v5 } from "uuid";
+import type { JsMsg } from "@nats-io/jetstream";
+import type { EventFact } from "../bus/messages.ts";
+import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
+import { dockEvent, eventFactId, storedDockEvent } from "../device/dock_event.ts";
+import { lifecycleEvent, storedEvent } from "../command/lifecycle_event.ts";
+import { nextProgress, progressView } from "../command/progress.ts";
+import { eventLinkKeys, readProgress } from "../vendors/dji/job_progress.ts";
+import { terminalStatusesOf } from "../vendors/dji/progress_statuses.ts";
+import { describeResultCode } from "../vendors/dji/result_code_text.ts";
+import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
+import type { JobEventStore, LinkedCommand } from "../store/job_event_store.ts";
+import type { Clock } from "../time.ts";
+import type { Logger } from "../log.ts";
+
+export interface JobEventHost {
+  /** An event fact from the partition's JetStream consumer: acked once recorded. */
+  handle(msg: JsMsg): void;
+  /** Resolves once the event is recorded (its public events then published). */
+  take(fact: EventFact): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface JobEventHostOptions {
+  store: JobEventStore;
+  outbox: EventOutbox;
+  events: EventPublisher;
+  partitionOf(deviceId: string): number;
+  clock: Clock;
+  log: Logger;
+  count?: (name: string, n?: number) => void;
+  /** Publishes committed command.progress events in line with the command's lifecycle events
+   * (the transition writer's publishCommitted); without it, they are published here. */
+  publishInLine?: (events: OutboxEvent[]) => void;
+}
+
+export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
+  const decoder = new TextDecoder();
+  let stopped = false;
+  // One event at a time, in arrival order: a job's progress is recorded in the order it came.
+  let taking: Promise<void> = Promise.resolve();
+  let publishing: Promise<void> = Promise.resolve();
+
+  const publish = (events: OutboxEvent[]) => {
+    publishing = publishing.then(async () => {
+      const stored = await publishInOrder(o.events, events, {
+        clock: o.clock,
+        log: o.log,
+        stopped: () => stopped,
+      });
+      if (!stored) return; // the partition's next owner publishes what is left
+      await o.outbox.remove(events.map((e) => e.event_id)).catch((err) =>
+        o.log.warn("could not delete published device events from the outbox", { err })
+      );
+    });
+  };
+
+  /** The job's progress after `fact`, and its command.progress event when one is due. */
+  async function recordProgress(fact: EventFact, command: LinkedCommand): Promise<void> {
+    const reading = readProgress(fact.event);
+    const failed = reading.result !== undefined && reading.result !== 0;
+    const step = nextProgress(command.progress, {
+      ...reading,
+      ...(failed
+        ? {
+          failure_reason: describeResultCode(reading.result) ??
+            `Device returned result ${reading.result}`,
+        }
+        : {}),
+      ...(fact.event.timestamp !== undefined ? { device_timestamp: fact.event.timestamp } : {}),
+      terminal: terminalStatusesOf(fact.event.method).includes(reading.status),
+      at: fact.received_at,
+    });
+    if (!step.progress) {
+      o.count?.("progress_unchanged");
+      return;
+    }
+    const events: OutboxEvent[] = [];
+    if (step.publish) {
+      const event = {
+        ...lifecycleEvent("progress", command, command.status, fact.received_at),
+        // The same id for a redelivered fact: the outbox and the stream keep one.
+        event_id: v5(command.command_id, eventFactId(fact)),
+        progress: progressView(step.progress),
+      };
+      events.push({ ...storedEvent(event), partition: o.partitionOf(command.device_id) });
+    }
+    await o.store.recordProgress(command.command_id, step.progress, events);
+    o.count?.("progress_recorded");
+    if (events.length === 0) return;
+    if (o.publishInLine) o.publishInLine(events);
+    else publish(events);
+  }
+
+  async function record(fact: EventFact): Promise<void> {
+    const command = await o.store.link(
+      fact.gateway,
+      fact.event.method,
+      eventLinkKeys(fact.event),
+    );
+    if (command) return await recordProgress(fact, command);
+    const event: OutboxEvent = {
+      ...storedDockEvent(dockEvent(fact)),
+      partition: o.partitionOf(fact.gateway),
+    };
+    await o.store.recordEvents([event]);
+    o.count?.("device_events_unlinked");
+    publish([event]);
+  }
+
+  const take = (fact: EventFact): Promise<void> => {
+    const done = taking.then(() => record(fact));
+    taking = done.catch(() => {});
+    return done;
+  };
+
+  return {
+    take,
+    handle(msg) {
+      let fact: EventFact;
+      try {
+        fact = JSON.parse(decoder.decode(msg.data));
+      } catch (err) {
+        o.log.error("undecodable event fact dropped", { err, subject: msg.subject });
+        msg.term();
+        return;
+      }
+      take(fact).then(
+        () => msg.ack(),
+        (err) => {
+          // Not recorded: JetStream delivers it again.
+          o.count?.("device_event_errors");
+          o.log.warn("could not record a device event; it will come again", { err });
+          msg.nak(1_000);
+        },
+      );
+    },
+    async stop() {
+      await taking;
+      stopped = true;
+      await publishing;
+    },
+  };
+}
