@@ -30,7 +30,8 @@ import { MissingBinaryError } from "./embedded/server_binary.ts";
 import { ServerStartError } from "./embedded/server_process.ts";
 import { ServiceUserError } from "./embedded/service_user.ts";
 import { ensureDevClient } from "./dev/dev_client.ts";
-import { runDemo, SEED_COMMAND } from "./dev/demo.ts";
+import { runDemo } from "./dev/demo.ts";
+import { SEED_COMMAND } from "./vendors/dji/seed_command.ts";
 import type { DockSimulator } from "./cli/dock_simulate.ts";
 
 export interface Downlink {

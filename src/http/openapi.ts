@@ -12,6 +12,7 @@ import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./list_query.ts";
 import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS, WAIT_UNTIL } from "./command_wait.ts";
 import { METRICS_PATH } from "./metrics.ts";
 import { DEVICE_READ_SCOPE, DEVICES_PATH } from "./devices.ts";
+import { SEED_COMMAND } from "../vendors/dji/seed_command.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 
@@ -224,27 +225,6 @@ const commandIdParam = {
   schema: { type: "string", format: "uuid" },
 };
 
-const SEED_EXAMPLE = {
-  vendor: "dji",
-  device_id: "drone-001",
-  command_type: "fileupload_start",
-  payload: {
-    bucket: "string",
-    region: "string",
-    credentials: {
-      access_key_id: "id-001",
-      access_key_secret: "string",
-      expire: 0,
-      security_token: "string",
-    },
-    endpoint: "string",
-    provider: "string",
-    params: { files: [{ list: {}, module: "string", object_key: "string" }] },
-  },
-  idempotency_key: "req-fileupload_start-001",
-  timeout_seconds: 30,
-};
-
 function buildDocument(): Record<string, unknown> {
   return {
     openapi: "3.1.0",
@@ -265,7 +245,7 @@ function buildDocument(): Record<string, unknown> {
             description: "At most 64 KiB. `payload` is checked against the command type's " +
               `schema (GET ${CATALOG_PATH}); unknown fields inside it pass through.`,
             content: {
-              "application/json": { schema: ref("CommandRequest"), example: SEED_EXAMPLE },
+              "application/json": { schema: ref("CommandRequest"), example: SEED_COMMAND },
             },
           },
           responses: {

@@ -49,6 +49,7 @@ import { Buffer } from "node:buffer";
 import type { LocalBridge, LocalDispatch } from "../local_link.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
 import { lifecycleEvent, unownedProblem } from "../command/lifecycle_event.ts";
+import { readStreamMessage } from "../bus/stream_message.ts";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;
 
@@ -116,8 +117,6 @@ export interface DeviceHost {
   size(): { devices: number; commands: number };
   stop(): void;
 }
-
-const decoder = new TextDecoder();
 
 /** A command on its way to being hosted, from JetStream or from the API next door. */
 interface Arriving {
@@ -544,14 +543,8 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     },
 
     handle(msg, partition) {
-      let m: ShardMessage;
-      try {
-        m = JSON.parse(decoder.decode(msg.data));
-      } catch (err) {
-        o.log.error("undecodable shard message dropped", { err, subject: msg.subject });
-        msg.term();
-        return;
-      }
+      const m = readStreamMessage<ShardMessage>(msg, o.log, "shard message");
+      if (m === undefined) return;
       try {
         if (m.kind === "command") {
           queueDispatch({

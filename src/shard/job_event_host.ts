@@ -18,6 +18,7 @@ import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { JobEventStore, LinkedCommand } from "../store/job_event_store.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
+import { readStreamMessage } from "../bus/stream_message.ts";
 
 export interface JobEventHost {
   /** An event fact from the partition's JetStream consumer: acked once recorded. */
@@ -41,7 +42,6 @@ export interface JobEventHostOptions {
 }
 
 export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
-  const decoder = new TextDecoder();
   let stopped = false;
   // One event at a time, in arrival order: a job's progress is recorded in the order it came.
   let taking: Promise<void> = Promise.resolve();
@@ -123,14 +123,8 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
   return {
     take,
     handle(msg) {
-      let fact: EventFact;
-      try {
-        fact = JSON.parse(decoder.decode(msg.data));
-      } catch (err) {
-        o.log.error("undecodable event fact dropped", { err, subject: msg.subject });
-        msg.term();
-        return;
-      }
+      const fact = readStreamMessage<EventFact>(msg, o.log, "event fact");
+      if (fact === undefined) return;
       take(fact).then(
         () => msg.ack(),
         (err) => {

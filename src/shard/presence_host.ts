@@ -19,6 +19,7 @@ import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import { newEventId } from "../ids.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
+import { readStreamMessage } from "../bus/stream_message.ts";
 
 export interface PresenceHost {
   /** Loads a partition's devices; call before its facts are taken. */
@@ -61,7 +62,6 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
   });
   const sweepMs = o.sweepMs ?? Math.min(1_000, o.offlineAfterMs / 4);
   const writeMs = o.lastSeenWriteMs ?? Math.min(10_000, o.offlineAfterMs / 3);
-  const decoder = new TextDecoder();
   let stopped = false;
   let stopping = false;
   // One write at a time, in order: device events must reach the outbox in the order they happen.
@@ -164,14 +164,8 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
     },
     take,
     handle(msg) {
-      let fact: PresenceFact;
-      try {
-        fact = JSON.parse(decoder.decode(msg.data));
-      } catch (err) {
-        o.log.error("undecodable presence fact dropped", { err, subject: msg.subject });
-        msg.term();
-        return;
-      }
+      const fact = readStreamMessage<PresenceFact>(msg, o.log, "presence fact");
+      if (fact === undefined) return;
       take(fact).then(() => msg.ack(), () => msg.nak(1_000));
     },
     device: (id) => registry.get(id),

@@ -2,7 +2,7 @@
 // answers one with `need_reply: 1` (PROTOCOL §2.3, §8.5). Parsing never throws: device bytes are
 // untrusted.
 import { describeValue } from "./describe_value.ts";
-import { MAX_JSON_DEPTH, tooDeepAt } from "./json_depth.ts";
+import { readDeviceJson } from "./device_json.ts";
 
 /** The MQTT filter a bridge subscribes to for events (prefix `$share/<group>/` to share them). */
 export const EVENTS_TOPIC = "thing/product/+/events";
@@ -32,7 +32,6 @@ export interface EventsReply {
 }
 
 const GATEWAY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The gateway of an events topic, or undefined when `topic` is none. */
 export function eventsTopicGateway(topic: string): string | undefined {
@@ -66,31 +65,9 @@ export function parseDeviceEvent(
   if (!gateway) {
     return { ok: false, reason: "BAD_TOPIC", detail: `Not a DJI events topic: ${topic}` };
   }
-  if (!(bytes.byteLength <= maxBytes)) {
-    return {
-      ok: false,
-      reason: "TOO_LARGE",
-      detail: `Event is ${bytes.byteLength} bytes, limit is ${maxBytes}`,
-      gateway,
-    };
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(utf8.decode(bytes));
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return { ok: false, reason: "NOT_JSON", detail: `Event is not UTF-8 JSON: ${why}`, gateway };
-  }
-  const tooDeep = tooDeepAt(body);
-  if (tooDeep !== undefined) {
-    const detail = `Event is nested deeper than ${MAX_JSON_DEPTH} levels at ${tooDeep}`;
-    return { ok: false, reason: "TOO_DEEP", detail, gateway };
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    const detail = `Event must be a JSON object, got ${describeValue(body)}`;
-    return { ok: false, reason: "NOT_AN_OBJECT", detail, gateway };
-  }
-  const f = body as Record<string, unknown>;
+  const read = readDeviceJson(bytes, maxBytes, "Event");
+  if (!read.ok) return { ...read, gateway };
+  const f = read.fields;
   const method = text(f["method"]);
   if (!method) {
     const detail = `Event method must be a non-empty string, got ${describeValue(f["method"])}`;

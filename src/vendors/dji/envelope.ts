@@ -2,7 +2,7 @@
 // parsing of what devices answer (PROTOCOL §1, §2). Parsing never throws: device bytes are untrusted.
 import type { CommandChannel } from "./catalog.ts";
 import { describeValue } from "./describe_value.ts";
-import { MAX_JSON_DEPTH, tooDeepAt } from "./json_depth.ts";
+import { readDeviceJson } from "./device_json.ts";
 
 export interface ServicesEnvelope {
   tid: string;
@@ -82,8 +82,6 @@ function topicParts(topic: string): { gateway: string; channel: CommandChannel }
   return undefined;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 function nonEmptyString(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
@@ -120,41 +118,10 @@ export function parseDeviceReply(
     };
   }
   const { gateway, channel } = where;
-  // Written as "not within" so that a NaN limit rejects rather than admits everything.
-  if (!(bytes.byteLength <= maxBytes)) {
-    return {
-      ok: false,
-      reason: "TOO_LARGE",
-      detail: `Reply is ${bytes.byteLength} bytes, limit is ${maxBytes}`,
-      gateway,
-    };
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(utf8.decode(bytes));
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return { ok: false, reason: "NOT_JSON", detail: `Reply is not UTF-8 JSON: ${why}`, gateway };
-  }
   // Before anything recursive (reply mapping, JSON.stringify on the way to the shard) sees it.
-  const tooDeep = tooDeepAt(body);
-  if (tooDeep !== undefined) {
-    return {
-      ok: false,
-      reason: "TOO_DEEP",
-      detail: `Reply is nested deeper than ${MAX_JSON_DEPTH} levels at ${tooDeep}`,
-      gateway,
-    };
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return {
-      ok: false,
-      reason: "NOT_AN_OBJECT",
-      detail: `Reply must be a JSON object, got ${describeValue(body)}`,
-      gateway,
-    };
-  }
-  const fields = body as Record<string, unknown>;
+  const read = readDeviceJson(bytes, maxBytes, "Reply");
+  if (!read.ok) return { ...read, gateway };
+  const fields = read.fields;
   const tid = nonEmptyString(fields["tid"]);
   const tidAbsent = fields["tid"] === undefined || fields["tid"] === null || fields["tid"] === "";
   if (!tid && (channel === "services" || !tidAbsent)) {
