@@ -21,6 +21,9 @@ export interface MinuteSample {
   commitLagP99Ms?: number;
   commitLagMaxMs?: number;
   acceptP99Ms?: number;
+  /** Downlink's own accept p99 over the minute (its /metrics histogram): the upper bound of the
+   * bucket it falls in, ms. Apart from `acceptP99Ms`, the rest is the network and the caller. */
+  downlinkAcceptP99Ms?: number;
   rssBytes: number;
   heapUsedBytes?: number;
   /** Downlink's own view (GET /metrics): bridge → commit reply lag p99 over its last 10 s. */
@@ -39,6 +42,7 @@ const COLUMNS: [string, number][] = [
   ["reply_p99", 10],
   ["commit_p99", 11],
   ["accept_p99", 11],
+  ["dl_accept", 10],
   ["rss", 8],
   ["heap", 8],
   ["in_flight", 10],
@@ -67,6 +71,11 @@ export function minuteLine(s: MinuteSample): string {
     ms(s.replyLagP99Ms),
     ms(s.commitLagP99Ms),
     ms(s.acceptP99Ms),
+    s.downlinkAcceptP99Ms === undefined
+      ? "-"
+      : s.downlinkAcceptP99Ms === Infinity
+      ? ">10s"
+      : `≤${ms(s.downlinkAcceptP99Ms)}`,
     mib(s.rssBytes),
     mib(s.heapUsedBytes),
     s.inFlight ?? "-",

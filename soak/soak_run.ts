@@ -7,7 +7,7 @@ import postgres from "postgres";
 import { scrape } from "../bench/downlink_gauges.ts";
 import { percentile } from "../bench/stats.ts";
 import { cleanupAll, onCleanup } from "../faults/cleanup.ts";
-import { startSteadyLoad } from "../faults/steady_load.ts";
+import { startLoadProcess } from "./load_process.ts";
 import { createAcceptWindow } from "./accept_window.ts";
 import { type CommandLook, createCommandWindow } from "./command_window.ts";
 import { minuteHeader, minuteLine, type MinuteSample } from "./minute_sample.ts";
@@ -16,6 +16,10 @@ import { SOAK_SCHEMA, SOAK_TENANT, type SoakStage, startSoakStage } from "./soak
 import { RESULTS_DIR, resultStamp } from "./soak_report.ts";
 import { countQueueRows, readTableSizes } from "./table_sizes.ts";
 import { judgeSoak, type Verdict } from "./verdict.ts";
+import { type Buckets, bucketsOf, percentileBetween } from "./histogram_window.ts";
+
+/** Downlink's own accept latency histogram (src/http/metrics.ts). */
+const ACCEPT_HISTOGRAM = "downlink_http_accept_seconds";
 
 export interface SoakResult {
   plan: SoakPlan;
@@ -56,7 +60,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   const sql = postgres(stage.databaseUrl, { max: 1, onnotice: () => {} });
   onCleanup("soak's postgres client", () => sql.end({ timeout: 2 }));
 
-  const load = startSteadyLoad({
+  const load = startLoadProcess({
     baseUrl: stage.baseUrl,
     clientId: stage.client.clientId,
     secret: stage.client.secret,
@@ -101,6 +105,8 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   let lastLags: number[] = [];
   let lastCommits: number[] = [];
   const samples: MinuteSample[] = [];
+  // Downlink's accept histogram at the previous reading: each minute shows what it observed since.
+  const acceptBuckets = { before: new Map() as Buckets };
   let http503 = 0;
   let accepted = 0;
   console.log(minuteHeader());
@@ -117,7 +123,14 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     const look = await commands.look(Date.now());
     lastLags = look.replyLagsMs;
     lastCommits = look.commitLagsMs;
-    const sample = await reading(stage, sql, (tickAt - started) / 60_000, look, a);
+    const sample = await reading(
+      stage,
+      sql,
+      (tickAt - started) / 60_000,
+      look,
+      a,
+      acceptBuckets,
+    );
     samples.push(sample);
     console.log(minuteLine(sample));
   }
@@ -159,7 +172,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
     http503: 0,
     other: 0,
     acceptLatenciesMs: [],
-  });
+  }, acceptBuckets);
   drained.label = "drain";
   console.log(minuteLine(drained));
   const queueRowsAfterDrain = await countQueueRows(sql, SOAK_SCHEMA);
@@ -208,6 +221,7 @@ async function reading(
   minute: number,
   look: CommandLook,
   a: { accepted: number; http503: number; other: number; acceptLatenciesMs: number[] },
+  acceptBuckets: { before: Buckets },
 ): Promise<MinuteSample> {
   const lags = [...look.replyLagsMs].sort((x, y) => x - y);
   const commits = [...look.commitLagsMs].sort((x, y) => x - y);
@@ -221,6 +235,13 @@ async function reading(
     ]),
   ]);
   const gauge = (name: string) => metrics?.get(name);
+  let downlinkAcceptP99Ms: number | undefined;
+  if (metrics) {
+    const after = bucketsOf(metrics, ACCEPT_HISTOGRAM);
+    const le = percentileBetween(acceptBuckets.before, after, 99);
+    downlinkAcceptP99Ms = le === undefined ? undefined : le * 1000;
+    acceptBuckets.before = after;
+  }
   const seconds = (name: string) => {
     const v = gauge(name);
     return v === undefined ? undefined : v * 1000;
@@ -237,6 +258,7 @@ async function reading(
     commitLagP99Ms: commits.length ? percentile(commits, 99) : undefined,
     commitLagMaxMs: commits.at(-1),
     acceptP99Ms: accepts.length ? percentile(accepts, 99) : undefined,
+    downlinkAcceptP99Ms,
     rssBytes: stage.downlink.current().rssBytes(),
     heapUsedBytes: gauge("downlink_heap_used_bytes"),
     downlinkReplyLagP99Ms: seconds("downlink_reply_lag_p99_seconds"),

@@ -22,7 +22,7 @@ import { type EventLoopDelay, registerEventLoopDelay } from "../event_loop_delay
 import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
 import { commandListRoutes } from "./command_list.ts";
 import { commandWaitRoutes } from "./command_wait.ts";
-import { countResponses, metricsRoutes } from "./metrics.ts";
+import { acceptHistogram, countResponses, metricsRoutes, timeAccepts } from "./metrics.ts";
 import { openApiRoutes } from "./openapi.ts";
 import { serviceIndexRoutes } from "./service_index.ts";
 import { deviceRoutes, DEVICES_PATH } from "./devices.ts";
@@ -85,6 +85,9 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     "*",
     countResponses(registry.counter("downlink_http_responses", "HTTP responses by status code")),
   );
+  const accepts = acceptHistogram();
+  registry.histogram(accepts);
+  app.use(COMMANDS_PATH, timeAccepts(accepts, deps.clock));
   app.route("/", healthRoutes(deps.readiness));
   app.route("/", metricsRoutes(registry));
   app.route("/", openApiRoutes());

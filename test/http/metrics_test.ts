@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { performance } from "node:perf_hooks";
 import { setTimeout } from "node:timers";
 import assert from "node:assert/strict";
-import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
+import { type ApiFixture, seedCommand, startApiFixture } from "../support/api_fixtures.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
 import { roleCounters } from "../../src/metrics.ts";
 
@@ -82,6 +82,26 @@ describe("GET /metrics", () => {
     assert.equal(responses(now, 200) - responses(before, 200), 2); // the list and the scrape
     assert.equal(responses(now, 401) - responses(before, 401), 2);
     assert.equal(responses(now, 404) - responses(before, 404), 1);
+  });
+
+  test("times each accepted command in downlink_http_accept_seconds, and nothing else", async () => {
+    const caller = await f.createClient();
+    const count = (text: string) =>
+      Number(text.match(/^downlink_http_accept_seconds_count (\d+)$/m)?.[1] ?? NaN);
+    const before = (await scrape()).text;
+    assert.match(before, /^# TYPE downlink_http_accept_seconds histogram$/m);
+
+    const body = seedCommand();
+    assert.equal((await caller.http.createCommand(body)).status, 202);
+    // An idempotent replay is answered 202 as well: the caller waited for it all the same.
+    assert.equal((await caller.http.createCommand(body)).status, 202);
+    // Neither a refused POST nor a GET on the path is an accept.
+    assert.equal((await caller.http.createCommand({ ...seedCommand(), vendor: "x" })).status, 400);
+    await caller.http.request("GET", "/api/v1/open/downlink/commands");
+
+    const now = (await scrape()).text;
+    assert.equal(count(now) - count(before), 2);
+    assert.match(now, /^downlink_http_accept_seconds_bucket\{le="\+Inf"\} \d+$/m);
   });
 
   test("shows the counters other roles hand to startApiRole, read at each scrape", async () => {
