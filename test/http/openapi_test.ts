@@ -63,6 +63,37 @@ describe("GET /openapi.json", () => {
     assert.deepEqual(Object.keys(doc.paths[COMMANDS_PATH]).sort(), ["get", "post"]);
   });
 
+  test("every route the app serves is described, and every described route is served", () => {
+    // From the app itself, not a list kept by hand: a route added without its description fails
+    // here (issue 11 item 7). `ALL` entries are middleware; hono's `:param` is OpenAPI's `{param}`.
+    const served = new Set(
+      f.api!.app.routes
+        .filter((r) => r.method !== "ALL")
+        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
+    );
+    const described = new Set(
+      Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
+        ([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`),
+      ),
+    );
+    assert.deepEqual(
+      [...served].filter((r) => !described.has(r)).sort(),
+      [],
+      "served, undescribed",
+    );
+    assert.deepEqual(
+      [...described].filter((r) => !served.has(r)).sort(),
+      [],
+      "described, not served",
+    );
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        assert.ok(op.summary || op.description, `${method} ${path} has no summary`);
+        assert.ok(op.responses && Object.keys(op.responses).length > 0, `${method} ${path}`);
+      }
+    }
+  });
+
   test("the request body schema is the envelope the API validates with", () => {
     const body = doc.paths[COMMANDS_PATH].post.requestBody.content["application/json"];
     assert.equal(body.schema.$ref, "#/components/schemas/CommandRequest");
