@@ -52,6 +52,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
       return Promise.resolve(out);
     },
     loadOutbound: () => Promise.resolve(new Map()),
+    loadUnfinishedJobs: () => Promise.resolve([]),
     findCommands: () => Promise.resolve(new Map()),
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };

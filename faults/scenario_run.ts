@@ -91,6 +91,9 @@ async function runStaged(scenario: Scenario, plan: RunPlan): Promise<ScenarioRes
     DOWNLINK_NAMESPACE: namespace,
     DOWNLINK_DB_SCHEMA: namespace,
     DOWNLINK_LEASE_TTL_SECONDS: String(plan.leaseTtlSeconds),
+    // Its docks answer many uploads each and report no progress: with one job per class, each
+    // upload would wait for the previous one's deadline (as a real dock's would for its end).
+    DOWNLINK_HOLD_BY_CLASS: "false",
     // info, not warn: the start and partition takeover lines are info (so is the access log,
     // one line per request). Only error lines are shown.
     DOWNLINK_LOG_LEVEL: "info",

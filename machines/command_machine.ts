@@ -67,13 +67,22 @@ export type CommandEvent =
     outcome: ReplyOutcome;
   }
   /** The absolute deadline passed: sent by the host's deadline schedule, `at` = `deadline_at`.
-   * `device_offline` when the command was never sent because its gateway was not online. */
-  | { type: "deadline.reached"; at: number; device_offline?: DeviceOffline };
+   * `device_offline` when the command was never sent because its gateway was not online;
+   * `held_by` when it was never sent because another command's job of its exclusivity class
+   * still ran on the dock. */
+  | { type: "deadline.reached"; at: number; device_offline?: DeviceOffline; held_by?: HeldBy };
 
 /** Why a command was never sent: its gateway was offline, last heard from at `last_seen_at`
  * (epoch ms), or never heard from at all. */
 export interface DeviceOffline {
   last_seen_at?: number;
+}
+
+/** Why a command was never sent although its gateway was online: the dock runs one job of its
+ * exclusivity class at a time, and command `command_id`'s job of class `class` still ran. */
+export interface HeldBy {
+  command_id: string;
+  class: string;
 }
 
 /** What a persisted transition reports: the lifecycle event it publishes after the commit. */
@@ -91,6 +100,16 @@ export function deviceOfflineFailure(o: DeviceOffline) {
     failure_reason: o.last_seen_at === undefined
       ? "the device was not online before the deadline: it has never been seen"
       : `the device was not online before the deadline: last seen ${rfc3339(o.last_seen_at)}`,
+  } as const;
+}
+
+/** The failure of a command whose deadline passed while it waited, unsent, for the job of its
+ * exclusivity class to end: it never reached its dock, as a command timed out unanswered. */
+export function heldByClassFailure(h: HeldBy) {
+  return {
+    failure_code: TIMED_OUT_FAILURE.failure_code,
+    failure_reason: `never sent: held behind command ${h.command_id} of class ${h.class} ` +
+      "(the dock runs one such job at a time) until the deadline",
   } as const;
 }
 
@@ -138,6 +157,11 @@ export const commandMachine = setup({
         ? { completed_at: event.at, ...deviceOfflineFailure(event.device_offline) }
         : { completed_at: context.deadline_at, ...TIMED_OUT_FAILURE }
     ),
+    finishHeld: assign(({ context, event }) =>
+      event.type === "deadline.reached" && event.held_by
+        ? { completed_at: event.at, ...heldByClassFailure(event.held_by) }
+        : { completed_at: context.deadline_at, ...TIMED_OUT_FAILURE }
+    ),
   },
   guards: {
     fromOtherGateway: ({ context, event }) =>
@@ -146,6 +170,7 @@ export const commandMachine = setup({
       event.type === "device.reply" && event.channel !== context.channel,
     neverSentOffline: ({ event }) =>
       event.type === "deadline.reached" && event.device_offline !== undefined,
+    neverSentHeld: ({ event }) => event.type === "deadline.reached" && event.held_by !== undefined,
     outcomeIs: ({ event }, status: ReplyOutcome["status"]) =>
       event.type === "device.reply" && event.outcome.status === status,
   },
@@ -168,6 +193,11 @@ export const commandMachine = setup({
             guard: "neverSentOffline",
             target: "TIMED_OUT",
             actions: ["finishOffline", { type: "record", params: { kind: "completed" } }],
+          },
+          {
+            guard: "neverSentHeld",
+            target: "TIMED_OUT",
+            actions: ["finishHeld", { type: "record", params: { kind: "completed" } }],
           },
           timeoutTransition(),
         ],

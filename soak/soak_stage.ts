@@ -78,6 +78,9 @@ export async function startSoakStage(plan: SoakPlan): Promise<SoakStage> {
     DOWNLINK_DB_SCHEMA: SOAK_SCHEMA,
     DOWNLINK_ROLES: "api,shard,bridge",
     DOWNLINK_INSTANCE_ID: "soak-a",
+    // Its docks answer many uploads each and report no progress: with one job per class, each
+    // upload would wait for the previous one's deadline (as a real dock's would for its end).
+    DOWNLINK_HOLD_BY_CLASS: "false",
     // Nothing per command is logged at info; the process helper shows only error lines.
     DOWNLINK_LOG_LEVEL: "info",
   };

@@ -42,6 +42,9 @@ const Env = Type.Object({
   // For a broker path that carries no status topics: presence is never known there, and waiting
   // for it would time every command out.
   DOWNLINK_DELIVER_WHEN_OFFLINE: Type.Boolean({ default: false }),
+  // One job per class on a dock (issue 14 item 4): a dock refuses a second job of a class while
+  // one runs, so it waits in ACCEPTED. Off for docks that report no progress (simulated loads).
+  DOWNLINK_HOLD_BY_CLASS: Type.Boolean({ default: true }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
   DOWNLINK_DATA_DIR: Type.String({ default: ".downlink", minLength: 1 }),
 });
@@ -90,6 +93,8 @@ export interface Config {
   dataDir: string;
   /** Publish a command whether or not its gateway is online (false: it waits for the gateway). */
   deliverWhenOffline: boolean;
+  /** A command of an exclusivity class waits while a job of its class runs on its dock. */
+  holdByClass: boolean;
 }
 
 export class ConfigError extends Error {
@@ -206,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
     dataDir: e.DOWNLINK_DATA_DIR,
     deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,
+    holdByClass: e.DOWNLINK_HOLD_BY_CLASS,
   };
 }
 

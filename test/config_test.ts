@@ -102,3 +102,12 @@ test("a command waits for its gateway by default; DOWNLINK_DELIVER_WHEN_OFFLINE=
     /^ConfigError: DOWNLINK_DELIVER_WHEN_OFFLINE must be 1\/0\/true\/false, got "sometimes"$/,
   );
 });
+
+test("a command waits for the running job of its class by default; DOWNLINK_HOLD_BY_CLASS=0 sends it anyway", () => {
+  assert.equal(loadConfig({}).holdByClass, true);
+  assert.equal(loadConfig({ DOWNLINK_HOLD_BY_CLASS: "0" }).holdByClass, false);
+  assert.throws(
+    () => loadConfig({ DOWNLINK_HOLD_BY_CLASS: "maybe" }),
+    /^ConfigError: DOWNLINK_HOLD_BY_CLASS must be 1\/0\/true\/false, got "maybe"$/,
+  );
+});

@@ -25,9 +25,11 @@ import {
 import {
   type DeviceReplyEvent,
   deviceShardMachine,
+  type Exclusivity,
   type GatewayPresence,
   matchReply,
   restoredDeviceSnapshot,
+  type RestoredJob,
 } from "../../machines/device_shard_machine.ts";
 import {
   type CommandDispatch,
@@ -92,6 +94,15 @@ export interface DeviceHostOptions {
   /** The shard takes a reply the bridge received at `receivedAt`; `committed` is called once
    * its effect is committed (or it is given back to JetStream). */
   replyTaken?(receivedAt: number): { committed(): void };
+  /** One job per class on a dock (issue 14 item 4): a command of an exclusivity class waits
+   * while a job of its class runs on its device. Absent: every command goes in acceptance order
+   * (DOWNLINK_HOLD_BY_CLASS=false). */
+  exclusivity?: {
+    /** The vendor's class of a method, if any. */
+    of(method: string): Exclusivity | undefined;
+    /** The methods whose job may run on after its command finished (a restore looks for them). */
+    lastingMethods: readonly string[];
+  };
 }
 
 /** How a fact's source learns it was handled: a JetStream message, or the bridge next door. */
@@ -110,8 +121,12 @@ export interface DeviceHost {
   dispatch(command: LocalDispatch): void;
   /** The device's gateway came online or went offline: its waiting commands go, or wait. */
   gatewayPresence(device_id: string, presence: GatewayPresence): void;
+  /** The job of a command of the device reported its end (a terminal progress, committed): the
+   * next command of its class may go. */
+  jobFinished(device_id: string, command_id: string): void;
   drop(partition: number): void;
-  /** Stops device actors with nothing pending (they are cheap to recreate). */
+  /** Stops device actors with nothing pending and no job running (they are cheap to
+   * recreate). */
   sweepIdle(): number;
   /** Number of hosted device actors and pending commands (for tests and metrics). */
   size(): { devices: number; commands: number };
@@ -145,6 +160,26 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         device?.actor.send({ type: "deadline.reached", command_id, at });
       } catch (err) {
         o.log.error("deadline handling failed", { err, command_id });
+      }
+    },
+  });
+  // The running jobs' deadlines (a job may outlive its command: SUCCEEDED, its end reported later
+  // on events), by command id, with the device each runs on.
+  const jobDevices = new Map<string, string>();
+  const jobDeadlines = createDeadlineSchedule<string>({
+    clock: o.clock,
+    onDue: (command_id, at) => {
+      const device_id = jobDevices.get(command_id);
+      jobDevices.delete(command_id);
+      if (device_id === undefined) return;
+      o.log.info("a job's class is free at its command's deadline, its end never reported", {
+        command_id,
+        device_id,
+      });
+      try {
+        devices.get(device_id)?.actor.send({ type: "job.deadline", command_id, at });
+      } catch (err) {
+        o.log.error("job deadline handling failed", { err, command_id });
       }
     },
   });
@@ -229,14 +264,41 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
           if (event.type === "deadline.reached" && event.device_offline) {
             o.count("commands_device_offline");
           }
+          // Never published: the job of its class ran on its dock until its deadline.
+          if (event.type === "deadline.reached" && event.held_by) {
+            o.count("commands_held_timed_out");
+            o.log.warn("a command held behind its class's running job reached its deadline", {
+              command_id,
+              device_id: c.snapshot.context.device_id,
+              class: event.held_by.class,
+              held_by: event.held_by.command_id,
+            });
+          }
           forget(command_id);
           // Queued: the device actor takes it right after the event it is processing.
-          self.send({ type: "command.finished", command_id });
+          self.send({ type: "command.finished", command_id, status: statusOf(c.snapshot) });
         }
       },
       sendToBridge: (_, { command_id }) => sendToBridge(command_id),
       reportUnknownReply: (_, { reply }) => {
         holds.push(unknownReply(reply, currentReply));
+      },
+      reportHeld: ({ context }, { command_id, held_by }) => {
+        o.count("commands_held_by_class");
+        o.log.debug("command held behind its class's running job", {
+          command_id,
+          device_id: context.device_id,
+          class: held_by.class,
+          held_by: held_by.command_id,
+        });
+      },
+      watchJob: ({ context }, { command_id, at }) => {
+        jobDevices.set(command_id, context.device_id);
+        jobDeadlines.set(command_id, at);
+      },
+      unwatchJob: (_, { command_id }) => {
+        jobDevices.delete(command_id);
+        jobDeadlines.delete(command_id);
       },
     },
   });
@@ -367,8 +429,13 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       }
       const actor = hosted?.actor ?? createDevice(d.device_id, partition);
       arriving = { bid: d.bid, payload_enc };
+      const exclusivity = o.exclusivity?.of(d.command_type);
       try {
-        actor.send({ type: "command.dispatched", command: toInput(d, intern) });
+        actor.send({
+          type: "command.dispatched",
+          command: toInput(d, intern),
+          ...(exclusivity ? { exclusivity } : {}),
+        });
       } finally {
         arriving = undefined;
       }
@@ -495,7 +562,25 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   return {
     async restore(partition, beforeStart) {
       const rows = await o.store.loadInFlight([partition]);
+      // The jobs not known to have ended: the in-flight commands' (sent, a job may run) and the
+      // SUCCEEDED commands' whose end has not been reported (their job runs on).
+      const unfinished = o.exclusivity
+        ? await o.store.loadUnfinishedJobs(
+          partition,
+          o.exclusivity.lastingMethods,
+          o.clock.now(),
+        )
+        : [];
       await beforeStart?.();
+      const unfinishedIds = new Set(unfinished.map((j) => j.command_id));
+      const jobsByDevice = new Map<string, RestoredJob[]>();
+      for (const j of unfinished) {
+        const kind = j.status === "SUCCEEDED" ? o.exclusivity?.of(j.command_type) : undefined;
+        if (!kind) continue;
+        let list = jobsByDevice.get(j.device_id);
+        if (!list) jobsByDevice.set(j.device_id, list = []);
+        list.push({ command_id: j.command_id, deadline_at: j.deadline_at, class: kind.class });
+      }
       // O(n): one pass over the rows keeps each command's snapshot and deadline; one device
       // actor per device; no command actor and no per-command timer.
       const byDevice = new Map<string, HostedCommand[]>();
@@ -527,14 +612,30 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       // none can be left, and the ids need not be kept.
       o.clock.clearTimeout(forgetRestored);
       forgetRestored = o.clock.setTimeout(() => restoredUnsent.clear(), 10 * 60_000);
-      for (const [device_id, list] of byDevice) {
+      for (const device_id of new Set([...byDevice.keys(), ...jobsByDevice.keys()])) {
+        const list = byDevice.get(device_id) ?? [];
         const actor = createDevice(
           device_id,
           partition,
           restoredDeviceSnapshot(
             device_id,
-            list.map((c) => ({ snapshot: c.snapshot, sent: claimed.has(c.id) })),
+            list.map((c) => {
+              const exclusivity = o.exclusivity?.of(c.snapshot.context.command_type);
+              return {
+                snapshot: c.snapshot,
+                sent: claimed.has(c.id),
+                ...(exclusivity
+                  ? {
+                    exclusivity,
+                    // A job that reports progress ended when it said so (the restore found no
+                    // unfinished job of the command); one that does not, at its reply.
+                    job_finished: exclusivity.progress && !unfinishedIds.has(c.id),
+                  }
+                  : {}),
+              };
+            }),
             o.presenceOf(device_id),
+            jobsByDevice.get(device_id) ?? [],
           ),
         );
         actor.send({ type: "commands.resume" });
@@ -584,6 +685,11 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       devices.get(device_id)?.actor.send({ type: "gateway.presence", ...presence });
     },
 
+    jobFinished(device_id, command_id) {
+      // A device with no actor runs no job this host knows of.
+      devices.get(device_id)?.actor.send({ type: "job.finished", command_id });
+    },
+
     fact(fact, settle) {
       try {
         if (fact.kind === "delivered") {
@@ -598,7 +704,12 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     drop(partition) {
       for (const [id, d] of devices) {
         if (d.partition !== partition) continue;
-        for (const p of d.actor.getSnapshot().context.pending) forget(p.id);
+        const context = d.actor.getSnapshot().context;
+        for (const p of context.pending) forget(p.id);
+        for (const job of Object.values(context.running)) {
+          jobDevices.delete(job.command_id);
+          jobDeadlines.delete(job.command_id);
+        }
         d.actor.stop();
         devices.delete(id);
       }
@@ -607,7 +718,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     sweepIdle() {
       let n = 0;
       for (const [id, d] of devices) {
-        if (d.actor.getSnapshot().context.pending.length > 0) continue;
+        const context = d.actor.getSnapshot().context;
+        // A running job is known only here: the device's next command must still wait for it.
+        if (context.pending.length > 0 || Object.keys(context.running).length > 0) continue;
         d.actor.stop();
         devices.delete(id);
         n++;
@@ -621,6 +734,8 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
 
     stop() {
       deadlines.clear();
+      jobDeadlines.clear();
+      jobDevices.clear();
       o.clock.clearTimeout(forgetRestored);
       restoredUnsent.clear();
       for (const d of devices.values()) d.actor.stop();

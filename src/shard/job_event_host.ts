@@ -2,7 +2,7 @@
 // and answered it): links each to the command whose job it reports (same gateway, the command's
 // progress method, a link key: bid, flight id, file key), records the job's progress with its
 // command.progress event (the event outbox), then publishes and acknowledges the JetStream
-// message. An event no command claims is kept as the device event
+// message; a terminal progress tells the device host that the job ended (its class is free). An event no command claims is kept as the device event
 // `downlink.device.{gateway_sn}.event`.
 import { v5 } from "uuid";
 import type { JsMsg } from "@nats-io/jetstream";
@@ -39,6 +39,9 @@ export interface JobEventHostOptions {
   /** Publishes committed command.progress events in line with the command's lifecycle events
    * (the transition writer's publishCommitted); without it, they are published here. */
   publishInLine?: (events: OutboxEvent[]) => void;
+  /** The command's job reported its end (a terminal progress), committed: the next command of
+   * its exclusivity class on the device may go. */
+  onJobFinished?: (device_id: string, command_id: string) => void;
 }
 
 export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
@@ -93,6 +96,9 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
     }
     await o.store.recordProgress(command.command_id, step.progress, events);
     o.count?.("progress_recorded");
+    if (step.progress.finished_at !== undefined) {
+      o.onJobFinished?.(command.device_id, command.command_id);
+    }
     if (events.length === 0) return;
     if (o.publishInLine) o.publishInLine(events);
     else publish(events);

@@ -21,6 +21,7 @@ import { createDeviceStore } from "../store/device_store.ts";
 import { ALWAYS_LISTENING, gatewayPresence } from "./gateway_listening.ts";
 import { createJobEventHost } from "./job_event_host.ts";
 import { createJobEventStore } from "../store/job_event_store.ts";
+import { exclusivityOf, LASTING_JOB_METHODS } from "../vendors/dji/exclusivity_classes.ts";
 
 export interface ShardRole extends RunningRole {
   /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
@@ -95,6 +96,8 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     clock: ctx.clock,
     log,
     count,
+    // The next command of the job's class may go (one job per class on a dock).
+    onJobFinished: (device_id, command_id) => host.jobFinished(device_id, command_id),
   });
   const inspection = config.inspect ? await createInspection(log) : undefined;
   // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
@@ -121,6 +124,9 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     presenceOf: config.deliverWhenOffline
       ? () => ALWAYS_LISTENING
       : (id) => gatewayPresence(presence.device(id)),
+    ...(config.holdByClass
+      ? { exclusivity: { of: exclusivityOf, lastingMethods: LASTING_JOB_METHODS } }
+      : {}),
   });
 
   let stopping = false;

@@ -29,6 +29,16 @@ export interface InFlightCommand extends LifecycleCommand {
   sent: boolean;
 }
 
+/** A job that may still run on its dock: a command of a method whose job reports progress,
+ * ACCEPTED, DELIVERED or SUCCEEDED, before its deadline, with no terminal progress yet. */
+export interface UnfinishedJob {
+  command_id: string;
+  device_id: string;
+  command_type: string;
+  status: CommandStatus;
+  deadline_at: number;
+}
+
 /** What became of a claim to send a command: `claimed` (send it now), `sent` (an earlier host
  * claimed it: it may have reached the device), `gone` (no longer in flight). */
 export type SendClaim = "claimed" | "sent" | "gone";
@@ -64,6 +74,13 @@ export interface LifecycleStore {
   /** Every ACCEPTED or DELIVERED command of the partitions, oldest first (context: the input
    * and `delivered_at`, all an in-flight command can have). */
   loadInFlight(partitions: readonly number[]): Promise<InFlightCommand[]>;
+  /** The jobs of the partition's commands of `methods` that have not ended by `now` (their
+   * deadline not passed, no terminal progress): a restore finds which still hold their class. */
+  loadUnfinishedJobs(
+    partition: number,
+    methods: readonly string[],
+    now: number,
+  ): Promise<UnfinishedJob[]>;
   /** What the shard needs to host and send commands (one query for a batch of dispatches). */
   loadOutbound(commandIds: readonly string[]): Promise<Map<string, Outbound>>;
   /** The commands of these ids that exist (one query for a batch of late or stray replies). */
@@ -227,6 +244,29 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
         ...toCommand(r),
         sent: r.sent,
         ...(r.payload_enc ? { payload_enc: new Uint8Array(r.payload_enc) } : {}),
+      }));
+    },
+
+    async loadUnfinishedJobs(partition, methods, now) {
+      if (methods.length === 0) return [];
+      // commands_jobs_by_deadline (migration 10): only commands whose job reports progress, and
+      // of those only the ones whose deadline has not passed.
+      const rows = await sql`
+        select c.command_id, c.device_id, c.command_type, c.status, c.deadline_at
+        from commands c
+        where c.partition = ${partition} and c.progress_event is not null
+          and c.deadline_at > ${iso(now)}::timestamptz
+          and c.command_type = any(${methods as string[]}::text[])
+          and c.status in ('ACCEPTED', 'DELIVERED', 'SUCCEEDED')
+          and not exists (select 1 from command_progress p
+                          where p.command_id = c.command_id and p.finished_at is not null)
+        order by c.accepted_at, c.command_id`;
+      return rows.map((r) => ({
+        command_id: r.command_id,
+        device_id: r.device_id,
+        command_type: r.command_type,
+        status: r.status,
+        deadline_at: ms(r.deadline_at)!,
       }));
     },
 

@@ -226,6 +226,18 @@ create table command_progress (
 );
 `,
   },
+  {
+    version: 10,
+    name: "jobs that may still run, by partition and deadline",
+    sql: `
+-- A shard that takes a partition finds the jobs still running on its docks (a command SUCCEEDED,
+-- its job's terminal progress not yet reported, its deadline not passed): the next command of
+-- the job's exclusivity class waits for it (issue 14 item 4). Only commands whose job reports
+-- progress are indexed, by columns no transition changes (updates of commands stay HOT).
+create index commands_jobs_by_deadline on commands (partition, deadline_at)
+  where progress_event is not null;
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

@@ -179,6 +179,22 @@ test("DEVICE_OFFLINE says when the device was never seen", () => {
   );
 });
 
+test("a command never sent because its class's job ran ends TIMED_OUT naming that job", async () => {
+  const { actor, records } = start();
+  actor.send({ ...DEADLINE, held_by: { command_id: "cmd-0", class: "remote_debug" } });
+  await flush();
+  const s = actor.getSnapshot();
+  assert.equal(statusOf(s), "TIMED_OUT");
+  assert.equal(s.context.completed_at, T0 + 30_000);
+  assert.equal(s.context.failure_code, "DEVICE_TIMEOUT");
+  assert.equal(
+    s.context.failure_reason,
+    "never sent: held behind command cmd-0 of class remote_debug " +
+      "(the dock runs one such job at a time) until the deadline",
+  );
+  assert.deepEqual(records.map((r) => r.kind), ["hosted", "completed"]);
+});
+
 test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async () => {
   const { actor, records } = start();
   actor.send(DEADLINE);

@@ -15,6 +15,7 @@ import {
 import {
   type DeviceReplyEvent,
   deviceShardMachine,
+  type Exclusivity,
   type GatewayPresence,
   restoredDeviceSnapshot,
 } from "../../machines/device_shard_machine.ts";
@@ -47,6 +48,9 @@ function start(
   clock.set(T0);
   const sent: string[] = [];
   const unknown: DeviceReplyEvent[] = [];
+  /** What the host's job schedule would hold (command id → deadline), and the held reports. */
+  const watched = new Map<string, number>();
+  const held: Array<{ command_id: string; class: string; behind: string }> = [];
   /** The commands' snapshots, as the host keeps them while they wait. */
   const snapshots = new Map<string, PersistedCommandSnapshot>();
   for (const c of restored?.commands ?? []) snapshots.set(c.context.command_id, c);
@@ -69,12 +73,17 @@ function start(
         });
         actor.start();
         actor.send(event);
-        snapshots.set(command_id, actor.getPersistedSnapshot() as PersistedCommandSnapshot);
+        const next = actor.getPersistedSnapshot() as PersistedCommandSnapshot;
+        snapshots.set(command_id, next);
         actor.stop();
-        if (finished) self.send({ type: "command.finished", command_id });
+        if (finished) self.send({ type: "command.finished", command_id, status: statusOf(next) });
       },
       sendToBridge: (_, { command_id }) => sent.push(command_id),
       reportUnknownReply: (_, { reply }) => unknown.push(reply),
+      watchJob: (_, { command_id, at }) => void watched.set(command_id, at),
+      unwatchJob: (_, { command_id }) => void watched.delete(command_id),
+      reportHeld: (_, { command_id, held_by }) =>
+        void held.push({ command_id, class: held_by.class, behind: held_by.command_id }),
     },
   });
   const actor = createActor(machine, {
@@ -87,7 +96,17 @@ function start(
   /** The command's status while hosted; undefined once the shard let it go. */
   const statusOfHosted = (id: string) => hosted(id) ? statusOf(snapshots.get(id)!) : undefined;
   const statusOfCommand = (id: string) => statusOf(snapshots.get(id)!);
-  return { actor, clock, sent, unknown, snapshots, statusOfHosted, statusOfCommand };
+  return {
+    actor,
+    clock,
+    sent,
+    unknown,
+    snapshots,
+    statusOfHosted,
+    statusOfCommand,
+    watched,
+    held,
+  };
 }
 
 function reply(tid: string | undefined, extra: Partial<DeviceReplyEvent> = {}): DeviceReplyEvent {
@@ -278,4 +297,193 @@ test("a restored shard of an offline gateway sends nothing until it is online", 
   assert.deepEqual(sent, []);
   actor.send({ type: "gateway.presence", online: true, last_seen_at: T0 });
   assert.deepEqual(sent, ["cmd-1"]);
+});
+
+// One job per class on a dock (issue 14 item 4).
+
+const REMOTE_DEBUG: Exclusivity = { class: "remote_debug", progress: true };
+const LOG_UPLOAD: Exclusivity = { class: "log_upload", progress: true };
+
+/** A command of a class: dispatched with its exclusivity, as the host reads it from the catalog. */
+function job(n: number, method: string, exclusivity: Exclusivity, overrides = {}) {
+  return {
+    type: "command.dispatched" as const,
+    command: command(n, { command_type: method, ...overrides }),
+    exclusivity,
+  };
+}
+
+const delivered = (n: number) => ({
+  type: "bridge.delivered" as const,
+  command_id: `cmd-${n}`,
+  at: T0 + 10 + n,
+});
+
+const FAILED: ReplyOutcome = {
+  status: "FAILED",
+  response_code: "514116",
+  vendor_response: { result: 514116 },
+  failure_code: "DEVICE_EXECUTION_FAILED",
+};
+
+test("a job of a class holds the next command of its class until the job's terminal progress", () => {
+  const { actor, sent, statusOfHosted, held, watched } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG));
+  actor.send(job(2, "cover_close", REMOTE_DEBUG));
+  assert.deepEqual(sent, ["cmd-1"]);
+  assert.deepEqual(held, [{ command_id: "cmd-2", class: "remote_debug", behind: "cmd-1" }]);
+  assert.deepEqual([...watched], [["cmd-1", T0 + 30_001]], "the job ends at its deadline at most");
+  actor.send(delivered(1));
+  assert.deepEqual(sent, ["cmd-1"], "delivered is not the end of the job");
+  actor.send(reply("cmd-1", { method: "cover_open" }));
+  assert.equal(statusOfHosted("cmd-1"), undefined, "cmd-1 SUCCEEDED: its job started");
+  assert.deepEqual(sent, ["cmd-1"], "the job runs on after its reply");
+  assert.equal(statusOfHosted("cmd-2"), "ACCEPTED");
+  actor.send({ type: "job.finished", command_id: "cmd-1" });
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+  assert.deepEqual([...watched], [["cmd-2", T0 + 30_002]]);
+  assert.equal(held.length, 1, "told once");
+});
+
+test("classless commands and commands of other classes go past a held one, in acceptance order", () => {
+  const { actor, sent } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG));
+  actor.send(job(2, "device_reboot", REMOTE_DEBUG));
+  actor.send({ type: "command.dispatched", command: command(3, { command_type: "camera_aim" }) });
+  actor.send(job(4, "fileupload_start", LOG_UPLOAD));
+  actor.send(job(5, "drone_open", REMOTE_DEBUG));
+  assert.deepEqual(sent, ["cmd-1"], "one awaiting delivery at a time still");
+  actor.send(delivered(1));
+  assert.deepEqual(sent, ["cmd-1", "cmd-3"], "cmd-2 waits for cmd-1's job; cmd-3 goes past it");
+  actor.send(delivered(3));
+  assert.deepEqual(sent, ["cmd-1", "cmd-3", "cmd-4"]);
+  actor.send(delivered(4));
+  assert.deepEqual(sent, ["cmd-1", "cmd-3", "cmd-4"], "cmd-5 is of cmd-1's class too");
+  actor.send({ type: "job.finished", command_id: "cmd-1" });
+  assert.deepEqual(sent, ["cmd-1", "cmd-3", "cmd-4", "cmd-2"], "the class's oldest goes first");
+  actor.send(delivered(2));
+  actor.send({ type: "job.finished", command_id: "cmd-2" });
+  assert.deepEqual(sent, ["cmd-1", "cmd-3", "cmd-4", "cmd-2", "cmd-5"]);
+});
+
+test("a job refused by the dock (a failed reply) frees its class at once", () => {
+  const { actor, sent, watched } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG));
+  actor.send(job(2, "cover_close", REMOTE_DEBUG));
+  actor.send(reply("cmd-1", { method: "cover_open", outcome: FAILED }));
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+  assert.deepEqual([...watched.keys()], ["cmd-2"]);
+});
+
+test("a class whose job reports no progress is free at the job's reply", () => {
+  const { actor, sent } = start();
+  const quick: Exclusivity = { class: "quick", progress: false };
+  actor.send(job(1, "quick_a", quick));
+  actor.send(job(2, "quick_b", quick));
+  actor.send(delivered(1));
+  assert.deepEqual(sent, ["cmd-1"]);
+  actor.send(reply("cmd-1", { method: "quick_a" }));
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+});
+
+test("a job whose command timed out frees its class", () => {
+  const { actor, sent, statusOfCommand } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG, { deadline_at: T0 + 1_000 }));
+  actor.send(job(2, "cover_close", REMOTE_DEBUG));
+  actor.send(delivered(1));
+  actor.send({ type: "deadline.reached", command_id: "cmd-1", at: T0 + 1_000 });
+  assert.equal(statusOfCommand("cmd-1"), "TIMED_OUT");
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+});
+
+test("a job that never reports its end frees its class at its command's deadline", () => {
+  const { actor, sent, watched } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG, { deadline_at: T0 + 5_000 }));
+  actor.send(job(2, "cover_close", REMOTE_DEBUG, { deadline_at: T0 + 60_000 }));
+  actor.send(reply("cmd-1", { method: "cover_open" }));
+  assert.deepEqual(sent, ["cmd-1"]);
+  assert.equal(watched.get("cmd-1"), T0 + 5_000);
+  actor.send({ type: "job.deadline", command_id: "cmd-1", at: T0 + 5_000 });
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+  // A late end of the job changes nothing.
+  actor.send({ type: "job.finished", command_id: "cmd-1" });
+  assert.deepEqual(Object.keys(actor.getSnapshot().context.running), ["remote_debug"]);
+  assert.equal(actor.getSnapshot().context.running.remote_debug.command_id, "cmd-2");
+});
+
+test("a job's end reported before its reply frees the class; the reply then changes nothing", () => {
+  const { actor, sent, statusOfCommand } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG));
+  actor.send(job(2, "cover_close", REMOTE_DEBUG));
+  actor.send(delivered(1));
+  actor.send({ type: "job.finished", command_id: "cmd-1" });
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+  actor.send(reply("cmd-1", { method: "cover_open" }));
+  assert.equal(statusOfCommand("cmd-1"), "SUCCEEDED");
+  assert.equal(actor.getSnapshot().context.running.remote_debug.command_id, "cmd-2");
+});
+
+test("a held command whose deadline passes ends TIMED_OUT naming the job it waited behind", () => {
+  const { actor, sent, snapshots } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG));
+  actor.send(job(2, "cover_close", REMOTE_DEBUG, { deadline_at: T0 + 2_000 }));
+  actor.send(delivered(1));
+  actor.send({ type: "deadline.reached", command_id: "cmd-2", at: T0 + 2_000 });
+  const c = snapshots.get("cmd-2")!;
+  assert.equal(statusOf(c), "TIMED_OUT");
+  assert.equal(c.context.failure_code, "DEVICE_TIMEOUT");
+  assert.equal(
+    c.context.failure_reason,
+    "never sent: held behind command cmd-1 of class remote_debug " +
+      "(the dock runs one such job at a time) until the deadline",
+  );
+  assert.equal(c.context.completed_at, T0 + 2_000);
+  assert.deepEqual(sent, ["cmd-1"]);
+  assert.deepEqual(actor.getSnapshot().context.pending.map((p) => p.id), ["cmd-1"]);
+});
+
+test("a command waiting only for the previous delivery times out as DEVICE_TIMEOUT, not held", () => {
+  const { actor, snapshots } = start();
+  actor.send(job(1, "cover_open", REMOTE_DEBUG));
+  actor.send(job(2, "fileupload_start", LOG_UPLOAD, { deadline_at: T0 + 2_000 }));
+  actor.send({ type: "deadline.reached", command_id: "cmd-2", at: T0 + 2_000 });
+  assert.equal(
+    snapshots.get("cmd-2")!.context.failure_reason,
+    "no reply from the device before the deadline",
+  );
+});
+
+test("a restored shard keeps a SUCCEEDED command's running job, and watches its deadline again", () => {
+  const persisted = [restingSnapshot("ACCEPTED", command(2, { command_type: "cover_close" }))];
+  const device = restoredDeviceSnapshot(
+    "DOCK1",
+    persisted.map((snapshot) => ({ snapshot, exclusivity: REMOTE_DEBUG })),
+    ONLINE,
+    [{ command_id: "cmd-1", deadline_at: T0 + 9_000, class: "remote_debug" }],
+  );
+  const { actor, sent, watched } = start({ device, commands: persisted });
+  actor.send({ type: "commands.resume" });
+  assert.deepEqual(sent, [], "cmd-1's job still runs on the dock");
+  assert.equal(watched.get("cmd-1"), T0 + 9_000);
+  actor.send({ type: "job.finished", command_id: "cmd-1" });
+  assert.deepEqual(sent, ["cmd-2"]);
+});
+
+test("a restored command sent before the restart holds its class unless its job ended", () => {
+  const sentBefore = restingSnapshot("DELIVERED", command(1, { command_type: "cover_open" }));
+  const waiting = restingSnapshot("ACCEPTED", command(2, { command_type: "cover_close" }));
+  for (const [job_finished, expected] of [[false, []], [true, ["cmd-2"]]] as const) {
+    const persisted = [sentBefore, waiting];
+    const device = restoredDeviceSnapshot(
+      "DOCK1",
+      [
+        { snapshot: sentBefore, exclusivity: REMOTE_DEBUG, job_finished },
+        { snapshot: waiting, exclusivity: REMOTE_DEBUG },
+      ],
+      ONLINE,
+    );
+    const { actor, sent } = start({ device, commands: persisted });
+    actor.send({ type: "commands.resume" });
+    assert.deepEqual(sent, expected, `job_finished=${job_finished}`);
+  }
 });

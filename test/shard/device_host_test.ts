@@ -11,7 +11,9 @@ import type {
   InFlightCommand,
   LifecycleStore,
   SendClaim,
+  UnfinishedJob,
 } from "../../src/store/lifecycle_store.ts";
+import { exclusivityOf, LASTING_JOB_METHODS } from "../../src/vendors/dji/exclusivity_classes.ts";
 import type { TransitionKind } from "../../machines/command_machine.ts";
 import type { GatewayPresence } from "../../machines/device_shard_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
@@ -45,7 +47,12 @@ async function claimed() {
 function start(
   rows: InFlightCommand[],
   claims: Record<string, SendClaim> = {},
-  o: { busyWriter?: boolean; presence?: Map<string, GatewayPresence> } = {},
+  o: {
+    busyWriter?: boolean;
+    presence?: Map<string, GatewayPresence>;
+    /** Hold by class (the DJI classes), with these jobs not known to have ended. */
+    unfinished?: UnfinishedJob[];
+  } = {},
 ) {
   const clock = new SimulatedClock();
   clock.set(T0);
@@ -73,6 +80,7 @@ function start(
     writeTransitions: () => Promise.resolve({ applied: new Set(), events: new Set() }),
     loadInFlight: () => Promise.resolve(rows),
     loadOutbound: () => Promise.resolve(new Map()),
+    loadUnfinishedJobs: () => Promise.resolve(o.unfinished ?? []),
     // The rows as the last commit left them: still in flight (their end not committed yet).
     findCommands: (ids) =>
       Promise.resolve(
@@ -92,6 +100,9 @@ function start(
     count() {},
     // Every device online unless the test gives the registry's view.
     presenceOf: (id) => o.presence ? o.presence.get(id) ?? { online: false } : { online: true },
+    ...(o.unfinished
+      ? { exclusivity: { of: exclusivityOf, lastingMethods: LASTING_JOB_METHODS } }
+      : {}),
   });
   /** What the writer would store for each recorded transition, read as at commit time. */
   const stored = () =>
@@ -277,10 +288,86 @@ test("a restored command whose gateway stays offline ends DEVICE_OFFLINE at its 
   });
   await host.restore(0);
   clock.increment(9_000);
-  assert.equal(published.length, 0);
+  assert.deepEqual(published, []);
   const [s] = stored();
   assert.equal(s.status, "TIMED_OUT");
   assert.equal(s.context.failure_code, "DEVICE_OFFLINE");
   assert.match(s.context.failure_reason, /last seen 2023-11-14T22:11:20\.000Z$/);
+  host.stop();
+});
+
+/** A job whose command SUCCEEDED before the restart and whose end was not reported yet. */
+function runningJob(deadline_at: number): UnfinishedJob {
+  return {
+    command_id: "0190b6c4-0000-7000-8000-0000000000aa",
+    device_id: "DOCK1",
+    command_type: "cover_open",
+    status: "SUCCEEDED",
+    deadline_at,
+  };
+}
+
+test("after a restore a SUCCEEDED command's running job holds its class until its end is reported", async () => {
+  const next = { ...row(1, "ACCEPTED", T0 + 20_000), command_type: "cover_close" };
+  const classless = { ...row(2, "ACCEPTED", T0 + 20_000), command_type: "camera_aim" };
+  const job = runningJob(T0 + 9_000);
+  const { host, published } = start([next, classless], {}, { unfinished: [job] });
+  await host.restore(0);
+  await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [classless.command_id]);
+  const delivered = { kind: "delivered" as const, device_id: "DOCK1", at: T0 };
+  host.fact({ ...delivered, command_id: classless.command_id }, { ack() {}, nak() {} });
+  await claimed();
+  assert.equal(published.length, 1, "cover_close still waits for cover_open's job");
+  host.jobFinished("DOCK1", job.command_id);
+  await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [classless.command_id, next.command_id]);
+  host.stop();
+});
+
+test("a running job whose end is never reported frees its class at its command's deadline", async () => {
+  const next = { ...row(1, "ACCEPTED", T0 + 20_000), command_type: "device_reboot" };
+  const { clock, host, published } = start([next], {}, { unfinished: [runningJob(T0 + 9_000)] });
+  await host.restore(0);
+  clock.increment(8_999);
+  await claimed();
+  assert.equal(published.length, 0);
+  clock.increment(1);
+  await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [next.command_id]);
+  host.stop();
+});
+
+test("a device whose only news is a running job is restored, and not swept as idle", async () => {
+  const { host } = start([], {}, { unfinished: [runningJob(T0 + 9_000)] });
+  await host.restore(0);
+  assert.equal(host.sweepIdle(), 0);
+  assert.deepEqual(host.size(), { devices: 1, commands: 0 });
+  host.stop();
+});
+
+test("a command sent before the restart whose job ended since holds nothing", async () => {
+  // 1 was claimed for sending and its job's end is recorded (not among the unfinished jobs).
+  const sentBefore = { ...row(1, "DELIVERED", T0 + 20_000), command_type: "cover_open" };
+  const next = { ...row(2, "ACCEPTED", T0 + 20_000), command_type: "cover_close" };
+  const { host, published } = start([sentBefore, next], {}, { unfinished: [] });
+  await host.restore(0);
+  await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [next.command_id]);
+  host.stop();
+});
+
+test("a command sent before the restart whose job still runs holds its class", async () => {
+  const sentBefore = { ...row(1, "DELIVERED", T0 + 20_000), command_type: "cover_open" };
+  const next = { ...row(2, "ACCEPTED", T0 + 20_000), command_type: "cover_close" };
+  const unfinished: UnfinishedJob = { ...runningJob(T0 + 20_000), status: "DELIVERED" };
+  unfinished.command_id = sentBefore.command_id;
+  const { host, published } = start([sentBefore, next], {}, { unfinished: [unfinished] });
+  await host.restore(0);
+  await claimed();
+  assert.equal(published.length, 0);
+  host.jobFinished("DOCK1", sentBefore.command_id);
+  await claimed();
+  assert.deepEqual(published.map((p) => p.command_id), [next.command_id]);
   host.stop();
 });

@@ -24,6 +24,10 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     // A Downlink the tests spawn (src/main.ts) writes its development client file there, not
     // over the developer's .downlink/client.json.
     DOWNLINK_DATA_DIR: join(tmpdir(), "downlink-test-data"),
+    // The suite's simulated docks answer several uploads each and report no progress: with one
+    // job per class (the default), each would wait for the previous one's deadline. The tests of
+    // the hold turn it on.
+    DOWNLINK_HOLD_BY_CLASS: "false",
     ...overrides,
   };
 }

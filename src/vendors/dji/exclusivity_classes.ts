@@ -1,7 +1,9 @@
 // Catalog data: which commands a dock runs one at a time (issue 14 item 4), each class with the
 // DJI result codes a dock answers a second job of the class with while one runs (the evidence,
-// texts from DJI's table, result_codes_data.ts). Data only: Downlink does not hold commands by
-// class yet; the dock simulator's --busy-code plays a dock that refuses by these classes.
+// texts from DJI's table, result_codes_data.ts). The device shard holds a command of a class in
+// ACCEPTED while a job of its class runs on its dock (machines/device_shard_machine.ts); the dock
+// simulator's --busy-code plays a dock that refuses by these classes.
+import { findCommand } from "./catalog.ts";
 
 export interface ExclusivityClass {
   name: string;
@@ -73,3 +75,17 @@ export const EXCLUSIVITY_CLASSES: readonly ExclusivityClass[] = [
 export function exclusivityClassOf(method: string): ExclusivityClass | undefined {
   return EXCLUSIVITY_CLASSES.find((c) => c.methods.includes(method));
 }
+
+/** A command's class as the device shard takes it: the class's name, and whether its job
+ * reports progress (then the class is free at the job's terminal progress, else at its reply). */
+export function exclusivityOf(method: string): { class: string; progress: boolean } | undefined {
+  const kind = exclusivityClassOf(method);
+  if (!kind) return undefined;
+  return { class: kind.name, progress: findCommand(method)?.progress_event !== undefined };
+}
+
+/** The methods whose job may run on after its command finished: a class's methods that report
+ * progress (a restore looks for their jobs still running). */
+export const LASTING_JOB_METHODS: readonly string[] = EXCLUSIVITY_CLASSES
+  .flatMap((c) => c.methods)
+  .filter((m) => findCommand(m)?.progress_event !== undefined);
