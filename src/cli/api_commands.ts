@@ -1,19 +1,20 @@
 // The CLI's commands for API callers: `command send|get|list|wait`, through the typed client,
 // signed with the credentials of api_credentials.ts. Lines for people; --json for programs.
+// `--until finished` follows a long job past its reply to the end its dock reports.
 import { readFileSync } from "node:fs";
 import { type ApiErrorDetail, DownlinkApiError } from "../client/api_errors.ts";
 import {
   type CommandClient,
   type CommandState,
   createCommandClient,
-  isTerminal,
   type ListFilter,
   type SendCommand,
 } from "../client/command_client.ts";
 import type { CommandStatus } from "../command/status.ts";
+import { PROGRESS_FAILED_STATUSES } from "../vendors/dji/progress_statuses.ts";
 import { CREDENTIAL_OPTIONS, resolveCredentials } from "./api_credentials.ts";
 import type { CommandSpec } from "./command_help.ts";
-import { commandLine, type Step, stepLine, stepsOf } from "./lifecycle_lines.ts";
+import { commandLine, progressStepOf, type Step, stepLine, stepsOf } from "./lifecycle_lines.ts";
 
 export interface ApiIo {
   env: Record<string, string | undefined>;
@@ -34,16 +35,32 @@ export const EXIT = {
   SUCCEEDED: 0,
   /** Usage, connection or API errors. */
   ERROR: 1,
-  /** Terminal, but not SUCCEEDED (FAILED, TIMED_OUT, UNMATCHED_RESPONSE). */
+  /** Terminal, but not SUCCEEDED (FAILED, TIMED_OUT, UNMATCHED_RESPONSE); with --until
+   * finished also a job whose dock reported it failed. */
   NOT_SUCCEEDED: 3,
-  /** wait --timeout passed before the command was terminal. */
+  /** wait --timeout passed before the command was terminal (with --until finished: before its
+   * job finished). */
   NOT_TERMINAL: 4,
 } as const;
 
 const EXIT_NOTES = [
   "exit codes: 0 done (with --wait: SUCCEEDED), 1 a usage, connection or API error,",
   "  3 terminal but not SUCCEEDED (FAILED, TIMED_OUT, UNMATCHED_RESPONSE), 4 --timeout passed first",
+  "  (with --until finished: 3 also when the dock reported the job failed, 4 when --timeout",
+  "  passed before the job finished)",
 ];
+
+/** What following a command waits for (GET .../wait?until=). */
+type Until = "terminal" | "finished";
+
+const UNTIL_OPTION: CommandSpec["options"] = {
+  until: {
+    value: "WHAT",
+    help: "terminal (default): until the reply decides the status; finished: until the " +
+      "job's dock reports its end (progress.finished_at) too, for long jobs such as " +
+      "fileupload_start, a line per progress seen",
+  },
+};
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -76,6 +93,19 @@ function client(o: Options, io: ApiIo): CommandClient {
   return createCommandClient(credentials);
 }
 
+function untilOf(o: Options): Until {
+  const v = str(o, "until");
+  if (v === undefined || v === "terminal" || v === "finished") return v ?? "terminal";
+  throw new UsageError(`--until must be terminal or finished, got ${JSON.stringify(v)}`);
+}
+
+/** A finished job that did not do what it was asked: its dock said so by status or result. */
+function jobFailed(state: CommandState): boolean {
+  const p = state.progress;
+  if (!p?.finished_at) return false;
+  return PROGRESS_FAILED_STATUSES.includes(p.status) || (p.result !== undefined && p.result !== 0);
+}
+
 function commandId(positionals: string[], o: Options): string {
   const id = positionals[0] ?? str(o, "id");
   if (!id) throw new UsageError("give the command id, e.g. command get 0192…");
@@ -97,8 +127,23 @@ function printNewSteps(
   return fresh;
 }
 
-/** Follows a command until terminal (or `timeoutSeconds`), printing each step as it shows.
- * The server's wait answers at once when terminal; a 1 s wait shows a DELIVERED in between. */
+/** Prints the job's progress when it shows something not printed yet (the last line printed
+ * is kept in `last`). */
+function printNewProgress(state: CommandState, last: { line?: string }, out: (t: string) => void) {
+  const step = progressStepOf(state);
+  if (!step) return;
+  const line = stepLine(step, state.accepted_at);
+  // The time is left out of the comparison: a report that changes nothing shown is not news.
+  const shown = `${step.name} ${step.detail}`;
+  if (shown === last.line) return;
+  last.line = shown;
+  out(line);
+}
+
+/** Follows a command until terminal (with `until` finished: until its job finished), or
+ * `timeoutSeconds`, printing each step as it shows. The server's wait answers at once when
+ * what it waits for happened (and says whether it did); a 1 s wait shows a DELIVERED, or a
+ * job's progress, in between. */
 async function follow(
   api: CommandClient,
   id: string,
@@ -109,17 +154,27 @@ async function follow(
 ): Promise<number> {
   const json = o.json === true;
   const quiet = o.quiet === true;
+  const what = untilOf(o);
+  const progress: { line?: string } = {};
   const until = timeoutSeconds === undefined ? Infinity : Date.now() + timeoutSeconds * 1000;
-  let state = await api.get(id);
+  let { state, reached } = await api.waitOnce(id, { timeoutSeconds: 0, until: what });
   for (;;) {
-    if (!json && !quiet) printNewSteps(state, printed, io.out);
-    if (isTerminal(state.status) || Date.now() >= until || io.signal?.aborted) break;
+    if (!json && !quiet) {
+      printNewSteps(state, printed, io.out);
+      if (what === "finished") printNewProgress(state, progress, io.out);
+    }
+    if (reached || Date.now() >= until || io.signal?.aborted) break;
     const left = Math.max(0, (until - Date.now()) / 1000);
-    state = await api.wait(id, { timeoutSeconds: Math.min(1, left), signal: io.signal });
+    ({ state, reached } = await api.waitOnce(id, {
+      timeoutSeconds: Math.min(1, left),
+      until: what,
+      signal: io.signal,
+    }));
   }
   if (json) io.out(JSON.stringify(state));
-  if (!isTerminal(state.status)) return EXIT.NOT_TERMINAL;
-  return state.status === "SUCCEEDED" ? EXIT.SUCCEEDED : EXIT.NOT_SUCCEEDED;
+  if (!reached) return EXIT.NOT_TERMINAL;
+  if (state.status !== "SUCCEEDED") return EXIT.NOT_SUCCEEDED;
+  return what === "finished" && jobFailed(state) ? EXIT.NOT_SUCCEEDED : EXIT.SUCCEEDED;
 }
 
 const OUTPUT_OPTIONS: CommandSpec["options"] = {
@@ -142,6 +197,7 @@ const SEND: ApiCommand = {
       key: { value: "K", help: "the idempotency key (default: from --file, else a fresh UUID)" },
       timeout: { value: "SECONDS", help: "timeout_seconds, 1-300 (default: the server's)" },
       wait: { help: "follow the command until terminal, a line per step" },
+      ...UNTIL_OPTION,
       quiet: { help: "print only the command id (with --wait, the exit code tells the outcome)" },
       ...OUTPUT_OPTIONS,
       ...CREDENTIAL_OPTIONS,
@@ -192,6 +248,10 @@ const SEND: ApiCommand = {
       timeout_seconds: wholeNumber(o, "timeout") ?? body.timeout_seconds,
     } as SendCommand;
 
+    if (str(o, "until") !== undefined && o.wait !== true) {
+      throw new UsageError("--until says what --wait waits for: give --wait too");
+    }
+    untilOf(o); // a wrong --until is refused before anything is sent
     const api = client(o, io);
     const accepted = await api.send(command);
     if (o.quiet === true) {
@@ -226,9 +286,11 @@ const GET: ApiCommand = {
 const WAIT: ApiCommand = {
   spec: {
     description: "Follows a command until it is terminal. Prints each lifecycle step " +
-      "(ACCEPTED, DELIVERED, the outcome) with its time.",
+      "(ACCEPTED, DELIVERED, the outcome) with its time; with --until finished, the job's " +
+      "progress (PROGRESS) until its dock reports its end (FINISHED).",
     arguments: "<command_id>",
     options: {
+      ...UNTIL_OPTION,
       timeout: { value: "SECONDS", help: "give up after this long (default: until terminal)" },
       quiet: { help: "print nothing; the exit code tells the outcome" },
       ...OUTPUT_OPTIONS,

@@ -1,10 +1,11 @@
-// How the CLI shows a command's lifecycle to a person: one line per step of a command's state,
-// one line per lifecycle event, one line per command in a list.
+// How the CLI shows a command's lifecycle to a person: one line per step of a command's state
+// (and of its job's progress), one line per lifecycle event, one line per command in a list.
 import type { CommandState } from "../client/command_client.ts";
 import type { LifecycleEvent } from "../command/lifecycle_event.ts";
+import type { ProgressView } from "../command/progress.ts";
 
 export interface Step {
-  /** ACCEPTED, DELIVERED or the terminal status. */
+  /** ACCEPTED, DELIVERED or the terminal status; PROGRESS or FINISHED for the job. */
   name: string;
   at: string;
   detail: string;
@@ -48,16 +49,30 @@ export function stepLine(step: Step, acceptedAt: string): string {
   ].join("  ").trimEnd();
 }
 
-/** A command.progress event's job state: `progress=in_progress 40% step=open_cover`. */
-function progressPart(e: LifecycleEvent): string {
-  const p = e.progress;
-  if (!p) return "";
+/** A job's progress as words: `progress=in_progress 40% step=open_cover`, `finished` when asked,
+ * and why it failed. */
+function progressText(p: ProgressView, withFinished: boolean): string {
   const parts = [`progress=${p.status}`];
   if (p.percent !== undefined) parts.push(`${Math.round(p.percent)}%`);
   if (p.step !== undefined) parts.push(`step=${p.step}`);
-  if (p.finished_at) parts.push("finished");
+  if (withFinished && p.finished_at) parts.push("finished");
   if (p.failure_reason) parts.push(`reason=${JSON.stringify(p.failure_reason)}`);
   return parts.join(" ");
+}
+
+/** A command.progress event's job state: `progress=in_progress 40% step=open_cover`. */
+function progressPart(e: LifecycleEvent): string {
+  return e.progress ? progressText(e.progress, true) : "";
+}
+
+/** The job's latest progress as a step, once its dock reported some: PROGRESS (at its update)
+ * while it runs, FINISHED (at finished_at) once the dock reported the job's end. */
+export function progressStepOf(state: CommandState): Step | undefined {
+  const p = state.progress;
+  if (!p) return undefined;
+  return p.finished_at
+    ? { name: "FINISHED", at: p.finished_at, detail: progressText(p, false) }
+    : { name: "PROGRESS", at: p.updated_at, detail: progressText(p, false) };
 }
 
 /** One readable line per lifecycle event. */

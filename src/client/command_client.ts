@@ -1,6 +1,7 @@
 // The typed client of Downlink's command API: `send` checked against each catalog command's
-// payload type, `get`, `list` over every page, `wait` until terminal; each error answer thrown
-// as its typed error (api_errors.ts). Runs on Node, Deno and in browsers.
+// payload type, `get`, `list` over every page, `wait` until terminal (or until the job finished),
+// `waitOnce` for one server wait; each error answer thrown as its typed error (api_errors.ts).
+// Runs on Node, Deno and in browsers.
 import type { CommandStatus } from "../command/status.ts";
 import type { CommandView } from "../store/command_store.ts";
 import { apiError } from "./api_errors.ts";
@@ -73,6 +74,21 @@ export interface WaitOptions {
   until?: "terminal" | "finished";
 }
 
+/** One wait as the server answers it (`waitOnce`). */
+export interface WaitOnceOptions {
+  /** 0-60 (fractions are rounded up); 0 reads the state at once. Default: the server's (30). */
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+  until?: "terminal" | "finished";
+}
+
+/** The state a wait ended with, and whether what it waited for happened (the server says so by
+ * leaving out `X-Wait-Timed-Out`): only the server knows whether a job reports progress. */
+export interface WaitAnswer {
+  state: CommandState;
+  reached: boolean;
+}
+
 export interface CommandClient {
   send<T extends CommandType>(command: SendCommand<T>): Promise<Accepted>;
   get(commandId: string): Promise<CommandState>;
@@ -80,6 +96,9 @@ export interface CommandClient {
   list(filter?: ListFilter): AsyncIterableIterator<CommandPage>;
   /** Resolves with the state once terminal, or when `timeoutSeconds` have passed. */
   wait(commandId: string, options?: WaitOptions): Promise<CommandState>;
+  /** One server wait (at most 60 s): for a caller that shows what happens meanwhile, e.g. the
+   * CLI's `command wait`, which waits a second at a time and prints each new step. */
+  waitOnce(commandId: string, options?: WaitOnceOptions): Promise<WaitAnswer>;
   /** The signed HTTP layer underneath, for any other request. */
   readonly http: DownlinkClient;
 }
@@ -130,6 +149,26 @@ export function listQuery(filter: ListFilter): string {
 
 export function createCommandClient(options: DownlinkClientOptions): CommandClient {
   const http = createDownlinkClient(options);
+
+  async function waitOnce(
+    commandId: string,
+    { timeoutSeconds, signal, until = "terminal" }: WaitOnceOptions = {},
+  ): Promise<WaitAnswer> {
+    const params = new URLSearchParams();
+    if (timeoutSeconds !== undefined) {
+      const seconds = Math.min(WAIT_MAX_SECONDS, Math.max(0, Math.ceil(timeoutSeconds)));
+      params.set("timeout_seconds", String(seconds));
+    }
+    if (until !== "terminal") params.set("until", until);
+    const query = params.toString();
+    const res = await http.request<CommandState>(
+      "GET",
+      `${commandPath(commandId)}/wait${query === "" ? "" : `?${query}`}`,
+      { signal },
+    );
+    return { state: ok(res), reached: res.headers.get("X-Wait-Timed-Out") !== "true" };
+  }
+
   return {
     http,
     async send(command) {
@@ -162,21 +201,15 @@ export function createCommandClient(options: DownlinkClientOptions): CommandClie
     async wait(commandId, { timeoutSeconds, signal, until: what = "terminal" } = {}) {
       const until = timeoutSeconds === undefined ? Infinity : Date.now() + timeoutSeconds * 1000;
       for (;;) {
-        const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
-        const seconds = Math.min(WAIT_MAX_SECONDS, left);
-        const query = what === "finished" ? "&until=finished" : "";
-        const res = await http.request<CommandState>(
-          "GET",
-          `${commandPath(commandId)}/wait?timeout_seconds=${seconds}${query}`,
-          { signal },
-        );
-        const state = ok(res);
-        // The server says whether what was waited for happened.
-        const reached = what === "finished"
-          ? res.headers.get("X-Wait-Timed-Out") !== "true"
-          : isTerminal(state.status);
+        const left = Math.max(0, (until - Date.now()) / 1000);
+        const { state, reached } = await waitOnce(commandId, {
+          timeoutSeconds: Math.min(WAIT_MAX_SECONDS, left),
+          signal,
+          until: what,
+        });
         if (reached || Date.now() >= until) return state;
       }
     },
+    waitOnce,
   };
 }

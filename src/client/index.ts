@@ -12,6 +12,8 @@ export {
   isTerminal,
   type ListFilter,
   type SendCommand,
+  type WaitAnswer,
+  type WaitOnceOptions,
   type WaitOptions,
 } from "./command_client.ts";
 export * from "./api_errors.ts";

@@ -1,6 +1,6 @@
 // The CLI for API callers against a running Downlink and simulated docks: client create --out,
-// command send (--wait), get, list, wait, and events watch, with credentials from a client file,
-// flags or the environment.
+// command send (--wait), get, list, wait (--until finished), and events watch, with credentials
+// from a client file, flags or the environment.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -9,7 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runCli } from "../../src/cli/main.ts";
-import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
+import {
+  createDockSimulator,
+  type DockSimulator,
+  type DockSimulatorOptions,
+} from "../../src/cli/dock_simulate.ts";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { SEED_BODY } from "../support/api_fixtures.ts";
 
@@ -65,7 +69,10 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-async function dock(label: string, options: { silent?: boolean; result?: number } = {}) {
+async function dock(
+  label: string,
+  options: Pick<DockSimulatorOptions, "silent" | "result" | "progress"> = {},
+) {
   const sn = f.device(label);
   docks.push(await createDockSimulator({ mqttUrl: f.mqttUrl, sn, result: 0, ...options }));
   return sn;
@@ -299,6 +306,107 @@ describe("command wait and list", () => {
   });
 });
 
+describe("command wait --until finished", () => {
+  const send = (sn: string, ...more: string[]) =>
+    cli(
+      "command",
+      "send",
+      "--client-file",
+      clientFile,
+      "--device",
+      sn,
+      "--type",
+      "fileupload_start",
+      "--payload",
+      seedPayload(),
+      ...more,
+    );
+
+  test("follows the job past its reply: a line per progress, FINISHED last, exit 0", async () => {
+    // Three reports 400 ms apart after the reply: the job ends about 1.2 s after SUCCEEDED.
+    const sn = await dock("job", { progress: { steps: 2, intervalMs: 400 } });
+    const id = (await send(sn, "--quiet")).out.trim();
+    const r = await cli("command", "wait", id, "--until", "finished", "--client-file", clientFile);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split("\n");
+    assert.match(lines[0], /^ACCEPTED +/);
+    assert.ok(lines.some((l) => /^SUCCEEDED +.*response_code=0$/.test(l)), r.out);
+    assert.match(lines.at(-1)!, /^FINISHED +\S+Z +\+\d+\.\d{3} s {2}progress=ok 100% step=done$/);
+    assert.equal(lines.filter((l) => l.startsWith("FINISHED")).length, 1, r.out);
+    // What the wait answered is what the API now holds: the job's end.
+    const state = JSON.parse((await cli("command", "get", id, "--client-file", clientFile)).out);
+    assert.equal(state.progress.status, "ok");
+    assert.ok(state.progress.finished_at);
+  });
+
+  test("a job whose dock reports nothing: SUCCEEDED is not enough, --timeout exits 4", async () => {
+    // A dock that answers result 0 and never reports progress: the reply is in, the job not.
+    const sn = await dock("job-silent");
+    const id = (await send(sn, "--wait", "--quiet")).out.trim();
+    const terminal = await cli("command", "wait", id, "--client-file", clientFile);
+    assert.equal(terminal.code, 0, terminal.err);
+    const started = Date.now();
+    const r = await cli(
+      "command",
+      "wait",
+      id,
+      "--until",
+      "finished",
+      "--timeout",
+      "1",
+      "--client-file",
+      clientFile,
+    );
+    assert.equal(r.code, 4, r.out + r.err);
+    assert.match(r.out, /^SUCCEEDED +/m);
+    assert.doesNotMatch(r.out, /^FINISHED/m);
+    assert.ok(Date.now() - started < 5_000);
+    const json = await cli(
+      "command",
+      "wait",
+      id,
+      "--until",
+      "finished",
+      "--timeout",
+      "0",
+      "--json",
+      "--client-file",
+      clientFile,
+    );
+    assert.equal(json.code, 4);
+    assert.equal(JSON.parse(json.out).status, "SUCCEEDED");
+  });
+
+  test("send --wait --until finished: a job the dock reports failed exits 3 with DJI's reason", async () => {
+    const sn = await dock("job-fails", {
+      progress: { steps: 1, intervalMs: 200, failCode: 324019 },
+    });
+    const r = await send(sn, "--wait", "--until", "finished");
+    assert.equal(r.code, 3, r.out + r.err);
+    assert.match(r.out, /^SUCCEEDED +.*response_code=0$/m);
+    assert.match(
+      r.out.trim().split("\n").at(-1)!,
+      /^FINISHED +.*progress=failed 100% step=done reason="324019: Due to network anomalies/,
+    );
+  });
+
+  test("a wrong --until is refused before anything is sent; --until needs --wait on send", async () => {
+    const sn = await dock("job-usage");
+    const wrong = await send(sn, "--wait", "--until", "delivered");
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.err, /--until must be terminal or finished, got "delivered"/);
+    const alone = await send(sn, "--until", "finished");
+    assert.equal(alone.code, 1);
+    assert.match(alone.err, /give --wait too/);
+    const list = await cli("command", "list", "--device", sn, "--client-file", clientFile);
+    assert.equal(list.out.trim(), "", "nothing was sent");
+    const id = (await send(sn, "--quiet")).out.trim();
+    const w = await cli("command", "wait", id, "--until", "soon", "--client-file", clientFile);
+    assert.equal(w.code, 1);
+    assert.match(w.err, /--until must be terminal or finished, got "soon"/);
+  });
+});
+
 describe("events watch", () => {
   test("--command prints the command's events a line each and stops after its outcome", async () => {
     const sn = await dock("events");
@@ -362,6 +470,7 @@ describe("--help", () => {
       "--payload",
       "--file",
       "--wait",
+      "--until WHAT",
     ]],
     [["command", "get"], /Prints a command's state/, ["<command_id>", "--url", "--client-file"]],
     [["command", "list"], /Lists the client's tenant's commands/, [
@@ -374,7 +483,12 @@ describe("--help", () => {
       "--cursor",
       "--all",
     ]],
-    [["command", "wait"], /Follows a command until it is terminal/, ["<command_id>", "--timeout"]],
+    [["command", "wait"], /Follows a command until it is terminal/, [
+      "<command_id>",
+      "--timeout",
+      "--until WHAT",
+      "finished: until the job's dock reports its end",
+    ]],
     [["events", "watch"], /lifecycle events from NATS/, [
       "--tenant",
       "--device",

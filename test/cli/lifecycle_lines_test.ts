@@ -2,7 +2,7 @@
 // DELIVERED step when the reply overtook the broker's acknowledgement.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eventLine, stepLine, stepsOf } from "../../src/cli/lifecycle_lines.ts";
+import { eventLine, progressStepOf, stepLine, stepsOf } from "../../src/cli/lifecycle_lines.ts";
 import type { CommandState } from "../../src/client/command_client.ts";
 
 const base: CommandState = {
@@ -58,6 +58,42 @@ test("a progress event reads with the job's status, percent, step and end", () =
     }),
     "2026-12-01T03:54:55.577Z  command.progress   SUCCEEDED           command=c  " +
       "progress=ok 100% step=done finished",
+  );
+});
+
+test("a job's progress is a PROGRESS step while it runs, FINISHED at the end its dock reported", () => {
+  assert.equal(progressStepOf({ ...base, status: "SUCCEEDED" }), undefined);
+  const running = progressStepOf({
+    ...base,
+    status: "SUCCEEDED",
+    progress: {
+      status: "in_progress",
+      percent: 39.6,
+      step: "open_cover",
+      updated_at: "2026-12-01T03:54:56.077Z",
+    },
+  });
+  assert.deepEqual(running, {
+    name: "PROGRESS",
+    at: "2026-12-01T03:54:56.077Z",
+    detail: "progress=in_progress 40% step=open_cover",
+  });
+  const ended = progressStepOf({
+    ...base,
+    status: "SUCCEEDED",
+    progress: {
+      status: "failed",
+      percent: 100,
+      result: 514107,
+      failure_reason: "514107: Dock is busy",
+      updated_at: "2026-12-01T03:54:57.577Z",
+      finished_at: "2026-12-01T03:54:57.077Z",
+    },
+  })!;
+  assert.equal(
+    stepLine(ended, base.accepted_at),
+    "FINISHED            2026-12-01T03:54:57.077Z     +1.500 s  " +
+      'progress=failed 100% reason="514107: Dock is busy"',
   );
 });
 

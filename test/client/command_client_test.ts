@@ -1,5 +1,6 @@
 // The typed client against a running Downlink (api, shard, bridge on the machine's services) and
-// a simulated dock: send, get, list over pages, wait, and each error answer as its typed error.
+// a simulated dock: send, get, list over pages, wait (and waitOnce), and each error answer as its
+// typed error.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
@@ -126,6 +127,26 @@ describe("send, get and wait", () => {
     const ms = Date.now() - started;
     assert.ok(["ACCEPTED", "DELIVERED"].includes(state.status), state.status);
     assert.ok(ms >= 900 && ms < 5_000, `took ${ms} ms`);
+  });
+
+  test("waitOnce says whether what it waited for happened: a reply is in, a job may not be", async () => {
+    // A dock that answers result 0 and reports no progress: terminal, never finished.
+    const sn = await dock("once");
+    const { command_id } = await client.send({
+      device_id: sn,
+      command_type: "fileupload_start",
+      payload: PAYLOAD,
+      timeout_seconds: 10,
+    });
+    const terminal = await client.waitOnce(command_id, { timeoutSeconds: 10 });
+    assert.equal(terminal.state.status, "SUCCEEDED");
+    assert.equal(terminal.reached, true);
+    const started = Date.now();
+    const finished = await client.waitOnce(command_id, { timeoutSeconds: 0.2, until: "finished" });
+    assert.equal(finished.state.status, "SUCCEEDED");
+    assert.equal(finished.reached, false);
+    // 0.2 s is asked for as the whole second the API counts in.
+    assert.ok(Date.now() - started >= 900, `took ${Date.now() - started} ms`);
   });
 });
 

@@ -4,48 +4,28 @@
 // and the typed client, and the device events read back from the stream.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import process from "node:process";
-import { createInterface } from "node:readline";
-import { promisify } from "node:util";
-import { startMosquitto } from "../../faults/mosquitto_broker.ts";
-import type { OwnedServer } from "../../faults/owned_server.ts";
 import { loadConfig } from "../../src/config.ts";
 import { connectNats } from "../../src/bus/nats.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";
-import { dropNamespace, testEnv } from "../support/harness.ts";
+import { type BlackBox, type DockEar, startBlackBox } from "../support/black_box.ts";
 import { seedCommand } from "../support/api_fixtures.ts";
 import { streamEvents } from "../support/stream_events.ts";
 
-const run = promisify(execFile);
 const OFFLINE_AFTER_SECONDS = 3;
 const sn = `bb-dock-${crypto.randomUUID().slice(0, 8)}`;
 const aircraft = `${sn}-uav`;
 
-let dir: string;
-let broker: OwnedServer;
-let downlink: { child: ChildProcess; port: number };
-let env: Record<string, string>;
+let bb: BlackBox;
 let client: { client_id: string; secret: string };
 let http: DownlinkClient;
-let sub: ChildProcess;
-/** What the dock's mosquitto_sub printed: one topic and its payload per message. */
-const heard: Array<{ topic: string; body: any }> = [];
+/** What the dock's mosquitto_sub hears: its status_reply and services topics. */
+let ear: DockEar;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "downlink-black-box-"));
-  broker = await startMosquitto(dir);
-  env = testEnv({
-    MQTT_URL: broker.url,
+  bb = await startBlackBox({
     DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: String(OFFLINE_AFTER_SECONDS),
-    // The process says on an info line which port it listens on.
-    DOWNLINK_LOG_LEVEL: "info",
   });
-  downlink = await startDownlink();
   const created = await cli(
     "client",
     "create",
@@ -58,84 +38,29 @@ before(async () => {
   );
   client = JSON.parse(created);
   http = createDownlinkClient({
-    baseUrl: `http://127.0.0.1:${downlink.port}`,
+    baseUrl: bb.baseUrl,
     clientId: client.client_id,
     secret: client.secret,
   });
-  const { port } = new URL(broker.url);
-  sub = spawn("/usr/bin/mosquitto_sub", [
-    ...["-h", "127.0.0.1", "-p", port, "-q", "1", "-v"],
-    ...["-t", `sys/product/${sn}/status_reply`, "-t", `thing/product/${sn}/services`],
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  createInterface({ input: sub.stdout! }).on("line", (line) => {
-    const space = line.indexOf(" ");
-    heard.push({ topic: line.slice(0, space), body: JSON.parse(line.slice(space + 1)) });
-  });
-  // mosquitto_sub prints nothing when subscribed: give it a moment before the dock speaks.
-  await sleep(500);
+  ear = await bb.listen([`sys/product/${sn}/status_reply`, `thing/product/${sn}/services`]);
 });
 
 after(async () => {
-  sub?.kill("SIGTERM");
-  if (downlink) {
-    const exited = new Promise((r) => downlink.child.once("exit", r));
-    downlink.child.kill("SIGTERM");
-    await exited;
-  }
-  if (env) await dropNamespace(loadConfig(env));
-  await broker?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await bb?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `node --import tsx src/main.ts` (node, under Deno too); resolves once it serves HTTP. */
-function startDownlink(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn("node", ["--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error("downlink did not start in 60 s"));
-    }, 60_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      let entry: { level?: string; msg?: string; port?: number };
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (entry.level === "error") console.error(line);
-      if (entry.msg === "downlink started") {
-        clearTimeout(timer);
-        resolve({ child, port: entry.port! });
-      }
-    });
-  });
-}
-
 /** The Downlink CLI with this test's environment and client. */
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run("node", ["--import", "tsx", "src/cli/main.ts", ...args], {
-    env: {
-      ...process.env,
-      ...env,
-      DOWNLINK_URL: `http://127.0.0.1:${downlink.port}`,
-      ...(client ? { DOWNLINK_API_ID: client.client_id, DOWNLINK_API_SECRET: client.secret } : {}),
-    },
-  });
-  return stdout;
+function cli(...args: string[]): Promise<string> {
+  return bb.cli(
+    args,
+    client ? { DOWNLINK_API_ID: client.client_id, DOWNLINK_API_SECRET: client.secret } : {},
+  );
 }
 
 /** The dock speaking: one mosquitto_pub per message, QoS 1. */
-async function pub(topic: string, body: unknown): Promise<void> {
-  const { port } = new URL(broker.url);
-  await run("/usr/bin/mosquitto_pub", [
-    ...["-h", "127.0.0.1", "-p", port, "-q", "1", "-t", topic, "-m", JSON.stringify(body)],
-  ]);
-}
+const pub = (topic: string, body: unknown) => bb.pub(topic, body);
 
 function updateTopo(tid: string, withAircraft: boolean) {
   return {
@@ -174,13 +99,13 @@ async function device(id: string) {
 test("a dock played with mosquitto_pub/sub: presence, a command held while it is silent, delivered when it is back", async () => {
   // update_topo → exactly one status_reply, echoing tid and bid.
   await pub(`sys/product/${sn}/status`, updateTopo("topo-1", true));
-  const reply = await until("status_reply", () => heard.find((h) => h.body.tid === "topo-1"));
+  const reply = await until("status_reply", () => ear.heard.find((h) => h.body.tid === "topo-1"));
   assert.equal(reply.topic, `sys/product/${sn}/status_reply`);
   assert.equal(reply.body.bid, "bid-topo-1");
   assert.equal(reply.body.method, "update_topo");
   assert.deepEqual(reply.body.data, { result: 0 });
   await sleep(500);
-  assert.equal(heard.filter((h) => h.body.tid === "topo-1").length, 1, "answered once");
+  assert.equal(ear.heard.filter((h) => h.body.tid === "topo-1").length, 1, "answered once");
 
   // The devices over the signed API, through the CLI.
   const lines = (await cli("devices", "list", "--device", sn, "--json")).trim().split("\n");
@@ -208,13 +133,13 @@ test("a dock played with mosquitto_pub/sub: presence, a command held while it is
   const id = (sent.body as { command_id: string }).command_id;
   await sleep(2_000);
   assert.equal((await http.getCommand(id)).body.status, "ACCEPTED");
-  assert.deepEqual(heard.filter((h) => h.topic.endsWith("/services")), []);
+  assert.deepEqual(ear.heard.filter((h) => h.topic.endsWith("/services")), []);
 
   // Back online: the command arrives, the dock answers it, it finishes.
   await pub(`sys/product/${sn}/status`, updateTopo("topo-2", true));
   const command = await until(
     "the command at the dock",
-    () => heard.find((h) => h.topic === `thing/product/${sn}/services`),
+    () => ear.heard.find((h) => h.topic === `thing/product/${sn}/services`),
   );
   assert.equal(command.body.tid, id);
   await pub(`thing/product/${sn}/services_reply`, {
@@ -233,7 +158,7 @@ test("a dock played with mosquitto_pub/sub: presence, a command held while it is
 
   // Silent again: offline again. The stream holds the story, in order.
   await until("offline again", async () => (await device(sn)).online === false ? true : undefined);
-  const nc = await connectNats(loadConfig(env).natsUrl, "black-box");
+  const nc = await connectNats(loadConfig(bb.env).natsUrl, "black-box");
   try {
     const events = await until("four presence changes in the stream", async () => {
       const all = (await streamEvents(nc, `downlink.device.${sn}.*`)) as unknown as DeviceEvent[];
