@@ -12,7 +12,9 @@ import { type BlackBox, type DockEar, startBlackBox } from "../support/black_box
 import { seedCommand } from "../support/api_fixtures.ts";
 import { streamEvents } from "../support/stream_events.ts";
 
-const OFFLINE_AFTER_SECONDS = 3;
+// Long enough for the CLI (a few seconds to start on a loaded 2-core machine) to see the dock
+// online before its silence makes it offline.
+const OFFLINE_AFTER_SECONDS = 8;
 const sn = `bb-dock-${crypto.randomUUID().slice(0, 8)}`;
 const aircraft = `${sn}-uav`;
 
@@ -83,7 +85,7 @@ function updateTopo(tid: string, withAircraft: boolean) {
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined) {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
