@@ -42,6 +42,16 @@ const Env = Type.Object({
   // For a broker path that carries no status topics: presence is never known there, and waiting
   // for it would time every command out.
   DOWNLINK_DELIVER_WHEN_OFFLINE: Type.Boolean({ default: false }),
+  // A dock waits about 40 s for an answer to flight_areas_get / offline_map_get before a takeoff
+  // (PROTOCOL §2.4): Downlink answers them itself when no client has within the grace period.
+  DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS: Type.Number({ default: 5, minimum: 0, maximum: 3_600 }),
+  // Requests carry no timeout on the cloud side; a dock gives up on its own (40 s before a
+  // takeoff, 10 s for DJI's simulator): an answer later than this reaches nobody.
+  DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS: Type.Number({
+    default: 60,
+    exclusiveMinimum: 0,
+    maximum: 86_400,
+  }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
   DOWNLINK_DATA_DIR: Type.String({ default: ".downlink", minLength: 1 }),
 });
@@ -90,6 +100,11 @@ export interface Config {
   dataDir: string;
   /** Publish a command whether or not its gateway is online (false: it waits for the gateway). */
   deliverWhenOffline: boolean;
+  /** How long a request Downlink can answer (flight_areas_get, offline_map_get) waits for a
+   * client before Downlink answers it. */
+  deviceRequestGraceSeconds: number;
+  /** How long a dock's request waits for an answer before it expires. */
+  deviceRequestExpirySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -119,6 +134,11 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     if (kind === "integer") {
       if (!/^-?\d+$/.test(value.trim())) {
         throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(value)}`);
+      }
+      raw[key] = Number(value);
+    } else if (kind === "number") {
+      if (!/^-?\d+(\.\d+)?$/.test(value.trim())) {
+        throw new ConfigError(`${key} must be a number, got ${JSON.stringify(value)}`);
       }
       raw[key] = Number(value);
     } else if (kind === "boolean") {
@@ -206,6 +226,8 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
     dataDir: e.DOWNLINK_DATA_DIR,
     deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,
+    deviceRequestGraceSeconds: e.DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS,
+    deviceRequestExpirySeconds: e.DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS,
   };
 }
 
