@@ -215,14 +215,22 @@ test("a client's answer before the grace wins: Downlink sends nothing of its own
   await host.restore(0);
   await host.take(fact("offline_map_get", "t1"));
   const id = [...rows.keys()][0];
-  const outcome = await store.answer(id, { result: 7 }, { by: "client", client_id: "c" }, START);
-  assert.equal(outcome.outcome, "answered");
-  // The API hands a client's answer over itself, and notes it.
-  await store.markSent(id, START);
+  // The client's answer lands between the sweep's read of what is due and its own answer: the
+  // conditional update is the one that decides.
+  const due = store.dueAutoAnswers.bind(store);
+  store.dueAutoAnswers = async (partitions, now) => {
+    const found = await due(partitions, now);
+    const outcome = await store.answer(id, { result: 7 }, { by: "client", client_id: "c" }, now);
+    assert.equal(outcome.outcome, "answered");
+    // The API hands a client's answer over itself, and notes it.
+    await store.markSent(id, now);
+    return found;
+  };
   clock.increment(GRACE_MS);
   await settle();
   assert.deepEqual(sent, []);
   assert.equal(rows.get(id)!.answered_by, "client");
+  assert.deepEqual(rows.get(id)!.answer, { result: 7 });
   await host.stop();
 });
 
@@ -296,12 +304,15 @@ test("a restored pending request is scheduled from the table", async () => {
   await after.host.stop();
 });
 
-test("a partition not owned is not swept", async () => {
+test("a partition given up is not swept: its next owner does it", async () => {
   const { clock, host, rows, sent } = setup();
+  await host.restore(0);
   await host.take(fact("flight_areas_get", "t1"));
+  await host.take(fact("storage_config_get", "t2"));
+  host.drop(0);
   clock.increment(EXPIRY_MS);
   await settle();
-  assert.equal([...rows.values()][0].status, "PENDING");
+  assert.deepEqual([...rows.values()].map((r) => r.status), ["PENDING", "PENDING"]);
   assert.deepEqual(sent, []);
   await host.stop();
 });
