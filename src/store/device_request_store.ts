@@ -223,10 +223,11 @@ export function createDeviceRequestStore(sql: Sql): DeviceRequestStore {
 
     async dueAutoAnswers(partitions, now) {
       if (partitions.length === 0) return [];
-      return await sql<{ request_id: string; method: string }[]>`
+      const rows = await sql<{ request_id: string; method: string }[]>`
         select request_id, method from device_requests
         where partition = any(${partitions as number[]}::int[]) and status = 'PENDING'
           and auto_answer_at <= ${iso(now)}::timestamptz`;
+      return rows.map((r) => ({ request_id: r.request_id, method: r.method }));
     },
 
     async unsentAnswers(partitions, answeredBefore) {
