@@ -45,6 +45,16 @@ const Env = Type.Object({
   // One job per class on a dock (issue 14 item 4): a dock refuses a second job of a class while
   // one runs, so it waits in ACCEPTED. Off for docks that report no progress (simulated loads).
   DOWNLINK_HOLD_BY_CLASS: Type.Boolean({ default: true }),
+  // A dock waits about 40 s for an answer to flight_areas_get / offline_map_get before a takeoff
+  // (PROTOCOL §2.4): Downlink answers them itself when no client has within the grace period.
+  DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS: Type.Number({ default: 5, minimum: 0, maximum: 3_600 }),
+  // Requests carry no timeout on the cloud side; a dock gives up on its own (40 s before a
+  // takeoff, 10 s for DJI's simulator): an answer later than this reaches nobody.
+  DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS: Type.Number({
+    default: 60,
+    exclusiveMinimum: 0,
+    maximum: 86_400,
+  }),
   DOWNLINK_INSTANCE_ID: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" })),
   DOWNLINK_DATA_DIR: Type.String({ default: ".downlink", minLength: 1 }),
 });
@@ -95,6 +105,11 @@ export interface Config {
   deliverWhenOffline: boolean;
   /** A command of an exclusivity class waits while a job of its class runs on its dock. */
   holdByClass: boolean;
+  /** How long a request Downlink can answer (flight_areas_get, offline_map_get) waits for a
+   * client before Downlink answers it. */
+  deviceRequestGraceSeconds: number;
+  /** How long a dock's request waits for an answer before it expires. */
+  deviceRequestExpirySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -124,6 +139,11 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     if (kind === "integer") {
       if (!/^-?\d+$/.test(value.trim())) {
         throw new ConfigError(`${key} must be an integer, got ${JSON.stringify(value)}`);
+      }
+      raw[key] = Number(value);
+    } else if (kind === "number") {
+      if (!/^-?\d+(\.\d+)?$/.test(value.trim())) {
+        throw new ConfigError(`${key} must be a number, got ${JSON.stringify(value)}`);
       }
       raw[key] = Number(value);
     } else if (kind === "boolean") {
@@ -212,6 +232,8 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     dataDir: e.DOWNLINK_DATA_DIR,
     deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,
     holdByClass: e.DOWNLINK_HOLD_BY_CLASS,
+    deviceRequestGraceSeconds: e.DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS,
+    deviceRequestExpirySeconds: e.DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS,
   };
 }
 

@@ -111,3 +111,27 @@ test("a command waits for the running job of its class by default; DOWNLINK_HOLD
     /^ConfigError: DOWNLINK_HOLD_BY_CLASS must be 1\/0\/true\/false, got "maybe"$/,
   );
 });
+
+test("device requests: Downlink answers after 5 s, a request expires after 60 s; both take fractions", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.deviceRequestGraceSeconds, 5);
+  assert.equal(defaults.deviceRequestExpirySeconds, 60);
+  const set = loadConfig({
+    DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS: "0.5",
+    DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS: "30",
+  });
+  assert.equal(set.deviceRequestGraceSeconds, 0.5);
+  assert.equal(set.deviceRequestExpirySeconds, 30);
+  assert.throws(
+    () => loadConfig({ DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS: "soon" }),
+    /^ConfigError: DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS must be a number, got "soon"$/,
+  );
+  assert.throws(
+    () => loadConfig({ DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS: "0" }),
+    /^ConfigError: DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS is invalid: .*, got "0"$/,
+  );
+});
+
+test("a number variable takes a decimal (DOWNLINK_MAX_REPLY_LAG_SECONDS)", () => {
+  assert.equal(loadConfig({ DOWNLINK_MAX_REPLY_LAG_SECONDS: "2.5" }).maxReplyLagSeconds, 2.5);
+});

@@ -2,7 +2,9 @@
 // payload is decrypted), carries the docks' replies back to the shard owning the device, and
 // tells that shard which devices are there (update_topo, answered with status_reply; any message
 // heard, coalesced). Docks' events travel with the replies: stored in JetStream for the shard,
-// then answered with events_reply when they ask for one.
+// then answered with events_reply when they ask for one. Docks' requests travel the same way to
+// the shard, which records them; their answers come back on the bridge stream and go out on
+// requests_reply.
 import { consumeSteadily } from "../bus/steady_consume.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -17,6 +19,8 @@ import type {
   EventFact,
   PresenceFact,
   ReplyFact,
+  RequestFact,
+  RequestReply,
   ToDevice,
   TopologyFact,
 } from "../bus/messages.ts";
@@ -42,6 +46,12 @@ import {
   eventsReplyTopic,
   parseDeviceEvent,
 } from "../vendors/dji/device_event_message.ts";
+import {
+  buildRequestsReply,
+  parseDeviceRequest,
+  REQUESTS_TOPIC,
+  requestsReplyTopic,
+} from "../vendors/dji/device_request_message.ts";
 import { connectMqtt, subscribe } from "./mqtt_connection.ts";
 import { startReplySessionAdoption } from "./reply_session_adoption.ts";
 import {
@@ -79,6 +89,9 @@ const LOCAL_RETRY_MS = 500;
 /** Commands published and not yet PUBACKed. Mosquitto's default queues drop QoS 1 bursts, so the
  * bridge never has more than this in flight towards the broker. */
 const MAX_IN_FLIGHT = 256;
+/** Presence topics the reply connections take (their messages are stored before the broker has
+ * its PUBACK): the presence connection leaves them out. */
+const ON_REPLY_CONNECTIONS = new Set<string>([EVENTS_TOPIC, REQUESTS_TOPIC]);
 /** Connections that take device replies. Each acknowledges a reply (PUBACK) only once JetStream
  * stored it, and mqtt.js reads a connection's next packet only after that (keep-alive answers
  * included); the connections of the shared subscription take replies in parallel. */
@@ -125,9 +138,10 @@ export async function startBridgeRole(
   // which delivers it again on reconnect.
   // Everything a reply handler uses is set up before the first reply connection exists: a
   // resumed session hands over what the broker queued for it as soon as it connects.
-  // Events share the reply connections and their rule: acknowledged to the broker only once
-  // stored (and answered), so a crash in between has the broker send them again.
-  const replyFilters = [...REPLY_TOPICS, EVENTS_TOPIC].map((t) =>
+  // Events and requests share the reply connections and their rule: acknowledged to the broker
+  // only once stored (and an event answered), so a crash in between has the broker send them
+  // again.
+  const replyFilters = [...REPLY_TOPICS, EVENTS_TOPIC, REQUESTS_TOPIC].map((t) =>
     `$share/${names.mqttShareGroup}/${t}`
   );
   // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
@@ -258,9 +272,10 @@ export async function startBridgeRole(
     url: config.mqttUrl,
     clientId: `${config.namespace}-bridge-${config.instanceId}-presence`,
     clean: true,
-    // Not events: the reply connections take those (onEvent notes the gateway seen). The same
-    // filter in the same share group on both would hand each event to one of them at random.
-    subscriptions: PRESENCE_TOPICS.filter((t) => t !== EVENTS_TOPIC).map((t) =>
+    // Not events or requests: the reply connections take those (onEvent and onRequest note the
+    // gateway seen). The same filter in the same share group on both would hand each message to
+    // one of them at random.
+    subscriptions: PRESENCE_TOPICS.filter((t) => !ON_REPLY_CONNECTIONS.has(t)).map((t) =>
       `$share/${names.mqttShareGroup}/${t}`
     ),
     onError: (err) => log.warn("mqtt error on the presence connection (reconnecting)", { err }),
@@ -373,10 +388,57 @@ export async function startBridgeRole(
     count("events_replies");
   }
 
+  /** Stores a dock's request in JetStream for its gateway's shard, which records it (and answers
+   * it again if it was answered: the dock sends a request again when our answer was lost). The
+   * answer comes later, from a client or from Downlink itself, on the bridge stream. No message
+   * id: a copy stored twice is one row (its id is the gateway's and tid's), and every copy the
+   * dock sends must reach the shard, which answers it again if it can. */
+  async function onRequest(topic: string, bytes: Uint8Array): Promise<void> {
+    const received_at = clock.now();
+    const parsed = parseDeviceRequest(topic, bytes, config.maxReplyBytes);
+    if (!parsed.ok) {
+      if (parsed.gateway) seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
+      count(`requests_dropped_${parsed.reason.toLowerCase()}`);
+      log.warn("device request not understood; dropped and not answered", {
+        topic,
+        reason: parsed.reason,
+        detail: parsed.detail.slice(0, 200),
+        bytes: bytes.byteLength,
+      });
+      return;
+    }
+    seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
+    const fact: RequestFact = {
+      kind: "request",
+      gateway: parsed.gateway,
+      received_at,
+      request: parsed.request,
+    };
+    await ctx.publisher.publish(
+      names.requestSubject(partitionOf(parsed.gateway, config.partitions), parsed.gateway),
+      encoder.encode(JSON.stringify(fact)),
+    );
+    count("requests");
+  }
+
+  /** Publishes an answer to a dock's request on requests_reply, then settles it with JetStream:
+   * a crash in between publishes it again, which a dock ignores (it waits for one answer per
+   * tid). QoS 1 where DJI's demo uses 2, as for status_reply. */
+  async function answerRequest(msg: JsMsg, reply: RequestReply): Promise<void> {
+    await mqtt.publishAsync(
+      requestsReplyTopic(reply.gateway),
+      JSON.stringify(buildRequestsReply(reply, reply.answer, clock.now())),
+      { qos: 1 },
+    );
+    count("requests_replies");
+    msg.ack();
+  }
+
   /** Resolves once the reply (or the problem it is) is stored in JetStream. */
   async function onReply(topic: string, bytes: Uint8Array): Promise<void> {
     if (takeProbe(topic, bytes)) return;
     if (topic.endsWith("/events")) return await onEvent(topic, bytes);
+    if (topic.endsWith("/requests")) return await onRequest(topic, bytes);
     const received_at = clock.now();
     const parsed = parseDeviceReply(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
@@ -502,7 +564,7 @@ export async function startBridgeRole(
    * crash in between loses the send, and its deadline ends the command: the shard claimed it
    * for sending once, and no one sends it again. */
   async function deliver(msg: JsMsg): Promise<void> {
-    let wire: ToDevice;
+    let wire: ToDevice | RequestReply;
     try {
       wire = JSON.parse(decoder.decode(msg.data));
     } catch (err) {
@@ -510,6 +572,8 @@ export async function startBridgeRole(
       msg.term();
       return;
     }
+    if ("kind" in wire && wire.kind === "request_reply") return await answerRequest(msg, wire);
+    wire = wire as ToDevice;
     const settled = await msg.ackAck().catch(() => false);
     if (!settled) {
       // Not settled: JetStream delivers it again (here or to another bridge), and that copy is

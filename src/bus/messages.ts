@@ -4,6 +4,10 @@ import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandInput } from "../../machines/command_machine.ts";
 import type { DeviceReply } from "../vendors/dji/envelope.ts";
 import type { DeviceEventMessage } from "../vendors/dji/device_event_message.ts";
+import type {
+  DeviceRequestAnswer,
+  DeviceRequestMessage,
+} from "../vendors/dji/device_request_message.ts";
 import type { UpdateTopo } from "../vendors/dji/presence_message.ts";
 import type { Sighting } from "../device/presence_registry.ts";
 
@@ -59,6 +63,29 @@ export interface EventFact {
   gateway: string;
   received_at: number;
   event: DeviceEventMessage;
+}
+
+/** bridge → shard, on `{ns}.shard.{partition}.request.{gateway}`: a dock's `requests` message,
+ * stored in JetStream before the bridge acknowledges it to the broker. The shard records it; a
+ * client (or Downlink, after the grace period) answers it. */
+export interface RequestFact {
+  kind: "request";
+  gateway: string;
+  received_at: number;
+  request: DeviceRequestMessage;
+}
+
+/** api or shard → bridge, on the bridge stream: publish this answer to a dock's request on
+ * `requests_reply`. Unlike a command it may be published twice (a redelivery): a dock ignores
+ * an answer to a tid it no longer waits for. */
+export interface RequestReply {
+  kind: "request_reply";
+  request_id: string;
+  gateway: string;
+  tid: string;
+  bid?: string;
+  method: string;
+  answer: DeviceRequestAnswer;
 }
 
 /** bridge → shard: a gateway's update_topo (answered with status_reply once the shard has it). */

@@ -29,10 +29,15 @@ export function topologyNames(ns: string) {
     eventSubject: (partition: number, deviceId: string) =>
       `${ns}.shard.${partition}.event.${deviceToken(deviceId)}`,
     eventSubjectPrefix: (partition: number) => `${ns}.shard.${partition}.event.`,
+    /** A dock's request (to be recorded and answered) for the shard that owns the gateway. */
+    requestSubject: (partition: number, deviceId: string) =>
+      `${ns}.shard.${partition}.request.${deviceToken(deviceId)}`,
+    requestSubjectPrefix: (partition: number) => `${ns}.shard.${partition}.request.`,
     /** Presence facts (topology, devices seen) for the shard that owns the gateways'
      * partition. */
     presenceSubject: (partition: number) => `${ns}.shard.${partition}.presence`,
-    /** A message the bridge must publish to a device over MQTT. */
+    /** A message the bridge must publish to a device over MQTT (a command, an answer to a
+     * request). */
     bridgeSubject: (partition: number, deviceId: string) =>
       `${ns}.bridge.${partition}.${deviceToken(deviceId)}`,
     leaseBucket: `${ns}_leases`,

@@ -75,6 +75,12 @@ export interface DockSimulator {
   received: ReceivedCommand[];
   /** The events_reply each event's tid got, in arrival order (`progress.needReply`). */
   eventReplies: Array<{ tid?: string; method?: string; data?: unknown }>;
+  /** Sends a `requests` message from dock `sn` (as a dock asks the cloud, e.g.
+   * storage_config_get); resolves with its tid once the broker has it. Its answers land in
+   * `requestReplies`. */
+  request(sn: string, method: string, data?: unknown): Promise<string>;
+  /** The requests_reply messages the docks got, in arrival order. */
+  requestReplies: Array<{ sn: string; tid?: string; method?: string; data?: unknown }>;
   /** Publishes a raw message as if a dock sent it (tests: unknown tids, foreign gateways). */
   publish(topic: string, body: string | Uint8Array): Promise<void>;
   /** Resolves once every dock's latest update_topo was answered with its status_reply. */
@@ -100,6 +106,9 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   const connections = Math.max(1, Math.min(o.connections ?? 1, sns.length));
   const received: ReceivedCommand[] = [];
   const eventReplies: DockSimulator["eventReplies"] = [];
+  const requestReplies: DockSimulator["requestReplies"] = [];
+  /** The docks subscribed to their requests_reply (on their first request). */
+  const asking = new Set<string>();
   /** `${sn} ${class}` → until when a job of the class runs on the dock (epoch ms). */
   const busyUntil = new Map<string, number>();
   const clients: MqttClient[] = [];
@@ -120,6 +129,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     });
     client.on("message", (topic, bytes) => {
       if (topic.endsWith("/events_reply")) return onEventReply(bytes);
+      if (topic.endsWith("/requests_reply")) return onRequestReply(topic, bytes);
       onCommand(client, topic, bytes);
     });
     const topics = group.length > WILDCARD_ABOVE
@@ -141,6 +151,20 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     try {
       const body = JSON.parse(new TextDecoder().decode(bytes));
       eventReplies.push({ tid: body.tid, method: body.method, data: body.data });
+    } catch {
+      // not an answer this dock can read
+    }
+  }
+
+  function onRequestReply(topic: string, bytes: Uint8Array): void {
+    try {
+      const body = JSON.parse(new TextDecoder().decode(bytes));
+      requestReplies.push({
+        sn: topic.split("/")[2],
+        tid: body.tid,
+        method: body.method,
+        data: body.data,
+      });
     } catch {
       // not an answer this dock can read
     }
@@ -237,6 +261,30 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     sns,
     received,
     eventReplies,
+    requestReplies,
+    async request(sn, method, data = null) {
+      const i = sns.indexOf(sn);
+      if (i < 0) throw new Error(`${sn} is not a simulated dock`);
+      const client = clients[i % connections];
+      if (!asking.has(sn)) {
+        await client.subscribeAsync(`thing/product/${sn}/requests_reply`, { qos: 1 });
+        asking.add(sn);
+      }
+      const tid = crypto.randomUUID();
+      await client.publishAsync(
+        `thing/product/${sn}/requests`,
+        JSON.stringify({
+          tid,
+          bid: crypto.randomUUID(),
+          timestamp: Date.now(),
+          gateway: sn,
+          method,
+          data,
+        }),
+        { qos: 1 },
+      );
+      return tid;
+    },
     async publish(topic, body) {
       await clients[0].publishAsync(topic, body as string, { qos: 1 });
     },
@@ -291,6 +339,12 @@ const SIMULATE: CommandSpec = {
     "need-reply": {
       help: "with --progress: ask for events_reply and report whether each came",
     },
+    request: {
+      value: "METHOD",
+      help: "once online, each dock sends this request (e.g. flight_areas_get, " +
+        "storage_config_get) and reports the requests_reply it gets; may be repeated",
+      multiple: true,
+    },
     mqtt: { value: "URL", help: "the broker (default: MQTT_URL, else mqtt://127.0.0.1:1883)" },
   },
 };
@@ -330,6 +384,7 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   let offlineMode: OfflineMode;
   let progress: { failCode?: number; needReply: boolean } | undefined;
   let busyCode: number | undefined;
+  let requests: string[];
   try {
     const o = parseArgs({
       args: rest,
@@ -353,6 +408,8 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     ) {
       throw new Error("--progress-fail, --need-reply and --busy-code need --progress");
     }
+    requests = ((o.request as string[] | undefined) ?? []).flatMap((v) => v.split(","))
+      .filter(Boolean);
     const busy = o["busy-code"] as string | undefined;
     if (busy !== undefined) busyCode = int("busy-code", busy, 0);
     mqttUrl = (o.mqtt as string | undefined) ?? process.env.MQTT_URL ?? "mqtt://127.0.0.1:1883";
@@ -409,7 +466,14 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   );
   // Downlink answered each dock's update_topo: it knows them online from now on.
   sim.answered(60_000).then(
-    () => console.log(JSON.stringify({ online: sns, status_reply: "received" })),
+    async () => {
+      console.log(JSON.stringify({ online: sns, status_reply: "received" }));
+      for (const sn of sns) {
+        for (const method of requests) {
+          console.log(JSON.stringify({ request: method, sn, tid: await sim.request(sn, method) }));
+        }
+      }
+    },
     (err) => console.error(`dock simulate: ${(err as Error).message}`),
   );
   const timers: ReturnType<typeof setTimeout>[] = [];
@@ -424,13 +488,21 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
       }, onlineAfter * 1_000));
     }, offlineAfter * 1_000));
   }
-  // With --need-reply: one line per events_reply received, naming the event it answers.
+  // With --need-reply: one line per events_reply received, naming the event it answers; with
+  // --request, one per requests_reply.
   let told = 0;
-  const replies = progress?.needReply
+  let toldRequests = 0;
+  const replies = progress?.needReply || requests.length > 0
     ? setInterval(() => {
       for (; told < sim.eventReplies.length; told++) {
         const r = sim.eventReplies[told];
         console.log(JSON.stringify({ events_reply: r.method, tid: r.tid, data: r.data }));
+      }
+      for (; toldRequests < sim.requestReplies.length; toldRequests++) {
+        const r = sim.requestReplies[toldRequests];
+        console.log(
+          JSON.stringify({ requests_reply: r.method, sn: r.sn, tid: r.tid, data: r.data }),
+        );
       }
     }, 100)
     : undefined;

@@ -22,6 +22,7 @@ import { API_COMMANDS, type ApiCommand, apiErrorLines, UsageError } from "./api_
 import { CredentialsError } from "./api_credentials.ts";
 import { EVENTS_WATCH } from "./events_watch.ts";
 import { DEVICES_COMMANDS } from "./devices_commands.ts";
+import { DEVICE_REQUESTS_COMMANDS } from "./device_requests_commands.ts";
 import { DownlinkApiError } from "../client/api_errors.ts";
 
 export interface CliIo {
@@ -113,6 +114,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     }
     const command = `${group} ${action ?? ""}`.trim();
     const apiEntry: ApiCommand | undefined = API_COMMANDS[command] ?? DEVICES_COMMANDS[command] ??
+      DEVICE_REQUESTS_COMMANDS[command] ??
       (command === "events watch" ? EVENTS_WATCH : undefined);
     if (apiEntry) {
       if (isHelp(rest)) {
@@ -215,7 +217,8 @@ const COMMANDS: Record<string, Command> = {
         },
         scopes: {
           value: "S[,S]",
-          help: "scopes (default: open:command:create,open:command:read,open:device:read)",
+          help: "scopes (default: all of open:command:create,open:command:read," +
+            "open:device:read,open:device-request:read,open:device-request:create)",
         },
         skew: { value: "SECONDS", help: "allowed clock skew of signed requests (default 300)" },
         "replay-window": {
@@ -298,6 +301,9 @@ function usage(): string {
       [name, c.spec.description] as [string, string]
     ),
     ...Object.entries(DEVICES_COMMANDS).map(([name, c]) =>
+      [name, c.spec.description] as [string, string]
+    ),
+    ...Object.entries(DEVICE_REQUESTS_COMMANDS).map(([name, c]) =>
       [name, c.spec.description] as [string, string]
     ),
     ["events watch", EVENTS_WATCH.spec.description],

@@ -70,6 +70,17 @@ export class CommandNotFoundError extends DownlinkApiError {
 export class DeviceNotFoundError extends DownlinkApiError {
   override name = "DeviceNotFoundError";
 }
+export class DeviceRequestNotFoundError extends DownlinkApiError {
+  override name = "DeviceRequestNotFoundError";
+}
+/** The device request was answered already (by a client, or by Downlink after the grace). */
+export class DeviceRequestAnsweredError extends DownlinkApiError {
+  override name = "DeviceRequestAnsweredError";
+}
+/** The device request was not answered in time: the dock has given up. */
+export class DeviceRequestExpiredError extends DownlinkApiError {
+  override name = "DeviceRequestExpiredError";
+}
 /** No such route (a wrong base URL or path). */
 export class RouteNotFoundError extends DownlinkApiError {
   override name = "RouteNotFoundError";
@@ -110,8 +121,11 @@ export const ERROR_CLASSES = {
   FORBIDDEN: ForbiddenError,
   COMMAND_NOT_FOUND: CommandNotFoundError,
   DEVICE_NOT_FOUND: DeviceNotFoundError,
+  DEVICE_REQUEST_NOT_FOUND: DeviceRequestNotFoundError,
   NOT_FOUND: RouteNotFoundError,
   IDEMPOTENCY_CONFLICT: IdempotencyConflictError,
+  DEVICE_REQUEST_ANSWERED: DeviceRequestAnsweredError,
+  DEVICE_REQUEST_EXPIRED: DeviceRequestExpiredError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
   UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
   SERVICE_UNAVAILABLE: ServiceUnavailableError,

@@ -4,11 +4,30 @@
 import { newNonce, signatureHeaders } from "../http/signing_recipe.ts";
 import { type SigningHashes, signWith, webCryptoHashes } from "./signing_hashes.ts";
 import type { DeviceView } from "../device/device_record.ts";
+import type { DeviceRequestStatus, DeviceRequestView } from "../device/device_request.ts";
+import type { DeviceRequestAnswer } from "../vendors/dji/device_request_message.ts";
 
-export type { DeviceView };
+export type { DeviceRequestAnswer, DeviceRequestView, DeviceView };
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
 export const DEVICES_PATH = "/api/v1/open/downlink/devices";
+export const DEVICE_REQUESTS_PATH = "/api/v1/open/downlink/device-requests";
+
+/** Filters of GET /device-requests (scope open:device-request:read). */
+export interface DeviceRequestListQuery {
+  /** Only this gateway's requests. */
+  device_id?: string;
+  method?: string;
+  /** One status, or a comma list. */
+  status?: DeviceRequestStatus | string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface DeviceRequestList {
+  items: DeviceRequestView[];
+  next_cursor?: string;
+}
 
 /** Filters of GET /devices (scope open:device:read). */
 export interface DeviceListQuery {
@@ -80,6 +99,25 @@ export interface DownlinkClient {
   listDevices(query?: DeviceListQuery): Promise<DownlinkResponse<DeviceList>>;
   /** One device (body: DeviceView on 200; 404 DEVICE_NOT_FOUND when unknown or not granted). */
   getDevice(deviceId: string): Promise<DownlinkResponse<DeviceView>>;
+  /** The docks' requests of the devices the client's grants cover, newest first. */
+  listDeviceRequests(
+    query?: DeviceRequestListQuery,
+  ): Promise<DownlinkResponse<DeviceRequestList>>;
+  /** One request (404 DEVICE_REQUEST_NOT_FOUND when unknown or its device not granted). */
+  getDeviceRequest(requestId: string): Promise<DownlinkResponse<DeviceRequestView>>;
+  /** Answers a request (scope open:device-request:create): 200 with the request answered, 409
+   * DEVICE_REQUEST_ANSWERED or DEVICE_REQUEST_EXPIRED when it cannot be answered any more. */
+  replyToDeviceRequest(
+    requestId: string,
+    answer: DeviceRequestAnswer,
+  ): Promise<DownlinkResponse<DeviceRequestView>>;
+}
+
+function withQuery(path: string, query: object): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const q = params.toString();
+  return q ? `${path}?${q}` : path;
 }
 
 export function createDownlinkClient(options: DownlinkClientOptions): DownlinkClient {
@@ -138,12 +176,14 @@ export function createDownlinkClient(options: DownlinkClientOptions): DownlinkCl
     request,
     createCommand: (body) => request("POST", COMMANDS_PATH, { body }),
     getCommand: (commandId) => request("GET", `${COMMANDS_PATH}/${encodeURIComponent(commandId)}`),
-    listDevices: (query = {}) => {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
-      const q = params.toString();
-      return request("GET", q ? `${DEVICES_PATH}?${q}` : DEVICES_PATH);
-    },
+    listDevices: (query = {}) => request("GET", withQuery(DEVICES_PATH, query)),
     getDevice: (deviceId) => request("GET", `${DEVICES_PATH}/${encodeURIComponent(deviceId)}`),
+    listDeviceRequests: (query = {}) => request("GET", withQuery(DEVICE_REQUESTS_PATH, query)),
+    getDeviceRequest: (requestId) =>
+      request("GET", `${DEVICE_REQUESTS_PATH}/${encodeURIComponent(requestId)}`),
+    replyToDeviceRequest: (requestId, answer) =>
+      request("POST", `${DEVICE_REQUESTS_PATH}/${encodeURIComponent(requestId)}/reply`, {
+        body: answer,
+      }),
   };
 }

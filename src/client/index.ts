@@ -19,6 +19,10 @@ export {
 export * from "./api_errors.ts";
 export {
   createDownlinkClient,
+  type DeviceRequestAnswer,
+  type DeviceRequestList,
+  type DeviceRequestListQuery,
+  type DeviceRequestView,
   type DownlinkClient,
   type DownlinkClientOptions,
   type DownlinkResponse,

@@ -12,6 +12,11 @@ import { createPostgresNonceStore } from "../store/nonce_store.ts";
 import { createPostgresGate, type PostgresGate } from "../store/postgres_gate.ts";
 import { createDeviceReader, type DeviceReader } from "../store/device_list.ts";
 import { createSql } from "../store/db.ts";
+import {
+  createDeviceRequestReader,
+  createDeviceRequestStore,
+} from "../store/device_request_store.ts";
+import { createRequestReplySender } from "../bus/request_reply.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
 import type { ApiEnv } from "./commands.ts";
@@ -81,6 +86,9 @@ export async function startApiRole(
     ...(opts.pressure ? { self: config.instanceId } : {}),
   });
   const eventLoopDelay = startEventLoopDelay();
+  const requestStore = createDeviceRequestStore(sql);
+  const requestReader = createDeviceRequestReader(sql);
+  const requestReplies = createRequestReplySender(ctx.publisher, ctx.names);
   const app = createApp({
     config,
     log,
@@ -93,6 +101,15 @@ export async function startApiRole(
     }),
     commands: createPostgresCommandStore(sql, cipher, { gate }),
     devices: gatedDeviceReader(createDeviceReader(sql), gate),
+    deviceRequests: {
+      listRequests: (grants, filter) => gate.run(() => requestReader.listRequests(grants, filter)),
+      getRequest: (grants, id) => gate.run(() => requestReader.getRequest(grants, id)),
+      answer: (id, answer, by, now) => gate.run(() => requestStore.answer(id, answer, by, now)),
+    },
+    async handOverAnswer(record) {
+      await requestReplies.send(record);
+      await requestStore.markSent(record.request_id, clock.now());
+    },
     nonces,
     nats,
     readiness: async () => ({ postgres: await gate.check(), ...await opts.readiness() }),

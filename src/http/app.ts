@@ -1,5 +1,5 @@
 // The HTTP API as a hono app: request ids, the index, health, metrics, OpenAPI, the signed command,
-// catalog and device endpoints, and the one error handler that turns every failure into the error envelope.
+// catalog, device and device request endpoints, and the one error handler that turns every failure into the error envelope.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono, type MiddlewareHandler } from "hono";
 import type { Config } from "../config.ts";
@@ -27,6 +27,11 @@ import { openApiRoutes } from "./openapi.ts";
 import { serviceIndexRoutes } from "./service_index.ts";
 import { deviceRoutes, DEVICES_PATH } from "./devices.ts";
 import type { DeviceReader } from "../store/device_list.ts";
+import {
+  DEVICE_REQUESTS_PATH,
+  deviceRequestRoutes,
+  type DeviceRequestRoutesDeps,
+} from "./device_requests.ts";
 
 export interface AppDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
@@ -36,6 +41,9 @@ export interface AppDeps {
   commands: CommandStore;
   /** The device registry (GET /devices). */
   devices: DeviceReader;
+  /** The docks' requests (GET /device-requests) and the clients' answers. */
+  deviceRequests: DeviceRequestRoutesDeps["deviceRequests"];
+  handOverAnswer: DeviceRequestRoutesDeps["handOverAnswer"];
   nonces: NonceStore;
   /** The NATS connection: while it is down, signed requests are answered 503. */
   nats: Pick<ConnectionWatch, "connected">;
@@ -116,6 +124,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   app.route(COMMANDS_PATH, api);
   app.route(CATALOG_PATH, signed().route("/", catalogRoutes()));
   app.route(DEVICES_PATH, signed().route("/", deviceRoutes(deps)));
+  app.route(DEVICE_REQUESTS_PATH, signed().route("/", deviceRequestRoutes(deps)));
 
   app.notFound((c) =>
     c.json(

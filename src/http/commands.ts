@@ -11,13 +11,12 @@ import type { AccessLogVariables } from "./access_log.ts";
 import { nonceReplayed, requireScope } from "./auth.ts";
 import { parseCommandRequest } from "./command_request.ts";
 import { parseCommandId } from "./command_id_param.ts";
-import { MAX_JSON_DEPTH, tooDeepAt } from "../vendors/dji/json_depth.ts";
+import { parseJsonBody } from "./json_body.ts";
 import {
   ForbiddenError,
   IdempotencyConflictError,
   NotFoundError,
   OverloadedError,
-  ValidationError,
 } from "./errors.ts";
 import { partitionOf } from "../command/partition.ts";
 import { progressLink } from "../vendors/dji/job_progress.ts";
@@ -38,30 +37,6 @@ export interface CommandRoutesDeps {
 
 export type ApiEnv = { Variables: AuthVariables & AccessLogVariables };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** The parsed body, refused before any recursive walk (validation, the request hash) if it
- * nests deeper than the limit. */
-function parseJson(raw: Uint8Array): unknown {
-  let body: unknown;
-  try {
-    body = JSON.parse(utf8.decode(raw));
-  } catch (err) {
-    throw new ValidationError(
-      "INVALID_REQUEST_BODY",
-      `Request body is not valid JSON: ${(err as Error).message}`,
-    );
-  }
-  const tooDeep = tooDeepAt(body);
-  if (tooDeep !== undefined) {
-    const reason = `is nested deeper than ${MAX_JSON_DEPTH} levels`;
-    throw new ValidationError("VALIDATION_FAILED", `Cannot accept command: ${tooDeep} ${reason}`, [
-      { path: tooDeep, reason },
-    ]);
-  }
-  return body;
-}
-
 export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
   const { config, clock, commands, onAccepted, outboxHoldSeconds, overloaded } = deps;
   const routes = new Hono<ApiEnv>();
@@ -69,7 +44,10 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
   routes.post("/", async (c) => {
     const client = c.get("client");
     requireScope(client, "open:command:create");
-    const request = parseCommandRequest(parseJson(c.get("rawBody")), config.defaultTimeoutSeconds);
+    const request = parseCommandRequest(
+      parseJsonBody(c.get("rawBody"), "Cannot accept command"),
+      config.defaultTimeoutSeconds,
+    );
     if (!deviceGranted(client.devices, request.device_id)) {
       throw new ForbiddenError(
         `API client is not granted the device ${JSON.stringify(request.device_id)}`,

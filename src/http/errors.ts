@@ -80,6 +80,16 @@ export class IdempotencyConflictError extends ApiError {
   }
 }
 
+export type ConflictCode = "DEVICE_REQUEST_ANSWERED" | "DEVICE_REQUEST_EXPIRED";
+
+/** 409: the request conflicts with the state of what it acts on. */
+export class ConflictError extends ApiError {
+  override name = "ConflictError";
+  constructor(code: ConflictCode, message: string) {
+    super(409, code, message);
+  }
+}
+
 export class PayloadTooLargeError extends ApiError {
   override name = "PayloadTooLargeError";
   constructor(limit: number, seen: number | string) {

@@ -12,6 +12,14 @@ import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./list_query.ts";
 import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS, WAIT_UNTIL } from "./command_wait.ts";
 import { METRICS_PATH } from "./metrics.ts";
 import { DEVICE_READ_SCOPE, DEVICES_PATH } from "./devices.ts";
+import {
+  DEVICE_REQUEST_CREATE_SCOPE,
+  DEVICE_REQUEST_READ_SCOPE,
+  DEVICE_REQUESTS_PATH,
+  DeviceRequestReplySchema,
+} from "./device_requests.ts";
+import { DEVICE_REQUEST_STATUSES } from "../device/device_request.ts";
+import { AUTO_ANSWERED_METHODS } from "../vendors/dji/request_auto_answers.ts";
 import { SEED_COMMAND } from "../vendors/dji/seed_command.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
@@ -142,6 +150,41 @@ export const DeviceListSchema = Type.Object({
   })),
 }, { additionalProperties: false });
 
+const DeviceRequestAnswerSchema = Type.Object({
+  result: Type.Integer(),
+  output: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+}, { additionalProperties: false });
+
+/** A request a dock sent on thing/product/{gateway_sn}/requests, and what became of it. */
+export const DeviceRequestViewSchema = Type.Object({
+  request_id: Type.String({ format: "uuid", description: "The same for the gateway and tid" }),
+  device_id: Type.String({ description: "The gateway that sent it" }),
+  gateway_sn: Type.String(),
+  method: Type.String({ description: "DJI's request method, e.g. storage_config_get" }),
+  tid: Type.String(),
+  bid: Type.Optional(Type.String()),
+  data: Type.Unknown({ description: "The request's data as the dock sent it" }),
+  device_timestamp: Type.Optional(Type.Number({ description: "The dock's clock, epoch ms" })),
+  status: Type.Union(DEVICE_REQUEST_STATUSES.map((s) => Type.Literal(s))),
+  received_at: DateTime(),
+  auto_answer_at: Type.Optional(DateTime(
+    `When Downlink answers it itself if no client has (${AUTO_ANSWERED_METHODS.join(", ")})`,
+  )),
+  expires_at: DateTime("After this it cannot be answered (the dock has given up)"),
+  answered_at: Type.Optional(DateTime()),
+  answered_by: Type.Optional(Type.Union([Type.Literal("client"), Type.Literal("downlink")])),
+  client_id: Type.Optional(Type.String({ description: "The client that answered" })),
+  answer: Type.Optional(DeviceRequestAnswerSchema),
+  expired_at: Type.Optional(DateTime()),
+}, { additionalProperties: false });
+
+export const DeviceRequestListSchema = Type.Object({
+  items: Type.Array(DeviceRequestViewSchema),
+  next_cursor: Type.Optional(Type.String({
+    description: "Present when more items follow: pass it as `cursor` for the next page",
+  })),
+}, { additionalProperties: false });
+
 /** The error envelope of every non-2xx answer. */
 export const ErrorSchema = Type.Object({
   code: Type.String(),
@@ -171,6 +214,9 @@ const SCHEMAS: Record<string, TSchema> = {
   CommandList: CommandListSchema,
   DeviceView: DeviceViewSchema,
   DeviceList: DeviceListSchema,
+  DeviceRequestView: DeviceRequestViewSchema,
+  DeviceRequestList: DeviceRequestListSchema,
+  DeviceRequestReply: DeviceRequestReplySchema,
   Catalog: CatalogSchema,
   Error: ErrorSchema,
   ServiceIndex: ServiceIndexSchema,
@@ -217,6 +263,13 @@ const pageParams = [
   ),
   query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
 ];
+
+const requestIdParam = {
+  name: "request_id",
+  in: "path",
+  required: true,
+  schema: { type: "string", format: "uuid" },
+};
 
 const commandIdParam = {
   name: "command_id",
@@ -380,6 +433,72 @@ function buildDocument(): Record<string, unknown> {
           },
         },
       },
+      [DEVICE_REQUESTS_PATH]: {
+        get: {
+          operationId: "listDeviceRequests",
+          summary: "The requests docks sent (thing/product/{gateway_sn}/requests) of the " +
+            `devices the client's grants cover, newest first (scope ${DEVICE_REQUEST_READ_SCOPE})`,
+          parameters: [
+            query("device_id", { type: "string" }, "Only this gateway's requests"),
+            query("method", { type: "string" }, "Only this method, e.g. storage_config_get"),
+            query(
+              "status",
+              { type: "string" },
+              `Comma list of ${DEVICE_REQUEST_STATUSES.join(", ")}`,
+            ),
+            ...pageParams,
+          ],
+          responses: {
+            "200": { ...json(ref("DeviceRequestList"), "One page"), headers: requestIdHeader },
+            "400": errorResponse("BadRequest"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      [`${DEVICE_REQUESTS_PATH}/{request_id}`]: {
+        get: {
+          operationId: "getDeviceRequest",
+          summary: `One device request (scope ${DEVICE_REQUEST_READ_SCOPE})`,
+          parameters: [requestIdParam],
+          responses: {
+            "200": { ...json(ref("DeviceRequestView"), "The request"), headers: requestIdHeader },
+            "400": errorResponse("BadRequest"),
+            "404": errorResponse("DeviceRequestNotFound"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
+      [`${DEVICE_REQUESTS_PATH}/{request_id}/reply`]: {
+        post: {
+          operationId: "replyToDeviceRequest",
+          summary: "Answer a device request: the dock gets it on requests_reply, with the " +
+            `request's tid, bid and method (scope ${DEVICE_REQUEST_CREATE_SCOPE})`,
+          parameters: [requestIdParam],
+          requestBody: {
+            required: true,
+            description: "DJI's requests_reply data: `result` (0 is success) and the `output` " +
+              "the method asks for",
+            content: {
+              "application/json": {
+                schema: ref("DeviceRequestReply"),
+                example: { result: 0, output: { files: [] } },
+              },
+            },
+          },
+          responses: {
+            "200": {
+              ...json(ref("DeviceRequestView"), "Answered; the answer is on its way to the dock"),
+              headers: requestIdHeader,
+            },
+            "400": errorResponse("BadRequest"),
+            "404": errorResponse("DeviceRequestNotFound"),
+            "409": errorResponse("DeviceRequestConflict"),
+            "413": errorResponse("PayloadTooLarge"),
+            "415": errorResponse("UnsupportedMediaType"),
+            ...SIGNED_ERRORS,
+          },
+        },
+      },
       [CATALOG_PATH]: {
         get: {
           operationId: "getCatalog",
@@ -462,6 +581,16 @@ function buildDocument(): Record<string, unknown> {
         DeviceNotFound: json(
           ref("Error"),
           "DEVICE_NOT_FOUND: unknown, or not covered by the client's device grants (never told apart)",
+        ),
+        DeviceRequestNotFound: json(
+          ref("Error"),
+          "DEVICE_REQUEST_NOT_FOUND: unknown, or its device not covered by the client's device " +
+            "grants (never told apart)",
+        ),
+        DeviceRequestConflict: json(
+          ref("Error"),
+          "DEVICE_REQUEST_ANSWERED: answered already (by a client or by Downlink); " +
+            "DEVICE_REQUEST_EXPIRED: not answered before expires_at",
         ),
         Conflict: json(ref("Error"), "IDEMPOTENCY_CONFLICT: the key was used with another request"),
         PayloadTooLarge: json(ref("Error"), "PAYLOAD_TOO_LARGE: body over 64 KiB"),

@@ -22,6 +22,9 @@ import { ALWAYS_LISTENING, gatewayPresence } from "./gateway_listening.ts";
 import { createJobEventHost } from "./job_event_host.ts";
 import { createJobEventStore } from "../store/job_event_store.ts";
 import { exclusivityOf, LASTING_JOB_METHODS } from "../vendors/dji/exclusivity_classes.ts";
+import { createDeviceRequestHost } from "./device_request_host.ts";
+import { createDeviceRequestStore } from "../store/device_request_store.ts";
+import { createRequestReplySender } from "../bus/request_reply.ts";
 
 export interface ShardRole extends RunningRole {
   /** How far behind this shard is (reply lag, commit latency, in-flight commands). */
@@ -99,6 +102,20 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     // The next command of the job's class may go (one job per class on a dock).
     onJobFinished: (device_id, command_id) => host.jobFinished(device_id, command_id),
   });
+  const requests = createDeviceRequestHost({
+    store: createDeviceRequestStore(ctx.sql),
+    outbox,
+    events: ctx.events,
+    replies: createRequestReplySender(ctx.publisher, names),
+    partitionOf: (device) => partitionOf(device, config.partitions),
+    timing: {
+      graceMs: config.deviceRequestGraceSeconds * 1_000,
+      expiryMs: config.deviceRequestExpirySeconds * 1_000,
+    },
+    clock: ctx.clock,
+    log,
+    count,
+  });
   const inspection = config.inspect ? await createInspection(log) : undefined;
   // A dock answers about a millisecond after the broker's PUBACK. Holding the delivered fact
   // that long lets DELIVERED and the outcome share one row write and one commit, as they do
@@ -166,6 +183,8 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       // owner's next ones for the same gateways. Before the commands are driven: a restored
       // command goes only to a gateway the registry knows online.
       await presence.restore(p);
+      // After the leftovers too (a new request's event before anything this owner says of it).
+      await requests.restore(p);
     });
     // A fresh consumer: messages the previous owner had pulled and not acked (it died, or lost
     // the lease) would otherwise wait out their ack wait (30 s) before coming here, and a
@@ -191,9 +210,11 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     (async () => {
       const presenceSubject = names.presenceSubject(p);
       const eventPrefix = names.eventSubjectPrefix(p);
+      const requestPrefix = names.requestSubjectPrefix(p);
       for await (const msg of messages) {
         if (msg.subject === presenceSubject) presence.handle(msg);
         else if (msg.subject.startsWith(eventPrefix)) jobEvents.handle(msg);
+        else if (msg.subject.startsWith(requestPrefix)) requests.handle(msg);
         else host.handle(msg, p);
       }
     })().catch((err) => log.error("partition consumer stopped", { err, partition: p }));
@@ -206,6 +227,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     messages?.stop();
     host.drop(p);
     presence.drop(p);
+    requests.drop(p);
   }
 
   const partitions = Array.from({ length: config.partitions }, (_, i) => i);
@@ -284,6 +306,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       // gives up on a commit that fails now: the next owner gets the messages again).
       await presence.stop();
       await jobEvents.stop();
+      await requests.stop();
       await writer.stop();
       await leases.stop();
       host.stop();

@@ -4,7 +4,13 @@ import { randomBytes } from "node:crypto";
 import type { DataCipher } from "../crypto/data_key.ts";
 import type { Sql } from "./db.ts";
 
-export const SCOPES = ["open:command:create", "open:command:read", "open:device:read"] as const;
+export const SCOPES = [
+  "open:command:create",
+  "open:command:read",
+  "open:device:read",
+  "open:device-request:read",
+  "open:device-request:create",
+] as const;
 export type Scope = typeof SCOPES[number];
 export type ClientStatus = "ACTIVE" | "DISABLED";
 

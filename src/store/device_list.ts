@@ -27,14 +27,22 @@ export interface DeviceReader {
   getDevice(grants: readonly string[], deviceId: string): Promise<DeviceView | undefined>;
 }
 
+/** The grant patterns as an SQL condition on `column` (a column of the code, never input):
+ * exact serials, and prefixes (a trailing `*`). */
+export function grantsCover(
+  sql: Sql,
+  grants: readonly string[],
+  column: "d.device_id" | "gateway_sn",
+) {
+  const exact = grants.filter((g) => !g.endsWith("*"));
+  const prefixes = grants.filter((g) => g.endsWith("*")).map((g) => g.slice(0, -1));
+  return sql`(${sql.unsafe(column)} = any(${exact}::text[])
+    or exists (select 1 from unnest(${prefixes}::text[]) p
+      where starts_with(${sql.unsafe(column)}, p)))`;
+}
+
 export function createDeviceReader(sql: Sql): DeviceReader {
-  /** The grant patterns as SQL: exact serials, and prefixes (a trailing `*`). */
-  const granted = (grants: readonly string[]) => {
-    const exact = grants.filter((g) => !g.endsWith("*"));
-    const prefixes = grants.filter((g) => g.endsWith("*")).map((g) => g.slice(0, -1));
-    return sql`(d.device_id = any(${exact}::text[])
-      or exists (select 1 from unnest(${prefixes}::text[]) p where starts_with(d.device_id, p)))`;
-  };
+  const granted = (grants: readonly string[]) => grantsCover(sql, grants, "d.device_id");
   const select = sql`
     select d.device_id, d.kind, d.gateway_sn, d.domain, d.type, d.sub_type, d.model,
            d.firmware_version, d.online, d.online_since, d.last_seen_at,

@@ -227,6 +227,44 @@ create table command_progress (
 `,
   },
   {
+    version: 9,
+    name: "device requests: what docks ask the cloud, and the answers",
+    sql: `
+-- A dock's requests (thing/product/{gateway_sn}/requests), one row per gateway and tid (the id is
+-- derived from both: a request sent again is the same row). Inserted by the shard that owns the
+-- gateway's partition, with its device.request event in event_outbox; answered by one
+-- conditional update (status = 'PENDING'), by a client over the API or by Downlink itself after
+-- the grace period, or expired. data and answer are JSON text: jsonb refuses an escaped NUL
+-- character, which a dock may send. reply_sent_at: the answer was handed to the bridge (JetStream stored it); an
+-- answer without it is sent again by the partition's shard (device_request_host.ts).
+create table device_requests (
+  request_id        uuid primary key,
+  gateway_sn        text not null,
+  partition         integer not null,
+  tid               text not null,
+  bid               text,
+  method            text not null,
+  data              text not null,
+  device_timestamp  bigint,
+  status            text not null check (status in ('PENDING','ANSWERED','EXPIRED')),
+  received_at       timestamptz not null,
+  auto_answer_at    timestamptz,
+  expires_at        timestamptz not null,
+  answered_at       timestamptz,
+  answered_by       text check (answered_by in ('client','downlink')),
+  client_id         text,
+  answer            text,
+  reply_sent_at     timestamptz,
+  expired_at        timestamptz
+);
+create index device_requests_received on device_requests (received_at desc, request_id desc);
+create index device_requests_gateway on device_requests (gateway_sn, received_at desc);
+-- What a shard's sweep looks at: requests still waiting, answers not yet handed to the bridge.
+create index device_requests_open on device_requests (partition)
+  where status = 'PENDING' or (status = 'ANSWERED' and reply_sent_at is null);
+`,
+  },
+  {
     version: 10,
     name: "jobs that may still run, by partition and deadline",
     sql: `

@@ -57,6 +57,8 @@ describe("client create", () => {
       "open:command:create",
       "open:command:read",
       "open:device:read",
+      "open:device-request:read",
+      "open:device-request:create",
     ]);
     assert.equal(printed.status, "ACTIVE");
     const [row] = await f.sql<{ secret_enc: Uint8Array }[]>`
@@ -289,7 +291,20 @@ describe("--help", () => {
     [
       ["--help"],
       /Operator commands/,
-      ["client create", "sign", "dock simulate", "devices list", "devices get"],
+      [
+        "client create",
+        "sign",
+        "dock simulate",
+        "devices list",
+        "devices get",
+        "device-requests list",
+        "device-requests reply",
+      ],
+    ],
+    [
+      ["device-requests", "reply", "--help"],
+      /Answers a device request/,
+      ["--result", "--output", "--client-file", "DEVICE_REQUEST_EXPIRED"],
     ],
     [
       ["devices", "list", "--help"],
