@@ -26,6 +26,9 @@ export interface MinuteSample {
   downlinkAcceptP99Ms?: number;
   rssBytes: number;
   heapUsedBytes?: number;
+  /** Downlink's CPU over the minute, percent of one core; the machine's idle share, percent. */
+  downlinkCpuPercent?: number;
+  machineIdlePercent?: number;
   /** Downlink's own view (GET /metrics): bridge → commit reply lag p99 over its last 10 s. */
   downlinkReplyLagP99Ms?: number;
   inFlight?: number;
@@ -45,6 +48,8 @@ const COLUMNS: [string, number][] = [
   ["dl_accept", 10],
   ["rss", 8],
   ["heap", 8],
+  ["cpu", 5],
+  ["idle", 5],
   ["in_flight", 10],
   ["tables size/live/dead: commands cmd_outbox ev_outbox in_flight nonces", 0],
 ];
@@ -54,6 +59,7 @@ export function minuteHeader(): string {
 }
 
 const ms = (v?: number) => v === undefined ? "-" : `${Math.round(v)}ms`;
+const pct = (v?: number) => v === undefined ? "-" : `${Math.round(v)}%`;
 const mib = (v?: number) => v === undefined ? "-" : `${(v / 2 ** 20).toFixed(0)}M`;
 const size = (t: TableSize) =>
   `${
@@ -78,6 +84,8 @@ export function minuteLine(s: MinuteSample): string {
       : `≤${ms(s.downlinkAcceptP99Ms)}`,
     mib(s.rssBytes),
     mib(s.heapUsedBytes),
+    pct(s.downlinkCpuPercent),
+    pct(s.machineIdlePercent),
     s.inFlight ?? "-",
     [
       s.tables.commands,

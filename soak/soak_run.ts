@@ -16,6 +16,7 @@ import { SOAK_SCHEMA, SOAK_TENANT, type SoakStage, startSoakStage } from "./soak
 import { RESULTS_DIR, resultStamp } from "./soak_report.ts";
 import { countQueueRows, readTableSizes } from "./table_sizes.ts";
 import { judgeSoak, type Verdict } from "./verdict.ts";
+import { type CpuMark, cpuMark, cpuShare } from "./cpu_window.ts";
 import { type Buckets, bucketsOf, percentileBetween } from "./histogram_window.ts";
 
 /** Downlink's own accept latency histogram (src/http/metrics.ts). */
@@ -107,6 +108,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
   const samples: MinuteSample[] = [];
   // Downlink's accept histogram at the previous reading: each minute shows what it observed since.
   const acceptBuckets = { before: new Map() as Buckets };
+  const cpu = { before: cpuMark(stage.downlink.current().cpuSeconds()) };
   let http503 = 0;
   let accepted = 0;
   console.log(minuteHeader());
@@ -130,6 +132,7 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
       look,
       a,
       acceptBuckets,
+      cpu,
     );
     samples.push(sample);
     console.log(minuteLine(sample));
@@ -167,12 +170,20 @@ async function runStaged(plan: SoakPlan): Promise<SoakResult> {
         `reading; its reply lag p99 is now ${Math.round(last.replyLagP99Ms)} ms`,
     );
   }
-  const drained = await reading(stage, sql, (Date.now() - started) / 60_000, final, {
-    accepted: 0,
-    http503: 0,
-    other: 0,
-    acceptLatenciesMs: [],
-  }, acceptBuckets);
+  const drained = await reading(
+    stage,
+    sql,
+    (Date.now() - started) / 60_000,
+    final,
+    {
+      accepted: 0,
+      http503: 0,
+      other: 0,
+      acceptLatenciesMs: [],
+    },
+    acceptBuckets,
+    cpu,
+  );
   drained.label = "drain";
   console.log(minuteLine(drained));
   const queueRowsAfterDrain = await countQueueRows(sql, SOAK_SCHEMA);
@@ -222,6 +233,7 @@ async function reading(
   look: CommandLook,
   a: { accepted: number; http503: number; other: number; acceptLatenciesMs: number[] },
   acceptBuckets: { before: Buckets },
+  cpu: { before: CpuMark },
 ): Promise<MinuteSample> {
   const lags = [...look.replyLagsMs].sort((x, y) => x - y);
   const commits = [...look.commitLagsMs].sort((x, y) => x - y);
@@ -235,6 +247,9 @@ async function reading(
     ]),
   ]);
   const gauge = (name: string) => metrics?.get(name);
+  const cpuNow = cpuMark(stage.downlink.current().cpuSeconds());
+  const share = cpuShare(cpu.before, cpuNow);
+  cpu.before = cpuNow;
   let downlinkAcceptP99Ms: number | undefined;
   if (metrics) {
     const after = bucketsOf(metrics, ACCEPT_HISTOGRAM);
@@ -260,6 +275,8 @@ async function reading(
     acceptP99Ms: accepts.length ? percentile(accepts, 99) : undefined,
     downlinkAcceptP99Ms,
     rssBytes: stage.downlink.current().rssBytes(),
+    downlinkCpuPercent: share?.downlinkPercent,
+    machineIdlePercent: share?.machineIdlePercent,
     heapUsedBytes: gauge("downlink_heap_used_bytes"),
     downlinkReplyLagP99Ms: seconds("downlink_reply_lag_p99_seconds"),
     inFlight: gauge("downlink_in_flight_commands"),

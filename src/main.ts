@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type Config, ConfigError, DEFAULT_SERVICE_URLS, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { limitHeapGrowth } from "./process_memory.ts";
 import { type Clock, systemClock } from "./time.ts";
 import { createSql } from "./store/db.ts";
 import { runMigrations } from "./store/migrations.ts";
@@ -280,6 +281,8 @@ async function main(argv: string[]): Promise<void> {
     } else if (demo) {
       throw new ConfigError("--demo runs in development only, got DOWNLINK_ENV=production");
     }
+    // A process-wide setting, so here and not in startDownlink, which tests run in their own.
+    limitHeapGrowth(config.heapGrowthPercent);
     if (demo && !config.roles.has("api")) {
       throw new ConfigError(`--demo needs the api role, got DOWNLINK_ROLES=${[...config.roles]}`);
     }

@@ -42,7 +42,10 @@ export function startQueueVacuum(
         select pg_try_advisory_lock(${LOCK_KEY}, hashtext(current_schema())) as locked`;
       if (!locked) return false;
       try {
-        await conn.unsafe(`vacuum (analyze) ${QUEUE_TABLES.join(", ")}`);
+        // No truncation: cutting a table's empty tail pages takes an ACCESS EXCLUSIVE lock and a
+        // WAL flush while every accept waits to insert into these tables; they refill within
+        // seconds, so the pages would come back anyway.
+        await conn.unsafe(`vacuum (analyze, truncate false) ${QUEUE_TABLES.join(", ")}`);
         return true;
       } finally {
         await conn`select pg_advisory_unlock(${LOCK_KEY}, hashtext(current_schema()))`;
