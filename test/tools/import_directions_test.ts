@@ -1,0 +1,111 @@
+// Imports point one way: http → command/store/bus; shard → machines/command/store/bus; bridge →
+// vendor port/bus; machines → the command module only; DJI is reached through the vendor port.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import {
+  forbidden,
+  importEdges,
+  importSpecifiers,
+  isForbidden,
+  layerOf,
+} from "../../tools/import_directions.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+// Arrows against the direction that are still to be removed. The list may only shrink: an arrow
+// not listed fails the test, and so does a listed one that no longer exists.
+const NOT_YET_REMOVED: readonly string[] = [
+  "machines/command_machine.ts -> src/time.ts",
+  "machines/command_machine.ts -> src/vendors/dji/catalog.ts",
+  "src/bridge/bridge_role.ts -> src/vendors/dji/device_event_message.ts",
+  "src/bridge/bridge_role.ts -> src/vendors/dji/device_request_message.ts",
+  "src/bridge/bridge_role.ts -> src/vendors/dji/envelope.ts",
+  "src/bridge/bridge_role.ts -> src/vendors/dji/presence_message.ts",
+  "src/bus/messages.ts -> machines/command_machine.ts",
+  "src/bus/messages.ts -> src/vendors/dji/catalog.ts",
+  "src/bus/messages.ts -> src/vendors/dji/device_event_message.ts",
+  "src/bus/messages.ts -> src/vendors/dji/device_request_message.ts",
+  "src/bus/messages.ts -> src/vendors/dji/envelope.ts",
+  "src/bus/messages.ts -> src/vendors/dji/presence_message.ts",
+  "src/bus/outbox_relay.ts -> src/store/accept_batch.ts",
+  "src/bus/outbox_relay.ts -> src/vendors/dji/catalog.ts",
+  "src/command/lifecycle_event.ts -> machines/command_machine.ts",
+  "src/device/device_record.ts -> src/vendors/dji/presence_message.ts",
+  "src/device/device_request.ts -> src/vendors/dji/device_request_message.ts",
+  "src/device/device_request.ts -> src/vendors/dji/request_auto_answers.ts",
+  "src/device/presence_registry.ts -> src/vendors/dji/presence_message.ts",
+  "src/http/catalog.ts -> src/vendors/dji/catalog.ts",
+  "src/http/catalog.ts -> src/vendors/dji/exclusivity_classes.ts",
+  "src/http/catalog.ts -> src/vendors/dji/payload_schema.ts",
+  "src/http/catalog.ts -> src/vendors/dji/progress_statuses.ts",
+  "src/http/command_list.ts -> src/vendors/dji/catalog.ts",
+  "src/http/command_list.ts -> src/vendors/dji/describe_value.ts",
+  "src/http/command_request.ts -> src/vendors/dji/catalog.ts",
+  "src/http/command_request.ts -> src/vendors/dji/describe_value.ts",
+  "src/http/command_request.ts -> src/vendors/dji/payload_schema.ts",
+  "src/http/command_wait.ts -> src/vendors/dji/catalog.ts",
+  "src/http/command_wait.ts -> src/vendors/dji/describe_value.ts",
+  "src/http/commands.ts -> src/vendors/dji/job_progress.ts",
+  "src/http/device_requests.ts -> src/vendors/dji/describe_value.ts",
+  "src/http/device_requests.ts -> src/vendors/dji/device_request_message.ts",
+  "src/http/devices.ts -> src/vendors/dji/describe_value.ts",
+  "src/http/json_body.ts -> src/vendors/dji/json_depth.ts",
+  "src/http/list_query.ts -> src/vendors/dji/describe_value.ts",
+  "src/http/openapi.ts -> src/vendors/dji/request_auto_answers.ts",
+  "src/http/openapi.ts -> src/vendors/dji/seed_command.ts",
+  "src/shard/device_host.ts -> src/vendors/dji/reply_mapping.ts",
+  "src/shard/device_request_host.ts -> src/vendors/dji/request_auto_answers.ts",
+  "src/shard/job_event_host.ts -> src/vendors/dji/job_progress.ts",
+  "src/shard/job_event_host.ts -> src/vendors/dji/progress_statuses.ts",
+  "src/shard/job_event_host.ts -> src/vendors/dji/result_code_text.ts",
+  "src/shard/shard_role.ts -> src/vendors/dji/exclusivity_classes.ts",
+  "src/store/device_request_store.ts -> src/vendors/dji/device_request_message.ts",
+  "src/store/lifecycle_store.ts -> machines/command_machine.ts",
+];
+
+test("no import in src/ or machines/ points against the intended direction", () => {
+  const wrong = forbidden(importEdges(root)).map((e) => `${e.from} -> ${e.to}`).sort();
+  assert.deepEqual(wrong, [...NOT_YET_REMOVED].sort());
+});
+
+test("the rules forbid the arrows the layering names and allow the ones it intends", () => {
+  assert.equal(layerOf("machines/command_machine.ts"), "machines");
+  assert.equal(layerOf("src/vendors/dji/catalog.ts"), "src/vendors/dji");
+  assert.equal(layerOf("src/vendors/vendor_adapter.ts"), "src/vendors");
+  assert.equal(layerOf("src/time.ts"), "src/time");
+  for (
+    const [from, to] of [
+      ["machines", "src/bus"],
+      ["machines", "src/time"],
+      ["src/command", "machines"],
+      ["src/store", "src/bus"],
+      ["src/bridge", "src/shard"],
+      ["src/http", "src/vendors/dji"],
+      ["src/shard", "src/vendors/dji"],
+      ["src/vendors", "src/vendors/dji"],
+    ]
+  ) assert.ok(isForbidden(from, to), `${from} -> ${to} should be forbidden`);
+  for (
+    const [from, to] of [
+      ["machines", "src/command"],
+      ["src/http", "src/store"],
+      ["src/http", "src/vendors"],
+      ["src/shard", "machines"],
+      ["src/bridge", "src/bus"],
+      ["src/vendors/dji", "src/command"],
+      ["src/main", "src/vendors/dji"],
+    ]
+  ) assert.ok(!isForbidden(from, to), `${from} -> ${to} should be allowed`);
+});
+
+test("relative imports, re-exports and dynamic imports are all read", () => {
+  const source = [
+    'import type { A } from "../a.ts";',
+    "import {\n  b,\n  c,\n} from './b.ts';",
+    'export { d } from "./d.ts";',
+    'const e = await import("../e.ts");',
+    'import { Hono } from "hono";',
+  ].join("\n");
+  assert.deepEqual(importSpecifiers(source), ["../a.ts", "./b.ts", "./d.ts", "../e.ts"]);
+});
