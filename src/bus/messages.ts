@@ -1,7 +1,7 @@
 // The shapes of the messages that travel over JetStream between roles. Times are epoch
 // milliseconds.
-import type { CommandChannel } from "../vendors/dji/catalog.ts";
-import type { CommandInput } from "../../machines/command_machine.ts";
+import type { CommandChannel } from "../command/channel.ts";
+import type { CommandInput } from "../command/command_facts.ts";
 import type { DeviceReply } from "../vendors/dji/envelope.ts";
 import type { DeviceEventMessage } from "../vendors/dji/device_event_message.ts";
 import type {

@@ -4,7 +4,7 @@
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import type { RoleContext } from "../role_context.ts";
-import type { CommandChannel } from "../vendors/dji/catalog.ts";
+import type { CommandChannel } from "../command/channel.ts";
 import type { CommandDispatch } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import type { LocalDispatch, LocalShard } from "../local_link.ts";

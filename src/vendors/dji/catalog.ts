@@ -2,9 +2,9 @@
 // its payload fields with their documented limits, and which of them are secret. The data
 // itself is generated (catalog_data.ts by tools/gen_dji_catalog.ts).
 import { DJI_COMMANDS } from "./catalog_data.ts";
+import type { CommandChannel } from "../../command/channel.ts";
 
-/** `services` → thing/product/{sn}/services; `drc` → thing/product/{sn}/drc/down. */
-export type CommandChannel = "services" | "drc";
+export type { CommandChannel };
 
 /** DJI thing-model types (`double` is folded into `float`: both are JSON numbers). */
 export type FieldType =
