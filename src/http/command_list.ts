@@ -6,7 +6,7 @@ import { isUuid } from "../ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import { findCommand } from "../vendors/dji/catalog.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";

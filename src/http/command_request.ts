@@ -5,7 +5,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { findCommand } from "../vendors/dji/catalog.ts";
 import { validatePayload } from "../vendors/dji/payload_schema.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
 
 export const SUPPORTED_VENDORS = ["dji"] as const;

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { CommandStore, CommandView } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { parseCommandId } from "./command_id_param.ts";
 import type { ApiEnv } from "./commands.ts";

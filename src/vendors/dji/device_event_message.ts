@@ -1,7 +1,7 @@
 // A dock's `events` message (thing/product/{gateway_sn}/events) and the `events_reply` that
 // answers one with `need_reply: 1` (PROTOCOL §2.3, §8.5). Parsing never throws: device bytes are
 // untrusted.
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
 
 /** The MQTT filter a bridge subscribes to for events (prefix `$share/<group>/` to share them). */

@@ -2,7 +2,7 @@
 // that answers it (PROTOCOL §2.4, §8.4): the same envelope as services, the other way round; the
 // answer echoes tid, bid and method with `data: {result, output}`. Parsing never throws: device
 // bytes are untrusted.
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
 
 /** The MQTT filter a bridge subscribes to for requests (prefix `$share/<group>/` to share them). */

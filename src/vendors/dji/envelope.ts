@@ -1,7 +1,7 @@
 // The DJI MQTT envelope in both directions: topics, the command sent to a device, and the
 // parsing of what devices answer (PROTOCOL §1, §2). Parsing never throws: device bytes are untrusted.
 import type { CommandChannel } from "./catalog.ts";
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
 
 export interface ServicesEnvelope {

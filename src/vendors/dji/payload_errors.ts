@@ -1,8 +1,8 @@
 // Turns TypeBox validation errors into the API's `{path, reason}` list: one entry per offending
 // JSONPath, in plain words, naming the value seen (but never the value of a secret field).
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
-import { describeKind, describeValue } from "./describe_value.ts";
-import { pointerToCatalogPath, pointerToJsonPath } from "./json_path.ts";
+import { describeKind, describeValue } from "../../json/describe_value.ts";
+import { pointerToCatalogPath, pointerToJsonPath } from "../../json/json_path.ts";
 
 export interface PayloadError {
   /** JSONPath rooted at the request body, e.g. `$.payload.credentials.expire`. */

@@ -3,7 +3,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { findCommand } from "./catalog.ts";
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { schemaFromFields } from "./field_schema.ts";
 import { FileuploadStartPayload } from "./fileupload_start_schema.ts";
 import { type PayloadError, toPayloadErrors } from "./payload_errors.ts";

@@ -1,7 +1,7 @@
 // The DJI messages that tell a device is there (PROTOCOL §2.5, §8): `update_topo` on
 // sys/product/{gateway_sn}/status and its `status_reply`, and the topics whose every message
 // proves a device alive. Parsing never throws: device bytes are untrusted.
-import { MAX_JSON_DEPTH, tooDeepAt } from "./json_depth.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../../json/json_depth.ts";
 import { productModel } from "./product_models.ts";
 
 /** MQTT filters a bridge subscribes to for presence (prefix `$share/<group>/` to share them).

@@ -1,6 +1,6 @@
 // Maps a device's reply to the command's outcome and Query Response fields, exactly as the
 // seed's "DJI Services Reply Mapping" and DESIGN's Lifecycle say. Pure; never throws.
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import type { DeviceReply } from "./envelope.ts";
 import { describeResultCode } from "./result_code_text.ts";
 
