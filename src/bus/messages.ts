@@ -2,13 +2,13 @@
 // milliseconds.
 import type { CommandChannel } from "../command/channel.ts";
 import type { CommandInput } from "../command/command_facts.ts";
-import type { DeviceReply } from "../vendors/dji/envelope.ts";
-import type { DeviceEventMessage } from "../vendors/dji/device_event_message.ts";
 import type {
+  DeviceEventMessage,
+  DeviceReply,
   DeviceRequestAnswer,
   DeviceRequestMessage,
-} from "../vendors/dji/device_request_message.ts";
-import type { UpdateTopo } from "../vendors/dji/presence_message.ts";
+  UpdateTopo,
+} from "../vendors/vendor_adapter.ts";
 import type { Sighting } from "../device/presence_registry.ts";
 
 /** api → shard: a command committed in Postgres, to be hosted by its device's shard. */

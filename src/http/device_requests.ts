@@ -20,7 +20,7 @@ import type {
   DeviceRequestReader,
   DeviceRequestStore,
 } from "../store/device_request_store.ts";
-import type { DeviceRequestAnswer } from "../vendors/dji/device_request_message.ts";
+import type { DeviceRequestAnswer } from "../vendors/vendor_adapter.ts";
 import { describeValue } from "../json/describe_value.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";

@@ -3,21 +3,12 @@
 // untrusted.
 import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
+import type { DeviceEventMessage } from "../vendor_adapter.ts";
+
+export type { DeviceEventMessage };
 
 /** The MQTT filter a bridge subscribes to for events (prefix `$share/<group>/` to share them). */
 export const EVENTS_TOPIC = "thing/product/+/events";
-
-/** An event as the dock sent it; `gateway` is the topic's (the broker vouches for it). */
-export interface DeviceEventMessage {
-  tid?: string;
-  bid?: string;
-  method: string;
-  /** The dock's own clock, epoch ms. */
-  timestamp?: number;
-  /** 1: the dock waits for an events_reply and sends the event again until it gets one. */
-  need_reply: boolean;
-  data: unknown;
-}
 
 export type ParsedDeviceEvent =
   | { ok: true; gateway: string; event: DeviceEventMessage }

@@ -3,22 +3,15 @@
 import type { CommandChannel } from "./catalog.ts";
 import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
+import type { DeviceReply } from "../vendor_adapter.ts";
+
+export type { DeviceReply };
 
 export interface ServicesEnvelope {
   tid: string;
   bid: string;
   timestamp: number;
   method: string;
-  data: unknown;
-}
-
-/** A device's answer. `gateway` is the one the envelope claims; trust the topic's (see parseDeviceReply). */
-export interface DeviceReply {
-  tid?: string;
-  bid?: string;
-  method?: string;
-  timestamp?: number;
-  gateway?: string;
   data: unknown;
 }
 

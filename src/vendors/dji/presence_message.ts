@@ -3,6 +3,9 @@
 // proves a device alive. Parsing never throws: device bytes are untrusted.
 import { MAX_JSON_DEPTH, tooDeepAt } from "../../json/json_depth.ts";
 import { productModel } from "./product_models.ts";
+import type { ProductInfo, UpdateTopo } from "../vendor_adapter.ts";
+
+export type { ProductInfo, UpdateTopo };
 
 /** MQTT filters a bridge subscribes to for presence (prefix `$share/<group>/` to share them).
  * services_reply comes on the reply connections and counts as well. */
@@ -36,23 +39,6 @@ export function presenceTopic(
       channel === "requests"
     ? { serial, channel }
     : undefined;
-}
-
-/** What DJI says of a product: its enum (`domain`, `type`, `sub_type`) and the model name it
- * maps to where known. */
-export interface ProductInfo {
-  domain?: string;
-  type?: number;
-  sub_type?: number;
-  model?: string;
-}
-
-/** A gateway's `update_topo`: itself and the sub-devices (aircraft) it lists now. */
-export interface UpdateTopo {
-  tid?: string;
-  bid?: string;
-  gateway: ProductInfo;
-  sub_devices: Array<ProductInfo & { device_id: string }>;
 }
 
 export type ParsedStatus =
