@@ -47,6 +47,54 @@ export interface VendorAdapter {
   autoAnswerOf(method: string): DeviceRequestAnswer | undefined;
   /** The device requests Downlink answers itself when no client has. */
   readonly autoAnsweredMethods: readonly string[];
+
+  /** The vendor's MQTT side: what the bridge subscribes to, parses and sends. */
+  readonly wire: VendorWire;
+}
+
+/** The vendor's messages on the broker. Parsing never throws: device bytes are untrusted. The
+ * messages built here are objects the bridge sends as JSON. */
+export interface VendorWire {
+  /** MQTT filters of the devices' replies to commands (prefix `$share/<group>/` to share). */
+  readonly replyTopics: readonly string[];
+  /** The filter of the devices' events. */
+  readonly eventsTopic: string;
+  /** The filter of the devices' requests. */
+  readonly requestsTopic: string;
+  /** The filters whose every message proves a device alive. */
+  readonly presenceTopics: readonly string[];
+
+  /** The topic a command of `channel` is sent to `deviceId` on. */
+  deviceTopic(channel: CommandChannel, deviceId: string): string;
+  /** The message that carries a command to its device. */
+  buildServicesEnvelope(
+    o: { tid: string; bid: string; method: string; data: unknown; timestamp: number },
+  ): object;
+  parseDeviceReply(topic: string, bytes: Uint8Array, maxBytes: number): ParsedDeviceReply;
+
+  parseDeviceEvent(topic: string, bytes: Uint8Array, maxBytes: number): ParsedDeviceEvent;
+  eventsReplyTopic(gateway: string): string;
+  /** The answer to an event that asks for one. */
+  buildEventsReply(event: DeviceEventMessage, timestamp: number): object;
+
+  parseDeviceRequest(topic: string, bytes: Uint8Array, maxBytes: number): ParsedDeviceRequest;
+  requestsReplyTopic(gateway: string): string;
+  buildRequestsReply(
+    request: Pick<DeviceRequestMessage, "tid" | "bid" | "method">,
+    answer: DeviceRequestAnswer,
+    timestamp: number,
+  ): object;
+
+  /** The serial and channel of a presence topic, or undefined for any other topic. */
+  presenceTopic(topic: string): { serial: string; channel: PresenceChannel } | undefined;
+  /** A gateway's topology message (which devices it lists now). */
+  parseStatusMessage(bytes: Uint8Array, maxBytes: number): ParsedStatus;
+  statusReplyTopic(gateway: string): string;
+  buildStatusReply(o: { tid?: string; bid?: string; timestamp: number }): object;
+  /** The gateway a telemetry message names, read without parsing the whole message. */
+  envelopeGateway(bytes: Uint8Array): string | undefined;
+  /** The firmware version a state message reports, if it reports one. */
+  firmwareOfState(bytes: Uint8Array, maxBytes: number): string | undefined;
 }
 
 /** Thing-model types (`double` is folded into `float`: both are JSON numbers). */
@@ -184,3 +232,31 @@ export interface UpdateTopo {
   gateway: ProductInfo;
   sub_devices: Array<ProductInfo & { device_id: string }>;
 }
+
+export type ReplyParseFailure =
+  | "TOO_LARGE"
+  | "NOT_JSON"
+  | "TOO_DEEP"
+  | "NOT_AN_OBJECT"
+  | "NO_TID"
+  | "BAD_TOPIC";
+
+export type ParsedDeviceReply =
+  | { ok: true; gateway: string; channel: CommandChannel; reply: DeviceReply }
+  | { ok: false; reason: ReplyParseFailure; detail: string; gateway?: string };
+
+export type ParsedDeviceEvent =
+  | { ok: true; gateway: string; event: DeviceEventMessage }
+  | { ok: false; reason: string; detail: string; gateway?: string };
+
+export type ParsedDeviceRequest =
+  | { ok: true; gateway: string; request: DeviceRequestMessage }
+  | { ok: false; reason: string; detail: string; gateway?: string };
+
+/** What a presence topic says of its serial: `status`, `events` and `requests` come only from a
+ * gateway (dock or RC); `osd` and `state` also from an aircraft, over its gateway's connection. */
+export type PresenceChannel = "status" | "osd" | "state" | "events" | "requests";
+
+export type ParsedStatus =
+  | { ok: true; topo: UpdateTopo }
+  | { ok: false; detail: string };

@@ -3,16 +3,12 @@
 // untrusted.
 import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
-import type { DeviceEventMessage } from "../vendor_adapter.ts";
+import type { DeviceEventMessage, ParsedDeviceEvent } from "../vendor_adapter.ts";
 
-export type { DeviceEventMessage };
+export type { DeviceEventMessage, ParsedDeviceEvent };
 
 /** The MQTT filter a bridge subscribes to for events (prefix `$share/<group>/` to share them). */
 export const EVENTS_TOPIC = "thing/product/+/events";
-
-export type ParsedDeviceEvent =
-  | { ok: true; gateway: string; event: DeviceEventMessage }
-  | { ok: false; reason: string; detail: string; gateway?: string };
 
 export interface EventsReply {
   tid?: string;

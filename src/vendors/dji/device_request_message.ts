@@ -4,16 +4,16 @@
 // bytes are untrusted.
 import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
-import type { DeviceRequestAnswer, DeviceRequestMessage } from "../vendor_adapter.ts";
+import type {
+  DeviceRequestAnswer,
+  DeviceRequestMessage,
+  ParsedDeviceRequest,
+} from "../vendor_adapter.ts";
 
-export type { DeviceRequestAnswer, DeviceRequestMessage };
+export type { DeviceRequestAnswer, DeviceRequestMessage, ParsedDeviceRequest };
 
 /** The MQTT filter a bridge subscribes to for requests (prefix `$share/<group>/` to share them). */
 export const REQUESTS_TOPIC = "thing/product/+/requests";
-
-export type ParsedDeviceRequest =
-  | { ok: true; gateway: string; request: DeviceRequestMessage }
-  | { ok: false; reason: string; detail: string; gateway?: string };
 
 export interface RequestsReply {
   tid: string;

@@ -10,6 +10,28 @@ import { eventLinkKeys, progressLink, readProgress } from "./job_progress.ts";
 import { terminalStatusesOf } from "./progress_statuses.ts";
 import { describeResultCode } from "./result_code_text.ts";
 import { AUTO_ANSWERED_METHODS, autoAnswerOf } from "./request_auto_answers.ts";
+import { buildServicesEnvelope, deviceTopic, parseDeviceReply, REPLY_TOPICS } from "./envelope.ts";
+import {
+  buildEventsReply,
+  EVENTS_TOPIC,
+  eventsReplyTopic,
+  parseDeviceEvent,
+} from "./device_event_message.ts";
+import {
+  buildRequestsReply,
+  parseDeviceRequest,
+  REQUESTS_TOPIC,
+  requestsReplyTopic,
+} from "./device_request_message.ts";
+import {
+  buildStatusReply,
+  envelopeGateway,
+  firmwareOfState,
+  parseStatusMessage,
+  PRESENCE_TOPICS,
+  presenceTopic,
+  statusReplyTopic,
+} from "./presence_message.ts";
 
 export const djiAdapter: VendorAdapter = {
   name: "dji",
@@ -29,4 +51,25 @@ export const djiAdapter: VendorAdapter = {
   describeResultCode,
   autoAnswerOf,
   autoAnsweredMethods: AUTO_ANSWERED_METHODS,
+  wire: {
+    replyTopics: REPLY_TOPICS,
+    eventsTopic: EVENTS_TOPIC,
+    requestsTopic: REQUESTS_TOPIC,
+    presenceTopics: PRESENCE_TOPICS,
+    deviceTopic,
+    buildServicesEnvelope,
+    parseDeviceReply,
+    parseDeviceEvent,
+    eventsReplyTopic,
+    buildEventsReply,
+    parseDeviceRequest,
+    requestsReplyTopic,
+    buildRequestsReply,
+    presenceTopic,
+    parseStatusMessage,
+    statusReplyTopic,
+    buildStatusReply,
+    envelopeGateway,
+    firmwareOfState,
+  },
 };

@@ -3,9 +3,9 @@
 import type { CommandChannel } from "./catalog.ts";
 import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
-import type { DeviceReply } from "../vendor_adapter.ts";
+import type { DeviceReply, ParsedDeviceReply, ReplyParseFailure } from "../vendor_adapter.ts";
 
-export type { DeviceReply };
+export type { DeviceReply, ParsedDeviceReply, ReplyParseFailure };
 
 export interface ServicesEnvelope {
   tid: string;
@@ -14,18 +14,6 @@ export interface ServicesEnvelope {
   method: string;
   data: unknown;
 }
-
-export type ReplyParseFailure =
-  | "TOO_LARGE"
-  | "NOT_JSON"
-  | "TOO_DEEP"
-  | "NOT_AN_OBJECT"
-  | "NO_TID"
-  | "BAD_TOPIC";
-
-export type ParsedDeviceReply =
-  | { ok: true; gateway: string; channel: CommandChannel; reply: DeviceReply }
-  | { ok: false; reason: ReplyParseFailure; detail: string; gateway?: string };
 
 /** MQTT filters a bridge subscribes to for answers (prefix `$share/<group>/` to share them). */
 export const REPLY_TOPICS = [

@@ -3,9 +3,9 @@
 // proves a device alive. Parsing never throws: device bytes are untrusted.
 import { MAX_JSON_DEPTH, tooDeepAt } from "../../json/json_depth.ts";
 import { productModel } from "./product_models.ts";
-import type { ProductInfo, UpdateTopo } from "../vendor_adapter.ts";
+import type { ParsedStatus, PresenceChannel, ProductInfo, UpdateTopo } from "../vendor_adapter.ts";
 
-export type { ProductInfo, UpdateTopo };
+export type { ParsedStatus, PresenceChannel, ProductInfo, UpdateTopo };
 
 /** MQTT filters a bridge subscribes to for presence (prefix `$share/<group>/` to share them).
  * services_reply comes on the reply connections and counts as well. */
@@ -16,10 +16,6 @@ export const PRESENCE_TOPICS = [
   "thing/product/+/events",
   "thing/product/+/requests",
 ] as const;
-
-/** What a presence topic says of its serial: `status`, `events` and `requests` come only from a
- * gateway (dock or RC); `osd` and `state` also from an aircraft, over its gateway's connection. */
-export type PresenceChannel = "status" | "osd" | "state" | "events" | "requests";
 
 const SERIAL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -40,10 +36,6 @@ export function presenceTopic(
     ? { serial, channel }
     : undefined;
 }
-
-export type ParsedStatus =
-  | { ok: true; topo: UpdateTopo }
-  | { ok: false; detail: string };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
