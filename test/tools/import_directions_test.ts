@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import {
   forbidden,
+  importCycles,
   importEdges,
   importSpecifiers,
   isForbidden,
@@ -23,6 +24,18 @@ const NOT_YET_REMOVED: readonly string[] = [
 test("no import in src/ or machines/ points against the intended direction", () => {
   const wrong = forbidden(importEdges(root)).map((e) => `${e.from} -> ${e.to}`).sort();
   assert.deepEqual(wrong, [...NOT_YET_REMOVED].sort());
+});
+
+test("no files of src/ or machines/ import each other, directly or round a loop", () => {
+  assert.deepEqual(importCycles(importEdges(root)), []);
+});
+
+test("a loop of imports is found however long it is", () => {
+  const e = (from: string, to: string) => ({ from, to });
+  assert.deepEqual(importCycles([e("a", "b"), e("b", "c"), e("c", "a"), e("c", "d")]), [
+    ["a", "b", "c"],
+  ]);
+  assert.deepEqual(importCycles([e("a", "b"), e("b", "c")]), []);
 });
 
 test("the rules forbid the arrows the layering names and allow the ones it intends", () => {
