@@ -1,12 +1,12 @@
 // The vendor seam: what the rest of Downlink asks of a device vendor (its catalog, payload
-// validation, reply mapping, job progress and device requests), and the shapes it answers in.
-// DJI (src/vendors/dji) is the one implementation; the composition root picks it.
+// validation, reply mapping, job progress, device requests and the wire the bridge speaks), and
+// the shapes it answers in. DJI (src/vendors/dji) is the one implementation; src/main.ts picks it.
 import type { TSchema } from "@sinclair/typebox";
 import type { CommandChannel } from "../command/channel.ts";
 import type { ReplyOutcome } from "../command/reply_outcome.ts";
 
-/** A vendor as the API, the shard and the bridge's callers reach it. Pure and synchronous: every
- * method may run on a hot path (a reply, an accept) and allocates only what it returns. */
+/** A vendor as the API, the shard and the bridge reach it. Pure and synchronous: every method
+ * may run on a hot path (a reply, an accept) and allocates only what it returns. */
 export interface VendorAdapter {
   /** The `vendor` of the commands it serves, e.g. `dji`. */
   readonly name: string;
