@@ -100,6 +100,7 @@ export async function startApiRole(
       ttlMs: opts.clientCacheTtlMs,
     }),
     commands: createPostgresCommandStore(sql, cipher, { gate }),
+    vendor: ctx.vendor,
     devices: gatedDeviceReader(createDeviceReader(sql), gate),
     deviceRequests: {
       listRequests: (grants, filter) => gate.run(() => requestReader.listRequests(grants, filter)),

@@ -27,6 +27,7 @@ import { openApiRoutes } from "./openapi.ts";
 import { serviceIndexRoutes } from "./service_index.ts";
 import { deviceRoutes, DEVICES_PATH } from "./devices.ts";
 import type { DeviceReader } from "../store/device_list.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import {
   DEVICE_REQUESTS_PATH,
   deviceRequestRoutes,
@@ -39,6 +40,8 @@ export interface AppDeps {
   clock: Clock;
   clients: ClientLookup;
   commands: CommandStore;
+  /** The device vendor: its catalog, payload contracts and job progress. */
+  vendor: VendorAdapter;
   /** The device registry (GET /devices). */
   devices: DeviceReader;
   /** The docks' requests (GET /device-requests) and the clients' answers. */
@@ -122,7 +125,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   api.route("/", commandListRoutes(deps));
   api.route("/", commandWaitRoutes(deps));
   app.route(COMMANDS_PATH, api);
-  app.route(CATALOG_PATH, signed().route("/", catalogRoutes()));
+  app.route(CATALOG_PATH, signed().route("/", catalogRoutes(deps.vendor)));
   app.route(DEVICES_PATH, signed().route("/", deviceRoutes(deps)));
   app.route(DEVICE_REQUESTS_PATH, signed().route("/", deviceRequestRoutes(deps)));
 

@@ -5,8 +5,8 @@ import { Hono } from "hono";
 import { isUuid } from "../ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
-import { findCommand } from "../vendors/dji/catalog.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";
@@ -55,7 +55,10 @@ export function decodeCursor(cursor: string): ListPosition | undefined {
  * parameter as `query.<name>` (unknown parameters too: a misspelt filter must not silently
  * widen the answer).
  */
-export function parseListQuery(queries: Record<string, string[]>): ListFilter {
+export function parseListQuery(
+  queries: Record<string, string[]>,
+  vendor: Pick<VendorAdapter, "findCommand">,
+): ListFilter {
   const q = readListQuery(queries, PARAMS);
   const filter: ListFilter = { limit: q.limit() };
   const status = q.all("status");
@@ -84,7 +87,7 @@ export function parseListQuery(queries: Record<string, string[]>): ListFilter {
   }
   const commandType = q.one("command_type");
   if (commandType !== undefined) {
-    if (!findCommand(commandType)) {
+    if (!vendor.findCommand(commandType)) {
       q.fail(
         "command_type",
         `must be a command type of the catalog, got ${describeValue(commandType)}`,
@@ -114,12 +117,14 @@ export function parseListQuery(queries: Record<string, string[]>): ListFilter {
   return filter;
 }
 
-export function commandListRoutes(deps: { commands: CommandStore }): Hono<ApiEnv> {
+export function commandListRoutes(
+  deps: { commands: CommandStore; vendor: VendorAdapter },
+): Hono<ApiEnv> {
   const routes = new Hono<ApiEnv>();
   routes.get("/", async (c) => {
     const client = c.get("client");
     requireScope(client, "open:command:read");
-    const filter = parseListQuery(c.req.queries() ?? {});
+    const filter = parseListQuery(c.req.queries() ?? {}, deps.vendor);
     const page = await deps.commands.listCommands(client.tenant_id, filter);
     return c.json(
       page.next

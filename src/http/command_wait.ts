@@ -6,13 +6,13 @@ import { Hono } from "hono";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { CommandStore, CommandView } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { parseCommandId } from "./command_id_param.ts";
 import type { ApiEnv } from "./commands.ts";
 import { NotFoundError, ValidationError } from "./errors.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
-import { findCommand } from "../vendors/dji/catalog.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 
 export const WAIT_DEFAULT_SECONDS = 30;
 export const WAIT_MAX_SECONDS = 60;
@@ -21,6 +21,8 @@ export interface CommandWaitDeps {
   clock: Clock;
   commands: CommandStore;
   completions: CompletionWatch;
+  /** Which command types report their job's progress. */
+  vendor: VendorAdapter;
   /** Watches command.progress: needed for ?until=finished. */
   progress?: CompletionWatch;
 }
@@ -41,11 +43,11 @@ export function parseWaitUntil(value: string | undefined): WaitUntil {
 
 /** A job has finished when its dock reported a terminal progress status; a command that ended
  * other than SUCCEEDED started no job, and one DJI reports no progress for ends with its reply. */
-export function isFinished(view: CommandView): boolean {
+export function isFinished(view: CommandView, vendor: Pick<VendorAdapter, "findCommand">): boolean {
   if (view.progress?.finished_at !== undefined) return true;
   if (!isTerminal(view)) return false;
   return view.status !== "SUCCEEDED" ||
-    findCommand(view.command_type)?.progress_event === undefined;
+    vendor.findCommand(view.command_type)?.progress_event === undefined;
 }
 
 /** timeout_seconds of the query: an integer 0-60, default 30. */
@@ -66,7 +68,8 @@ export function parseWaitSeconds(value: string | undefined): number {
 const isTerminal = (view: CommandView) => TERMINAL_STATUSES.has(view.status);
 
 export function commandWaitRoutes(deps: CommandWaitDeps): Hono<ApiEnv> {
-  const { clock, commands, completions, progress } = deps;
+  const { clock, commands, completions, progress, vendor } = deps;
+  const finished = (view: CommandView) => isFinished(view, vendor);
   const routes = new Hono<ApiEnv>();
 
   routes.get("/:command_id/wait", async (c) => {
@@ -75,7 +78,7 @@ export function commandWaitRoutes(deps: CommandWaitDeps): Hono<ApiEnv> {
     const id = parseCommandId(c.req.param("command_id"));
     const timeoutSeconds = parseWaitSeconds(c.req.query("timeout_seconds"));
     const until = parseWaitUntil(c.req.query("until"));
-    const done = until === "finished" ? isFinished : isTerminal;
+    const done = until === "finished" ? finished : isTerminal;
     const read = async () => {
       // Another tenant's command is answered exactly like one that does not exist (as GET).
       const view = await commands.getCommand(client.tenant_id, id);

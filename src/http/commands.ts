@@ -19,7 +19,7 @@ import {
   OverloadedError,
 } from "./errors.ts";
 import { partitionOf } from "../command/partition.ts";
-import { progressLink } from "../vendors/dji/job_progress.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
 
@@ -27,6 +27,8 @@ export interface CommandRoutesDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
   clock: Clock;
   commands: CommandStore;
+  /** The vendor whose catalog and payload contracts a command must meet. */
+  vendor: VendorAdapter;
   /** Called after a command was committed (not on a replay): wakes the outbox relay. */
   onAccepted?: (command: AcceptedCommand) => void;
   /** Seconds to hold a new command's outbox row for the shard of this process (0: none). */
@@ -38,7 +40,7 @@ export interface CommandRoutesDeps {
 export type ApiEnv = { Variables: AuthVariables & AccessLogVariables };
 
 export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
-  const { config, clock, commands, onAccepted, outboxHoldSeconds, overloaded } = deps;
+  const { config, clock, commands, vendor, onAccepted, outboxHoldSeconds, overloaded } = deps;
   const routes = new Hono<ApiEnv>();
 
   routes.post("/", async (c) => {
@@ -47,6 +49,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
     const request = parseCommandRequest(
       parseJsonBody(c.get("rawBody"), "Cannot accept command"),
       config.defaultTimeoutSeconds,
+      vendor,
     );
     if (!deviceGranted(client.devices, request.device_id)) {
       throw new ForbiddenError(
@@ -71,7 +74,7 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       acceptedAt: clock.now(),
       outboxHoldSeconds: outboxHoldSeconds?.(partition) ?? 0,
       nonce: c.get("nonce"),
-      progress: progressLink(request.command_type, request.payload),
+      progress: vendor.progressLink(request.command_type, request.payload),
     });
     if (outcome.outcome === "nonce_replayed") throw nonceReplayed();
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);

@@ -20,8 +20,8 @@ import type {
   DeviceRequestReader,
   DeviceRequestStore,
 } from "../store/device_request_store.ts";
-import type { DeviceRequestAnswer } from "../vendors/dji/device_request_message.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import type { DeviceRequestAnswer } from "../vendors/vendor_adapter.ts";
+import { describeValue } from "../json/describe_value.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
 import { requireScope } from "./auth.ts";

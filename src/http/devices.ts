@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import { Hono } from "hono";
 import type { DeviceListFilter, DeviceReader } from "../store/device_list.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";

@@ -1,7 +1,7 @@
 // Reading a list endpoint's query string (GET /commands, GET /devices): each parameter at most
 // once, no unknown ones, `limit` and `cursor` alike everywhere, and one 400 VALIDATION_FAILED that
 // names every offending parameter instead of the first.
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
 
 export const LIST_DEFAULT_LIMIT = 50;
