@@ -31,9 +31,14 @@ export interface RetryOptions {
   giveUp?: (err: unknown, attempt: number) => boolean;
 }
 
-/** Runs `fn` until it resolves, or until `giveUp` says so (then throws the last failure). */
-export function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
-  return fn(0).catch((err) => retryAfter(err, fn, o));
+/** Runs `fn` until it resolves, or until `giveUp` says so (then throws the last failure). A
+ * throw before `fn` returns its promise is a failure like a rejection. */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
+  try {
+    return await fn(0);
+  } catch (err) {
+    return await retryAfter(err, fn, o);
+  }
 }
 
 /**

@@ -115,3 +115,18 @@ test("retryAfter continues a caller's failed first attempt: waits backoff(0), th
   assert.deepEqual(attempts, [1]);
   assert.deepEqual(told, [0]);
 });
+
+test("a throw before the promise is a failure like a rejection, retried the same", async () => {
+  const clock = new SimulatedClock();
+  let calls = 0;
+  const result = retry(() => {
+    if (++calls < 3) throw new Error("thrown, not rejected");
+    return Promise.resolve("done");
+  }, { clock, backoff: constant(10) });
+  await settle();
+  clock.increment(10);
+  await settle();
+  clock.increment(10);
+  assert.equal(await result, "done");
+  assert.equal(calls, 3);
+});
