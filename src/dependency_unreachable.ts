@@ -1,6 +1,8 @@
 // Reaching PostgreSQL, NATS and MQTT at start-up: a few quick retries (a service starting beside
 // us may need a moment), then one error that names the service, its address and its variable.
 import type { Logger } from "./log.ts";
+import { type Clock, systemClock } from "./time.ts";
+import { linear, retry } from "./async/retry.ts";
 
 export interface Dependency {
   /** How an operator calls it: "PostgreSQL", "NATS", "MQTT". */
@@ -26,7 +28,12 @@ export class DependencyUnreachableError extends Error {
 export interface ReachOptions {
   /** How long to keep retrying; the attempt under way may still take its own connect timeout. */
   budgetMs?: number;
+  /** The host's real clock (the default): start-up is measured in wall time. */
+  clock?: Clock;
 }
+
+/** 200 ms more per retry, at most 1 s. */
+const REACH_BACKOFF = linear(200, 1_000);
 
 /** Runs `attempt` until it succeeds or `budgetMs` is spent, logging one line per retry.
  * Kept short so a wrong address is reported in seconds; an orchestrator restarting the process
@@ -35,27 +42,27 @@ export async function reachDependency<T>(
   dependency: Dependency,
   log: Logger,
   attempt: () => Promise<T>,
-  { budgetMs = 5_000 }: ReachOptions = {},
+  { budgetMs = 5_000, clock = systemClock }: ReachOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + budgetMs;
-  for (let n = 1;; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      const reason = describeFailure(err);
-      const wait = Math.min(1_000, 200 * n);
-      if (Date.now() + wait > deadline) {
-        throw new DependencyUnreachableError(dependency, reason, { cause: err });
-      }
-      // The reason, not the error object: an expected failure needs no stack trace in the log.
-      log.warn(`${dependency.service} is not reachable yet, retrying`, {
-        address: redactUrl(dependency.url),
-        variable: dependency.variable,
-        attempt: n,
-        err: reason,
-      });
-      await new Promise((r) => setTimeout(r, wait));
-    }
+  const deadline = clock.now() + budgetMs;
+  try {
+    return await retry(attempt, {
+      clock,
+      backoff: REACH_BACKOFF,
+      giveUp: (err, n) => {
+        if (clock.now() + REACH_BACKOFF(n) > deadline) return true;
+        // The reason, not the error object: an expected failure needs no stack trace in the log.
+        log.warn(`${dependency.service} is not reachable yet, retrying`, {
+          address: redactUrl(dependency.url),
+          variable: dependency.variable,
+          attempt: n + 1,
+          err: describeFailure(err),
+        });
+        return false;
+      },
+    });
+  } catch (err) {
+    throw new DependencyUnreachableError(dependency, describeFailure(err), { cause: err });
   }
 }
 

@@ -33,6 +33,8 @@ import {
   startReplyPathProbe,
 } from "./reply_path_probe.ts";
 import type { LocalBridge, LocalShard, OutboundCommand } from "../local_link.ts";
+import { constant, retryAfter } from "../async/retry.ts";
+import { createLimiter } from "../async/limiter.ts";
 import { partitionOf } from "../command/partition.ts";
 import { storedEvent, unownedProblem } from "../command/lifecycle_event.ts";
 
@@ -57,7 +59,9 @@ export interface BridgeRoleOptions {
 type Delivery = "delivered" | "expired" | "unopenable" | "retry";
 
 /** A failed publish of a command handed over in process is tried again after this long. */
-const LOCAL_RETRY_MS = 500;
+const LOCAL_RETRY = constant(500);
+/** A publish that found no broker connection, or was not PUBACKed (logged where it failed). */
+const NOT_PUBLISHED = new Error("command not published to the broker");
 
 /** Commands published and not yet PUBACKed. Mosquitto's default queues drop QoS 1 bursts, so the
  * bridge never has more than this in flight towards the broker. */
@@ -568,54 +572,47 @@ export async function startBridgeRole(
    * until the broker PUBACKs it or its deadline passes, with the same tid and bid each time. A
    * crash on the way is not retried by anyone: the command may have reached the dock. */
   async function deliverLocal(m: OutboundCommand): Promise<void> {
-    for (;;) {
-      const outcome = await publishToDevice(m);
-      if (outcome === "delivered") break;
-      if (outcome !== "retry" || stopping) return;
-      await new Promise<void>((r) => clock.setTimeout(r, LOCAL_RETRY_MS));
+    // First attempts are made here, the helper joins only when one fails: no retry machinery
+    // on the way of the commands that go through at once.
+    let outcome = await publishToDevice(m);
+    if (outcome === "retry") {
+      const publish = async () => {
+        const outcome = await publishToDevice(m);
+        if (outcome === "retry") throw NOT_PUBLISHED;
+        return outcome;
+      };
+      outcome = await retryAfter(NOT_PUBLISHED, publish, {
+        clock,
+        backoff: LOCAL_RETRY,
+        giveUp: () => stopping,
+      }).catch(() => "retry" as const);
     }
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await reportDelivered(m);
-      } catch (err) {
-        if (attempt >= 5 || stopping) {
+    if (outcome !== "delivered") return;
+    try {
+      return await reportDelivered(m);
+    } catch (err) {
+      await retryAfter(err, () => reportDelivered(m), {
+        clock,
+        backoff: LOCAL_RETRY,
+        giveUp: (err, attempt) => {
+          if (attempt < 5 && !stopping) return false;
           // Its reply (or its deadline) still ends the command; only DELIVERED goes unrecorded.
           log.error("could not report a delivery to its shard", { err, command_id: m.command_id });
-          return;
-        }
-        await new Promise<void>((r) => clock.setTimeout(r, LOCAL_RETRY_MS));
-      }
+          return true;
+        },
+      }).catch(() => {});
     }
   }
 
   // At most MAX_IN_FLIGHT commands towards the broker, from the stream and from the shard.
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  let waitingHead = 0;
-  const acquire = (): Promise<void> | undefined => {
-    if (active < MAX_IN_FLIGHT) {
-      active++;
-      return undefined;
-    }
-    return new Promise<void>((resolve) => waiting.push(resolve));
-  };
-  const release = () => {
-    if (waitingHead < waiting.length) {
-      const next = waiting[waitingHead++]; // the slot passes straight to the next in line
-      if (waitingHead > 1024 && waitingHead * 2 > waiting.length) {
-        waiting.splice(0, waitingHead);
-        waitingHead = 0;
-      }
-      next();
-    } else active--;
-  };
+  const limiter = createLimiter(MAX_IN_FLIGHT);
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
   const run = async (work: () => Promise<void>, onError: (err: unknown) => void) => {
-    await acquire();
+    await limiter.acquire();
     const p = work().catch(onError).finally(() => {
       inFlight.delete(p);
-      release();
+      limiter.release();
     });
     inFlight.add(p);
   };

@@ -3,6 +3,7 @@
 import type { AckedPublisher } from "./acked_publisher.ts";
 import type { StoredEvent } from "../command/lifecycle_event.ts";
 import type { Clock } from "../time.ts";
+import { exponential, retry } from "../async/retry.ts";
 import type { Logger } from "../log.ts";
 import { deviceOfSubject } from "../device/device_event.ts";
 
@@ -47,23 +48,37 @@ export async function publishInOrder(
     (waves[n] ??= []).push(e);
   }
   for (let wave of waves) {
-    for (let attempt = 0; wave.length > 0; attempt++) {
+    // Each attempt publishes what the previous one failed to store.
+    const publishWave = async () => {
       const results = await Promise.allSettled(wave.map((e) => publisher.publish(e)));
       const failed = wave.filter((_, i) => results[i].status === "rejected");
-      if (failed.length === 0) break;
-      if (o.stopped()) return false;
-      if (attempt === 0 || attempt % 20 === 0) {
-        const reason = (results.find((r) => r.status === "rejected") as PromiseRejectedResult)
-          .reason;
-        o.log.warn("lifecycle events not stored in JetStream yet; retrying", {
-          events: failed.length,
-          attempt,
-          err: reason,
-        });
-      }
-      await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      if (failed.length === 0) return;
+      const reason = (results.find((r) => r.status === "rejected") as PromiseRejectedResult)
+        .reason;
       wave = failed;
+      throw reason;
+    };
+    try {
+      await retry(publishWave, {
+        clock: o.clock,
+        backoff: PUBLISH_BACKOFF,
+        giveUp: (err, attempt) => {
+          if (o.stopped()) return true;
+          if (attempt === 0 || attempt % 20 === 0) {
+            o.log.warn("lifecycle events not stored in JetStream yet; retrying", {
+              events: wave.length,
+              attempt,
+              err,
+            });
+          }
+          return false;
+        },
+      });
+    } catch {
+      return false;
     }
   }
   return true;
 }
+
+const PUBLISH_BACKOFF = exponential(100, 2_000);

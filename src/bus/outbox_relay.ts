@@ -2,7 +2,7 @@
 // event, then the CommandDispatch to the device's shard, then deletes the outbox rows. A command
 // whose partition the shard of this process hosts is handed to it directly instead.
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
+import { createGroupCommit } from "../store/group_commit.ts";
 import type { RoleContext } from "../role_context.ts";
 import type { CommandDispatch } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
@@ -107,10 +107,7 @@ export async function startOutboxRelay(
 
   // The fast path: commands committed by this process, carried from memory in batches.
   const inFlight = new Set<string>();
-  let toCarry: CarriedRow[] = [];
-  const carryNow = async () => {
-    const taken = toCarry;
-    toCarry = [];
+  const carryNow = async (taken: CarriedRow[]) => {
     let rows: OutboxRow[] = taken;
     try {
       if (shard) rows = await handOver(taken);
@@ -127,6 +124,13 @@ export async function startOutboxRelay(
     carried += rows.length;
     if (rows.length > 0) await deleteCarried(rows.map((r) => r.command_id));
   };
+  // The commands of one event-loop turn are carried together; batches do not wait for each
+  // other (each publishes its accepted events before its dispatches).
+  const toCarry = createGroupCommit<CarriedRow>((taken) => {
+    const p = carryNow(taken).finally(() => carrying.delete(p));
+    carrying.add(p);
+    return p;
+  }, { concurrency: Infinity });
   // Hands the commands whose outbox rows were held for it to the shard next door, once their
   // accepted events are stored (no later event may overtake them); returns the rest.
   const handOver = async (rows: CarriedRow[]): Promise<OutboxRow[]> => {
@@ -211,13 +215,7 @@ export async function startOutboxRelay(
     carry(command) {
       if (stopped) return;
       inFlight.add(command.command_id);
-      if (toCarry.length === 0) {
-        setImmediate(() => {
-          const p = carryNow().finally(() => carrying.delete(p));
-          carrying.add(p);
-        });
-      }
-      toCarry.push(command as CarriedRow);
+      toCarry.add(command as CarriedRow);
     },
     wake,
     drain,

@@ -14,6 +14,8 @@ import postgres from "postgres";
 import { ServerStartError, startServerProcess } from "./server_process.ts";
 import { assertReachable, giveTo, type ServiceUser } from "./service_user.ts";
 import type { EmbeddedServer } from "./embedded_server.ts";
+import { systemClock } from "../time.ts";
+import { constant, retry } from "../async/retry.ts";
 
 const run = promisify(execFile);
 
@@ -115,17 +117,15 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
 
 /** The port answers before the server takes queries: while it starts up (or recovers after a
  * crash) a connection is refused with 57P03 "the database system is starting up" (seen here). */
-async function whenAcceptingQueries(attempt: () => Promise<void>, timeoutMs = 60_000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if ((err as { code?: string }).code !== "57P03" || Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+function whenAcceptingQueries(attempt: () => Promise<void>, timeoutMs = 60_000) {
+  const until = systemClock.now() + timeoutMs;
+  return retry(attempt, {
+    backoff: STARTING_UP_RETRY,
+    giveUp: (err) => (err as { code?: string }).code !== "57P03" || systemClock.now() > until,
+  });
 }
+
+const STARTING_UP_RETRY = constant(100);
 
 async function ensureDatabase(port: number, user: string, database: string): Promise<void> {
   const sql = postgres({

@@ -11,6 +11,7 @@ import { createGroupCommit } from "../store/group_commit.ts";
 import type { LocalBridge, OutboundCommand } from "../local_link.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
+import { exponential, linear, retry, retryAfter } from "../async/retry.ts";
 
 export interface BridgeSenderOptions {
   store: Pick<LifecycleStore, "claimSends">;
@@ -39,6 +40,11 @@ interface Queued {
 }
 
 const encoder = new TextEncoder();
+/** The waits between claim statements while Postgres is away. */
+const CLAIM_BACKOFF = exponential(100, 2_000);
+/** The waits between hand-overs JetStream did not store. */
+const HAND_OVER_BACKOFF = linear(200, 2_000);
+const noop = () => {};
 /** A claim statement this slow is logged: its commands reach their docks that much later. */
 const SLOW_CLAIM_MS = 1_000;
 
@@ -48,31 +54,38 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
   /** Claims a batch, retrying while Postgres is away; a command past its deadline is dropped
    * (its deadline ends it). */
   async function claim(batch: Queued[]): Promise<void> {
-    let claims: Map<string, SendClaim> | undefined;
+    let claims: Map<string, SendClaim>;
     // One id for every attempt of this batch: an attempt whose answer was lost committed claims
     // the next attempt must recognise as its own.
     const claim = crypto.randomUUID();
-    for (let attempt = 0; !claims; attempt++) {
-      const started = o.clock.now();
-      try {
-        claims = await o.store.claimSends(batch.map((q) => q.command.command_id), claim);
+    try {
+      claims = await retry(async () => {
+        const started = o.clock.now();
+        const claimed = await o.store.claimSends(batch.map((q) => q.command.command_id), claim);
         const ms = o.clock.now() - started;
         // Every command of the batch, and each device's next one, waited this long to go out.
         if (ms >= SLOW_CLAIM_MS) {
           o.log.warn("claiming commands for sending was slow", { ms, commands: batch.length });
         }
-      } catch (err) {
-        const now = o.clock.now();
-        batch = batch.filter((q) => q.command.deadline_at > now);
-        if (batch.length === 0) return;
-        if (attempt % 10 === 0) {
-          o.log.error("could not claim commands for sending, retrying", {
-            err,
-            commands: batch.length,
-          });
-        }
-        await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
-      }
+        return claimed;
+      }, {
+        clock: o.clock,
+        backoff: CLAIM_BACKOFF,
+        giveUp: (err, attempt) => {
+          const now = o.clock.now();
+          batch = batch.filter((q) => q.command.deadline_at > now);
+          if (batch.length === 0) return true;
+          if (attempt % 10 === 0) {
+            o.log.error("could not claim commands for sending, retrying", {
+              err,
+              commands: batch.length,
+            });
+          }
+          return false;
+        },
+      });
+    } catch {
+      return;
     }
     for (const { command, partition } of batch) {
       const claim = claims.get(command.command_id);
@@ -103,25 +116,30 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
     const body = encoder.encode(JSON.stringify(message));
     // Until stored, or until the deadline ends the command (msgID = command id: a copy stored
     // twice is dropped by the bridge stream).
-    const publish = (attempt: number): Promise<void> =>
-      o.publisher.publish(subject, body, command.command_id).then(() => {}, async (err) => {
-        if (o.clock.now() > command.deadline_at) {
-          o.log.error("could not hand command to the bridge before its deadline", {
-            err,
-            command_id: command.command_id,
-          });
-          return;
-        }
-        if (attempt % 10 === 0) {
-          o.log.warn("handing command to the bridge failed, retrying", {
-            err,
-            command_id: command.command_id,
-          });
-        }
-        await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(2_000, 200 * (attempt + 1))));
-        return publish(attempt + 1);
-      });
-    void publish(0);
+    // The first attempt is made here, the helper joins only when it fails: one command, no
+    // retry machinery on the way of the thousands that go through at once.
+    const publish = () => o.publisher.publish(subject, body, command.command_id);
+    publish().then(noop, (err) =>
+      retryAfter(err, publish, {
+        clock: o.clock,
+        backoff: HAND_OVER_BACKOFF,
+        giveUp: (err, attempt) => {
+          if (o.clock.now() > command.deadline_at) {
+            o.log.error("could not hand command to the bridge before its deadline", {
+              err,
+              command_id: command.command_id,
+            });
+            return true;
+          }
+          if (attempt % 10 === 0) {
+            o.log.warn("handing command to the bridge failed, retrying", {
+              err,
+              command_id: command.command_id,
+            });
+          }
+          return false;
+        },
+      }).catch(noop));
   }
 
   return {

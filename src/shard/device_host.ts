@@ -6,7 +6,7 @@
 // (`command_step.ts`) without an actor living between events. Deadlines live in one schedule
 // with one armed timer, so a restore creates no command actor and arms no per-command timer (nor
 // meets statelyai/xstate#5331).
-import { setImmediate } from "node:timers";
+import { createGroupCommit } from "../store/group_commit.ts";
 import { type Actor, createActor, type InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { AckedPublisher } from "../bus/acked_publisher.ts";
@@ -364,28 +364,22 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     sender.send(command, partition);
   }
 
-  // Dispatches of one event-loop turn share one Postgres read.
-  let dispatchBatch: Arriving[] = [];
+  // Dispatches of one event-loop turn share one Postgres read. One batch at a time: a later
+  // batch's read must not finish first and host its commands ahead of earlier ones (FIFO per
+  // device); what arrives meanwhile goes in the next batch.
+  const dispatches = createGroupCommit<Arriving>((batch) =>
+    hostDispatches(batch).catch((err) => {
+      o.log.error("hosting dispatched commands failed", { err });
+      for (const b of batch) b.settle.nak(1_000);
+    })
+  );
   function queueDispatch(a: Arriving) {
     if (commands.has(a.d.command_id) || o.writer.uncommitted(a.d.command_id)) {
       a.settle.ack(); // redelivery of a hosted command
       return;
     }
-    dispatchBatch.push(a);
-    if (dispatchBatch.length === 1) {
-      setImmediate(() => {
-        const batch = dispatchBatch;
-        dispatchBatch = [];
-        // One batch at a time: a later batch's read must not finish first and host its
-        // commands ahead of earlier ones (FIFO per device).
-        hosting = hosting.then(() => hostDispatches(batch)).catch((err) => {
-          o.log.error("hosting dispatched commands failed", { err });
-          for (const b of batch) b.settle.nak(1_000);
-        });
-      });
-    }
+    dispatches.add(a);
   }
-  let hosting: Promise<void> = Promise.resolve();
 
   // Commands restored as ACCEPTED whose dispatch may still be waiting in JetStream: that
   // first-time dispatch must not host them a second time.

@@ -3,6 +3,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { Logger } from "../log.ts";
+import { type Clock, systemClock } from "../time.ts";
 
 export interface PartitionLeasesOptions {
   nc: NatsConnection;
@@ -12,6 +13,9 @@ export interface PartitionLeasesOptions {
   partitions: readonly number[];
   ttlSeconds: number;
   log: Logger;
+  /** What renewals are timed on: the host's real clock (the default), since the lease's TTL
+   * runs on the NATS server's clock, which a simulated one would let expire under us. */
+  clock?: Clock;
   /** Called once a lease is held; the partition's work starts when it resolves. */
   onGain(partition: number): Promise<void>;
   /** Called when a lease is lost or released: stop driving the partition at once. */
@@ -30,7 +34,8 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
   const held = new Map<number, number>(); // partition → revision of our lease
   const value = new TextEncoder().encode(o.instanceId);
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const clock = o.clock ?? systemClock;
+  let timer: unknown;
 
   const lose = async (p: number, why: string) => {
     held.delete(p);
@@ -86,10 +91,10 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
     } catch (err) {
       o.log.error("lease round failed", { err });
     }
-    if (!stopped) timer = setTimeout(loop, period);
+    if (!stopped) timer = clock.setTimeout(loop, period);
   };
   const ready = round().catch((err) => o.log.error("lease round failed", { err })).then(() => {
-    if (!stopped) timer = setTimeout(loop, period);
+    if (!stopped) timer = clock.setTimeout(loop, period);
   });
 
   return {
@@ -97,7 +102,7 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
     ready,
     async stop() {
       stopped = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       await ready;
       for (const [p, rev] of [...held]) {
         held.delete(p);

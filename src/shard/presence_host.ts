@@ -18,6 +18,7 @@ import type { DeviceStore } from "../store/device_store.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import { newEventId } from "../ids.ts";
 import type { Clock } from "../time.ts";
+import { exponential, retry } from "../async/retry.ts";
 import type { Logger } from "../log.ts";
 import { readStreamMessage } from "../bus/stream_message.ts";
 
@@ -53,6 +54,9 @@ export interface PresenceHostOptions {
   lastSeenWriteMs?: number;
 }
 
+/** The waits between registry writes while Postgres is away. */
+const WRITE_BACKOFF = exponential(100, 5_000);
+
 export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
   const registry: PresenceRegistry = createPresenceRegistry({
     offlineAfterMs: o.offlineAfterMs,
@@ -86,22 +90,24 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
       ...r,
       partition: o.partitionOf(r.kind === "gateway" ? r.device_id : r.gateway_sn ?? r.device_id),
     }));
-    for (let attempt = 0;; attempt++) {
-      try {
-        await o.store.write(partitioned, outboxEvents, o.clock.now());
-        break;
-      } catch (err) {
-        o.log.error("device registry write failed, retrying", {
-          err,
-          rows: rows.length,
-          attempt,
-        });
-        o.count?.("device_write_errors");
-        // Stopping gives up: state changes are found again (update_topo is sent again until
-        // answered, the next message makes a gateway online), last_seen_at only lags.
-        if (stopped || stopping) return;
-        await new Promise<void>((r) => o.clock.setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
-      }
+    try {
+      await retry(() => o.store.write(partitioned, outboxEvents, o.clock.now()), {
+        clock: o.clock,
+        backoff: WRITE_BACKOFF,
+        giveUp: (err, attempt) => {
+          o.log.error("device registry write failed, retrying", {
+            err,
+            rows: rows.length,
+            attempt,
+          });
+          o.count?.("device_write_errors");
+          // Stopping gives up: state changes are found again (update_topo is sent again until
+          // answered, the next message makes a gateway online), last_seen_at only lags.
+          return stopped || stopping;
+        },
+      });
+    } catch {
+      return;
     }
     o.count?.("device_writes");
     if (outboxEvents.length > 0) publish(outboxEvents);

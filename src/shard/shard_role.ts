@@ -179,7 +179,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   }
 
   async function gain(p: number): Promise<void> {
-    const started = Date.now();
+    const started = ctx.clock.now();
     // The events left in the outbox are read after the in-flight commands: a command accepted
     // meanwhile is then restored with its accepted event already published, whatever became of
     // the relay that should have published it.
@@ -212,7 +212,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       partition: p,
       restored,
       events_republished: republished,
-      ms: Date.now() - started,
+      ms: ctx.clock.now() - started,
     });
     (async () => {
       const presenceSubject = names.presenceSubject(p);

@@ -15,6 +15,7 @@ import type { LifecycleStore, TransitionEvent, TransitionRow } from "../store/li
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
+import { exponential, retry } from "../async/retry.ts";
 import {
   type CommandContext,
   type PersistedCommandSnapshot,
@@ -63,6 +64,8 @@ const isEmpty = (b: Batch) =>
 /** Published events' outbox rows are deleted by the next commit; when none comes within this
  * long, by a statement of their own. */
 const REMOVE_AFTER_MS = 200;
+/** The waits between commits while Postgres is away. */
+const COMMIT_BACKOFF = exponential(100, 5_000);
 /** How long stop() waits for the last events to be stored. */
 const STOP_PUBLISH_MS = 2_000;
 
@@ -115,24 +118,27 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
       published = [];
       o.clock.clearTimeout(removeTimer);
       let written;
-      for (let attempt = 0;; attempt++) {
-        // Each attempt is timed alone: an outage's retries are not a slow commit.
-        const started = o.clock.now();
-        try {
-          written = await o.store.writeTransitions(rows, events, removing);
+      try {
+        written = await retry(async () => {
+          // Each attempt is timed alone: an outage's retries are not a slow commit.
+          const started = o.clock.now();
+          const w = await o.store.writeTransitions(rows, events, removing);
           o.onCommit?.(o.clock.now() - started);
-          break;
-        } catch (err) {
-          // Nothing is acknowledged while Postgres is away: JetStream keeps the messages.
-          o.log.error("lifecycle commit failed, retrying", { err, rows: rows.length, attempt });
-          o.onMetric?.("commit_errors", 1);
-          // Stopping gives up: nothing of the batch was acknowledged, so JetStream and the
-          // broker give its messages to whoever drives the partition next.
-          if (stopped || stopping) return;
-          await new Promise<void>((r) =>
-            o.clock.setTimeout(r, Math.min(5_000, 100 * 2 ** attempt))
-          );
-        }
+          return w;
+        }, {
+          clock: o.clock,
+          backoff: COMMIT_BACKOFF,
+          giveUp: (err, attempt) => {
+            // Nothing is acknowledged while Postgres is away: JetStream keeps the messages.
+            o.log.error("lifecycle commit failed, retrying", { err, rows: rows.length, attempt });
+            o.onMetric?.("commit_errors", 1);
+            // Stopping gives up: nothing of the batch was acknowledged, so JetStream and the
+            // broker give its messages to whoever drives the partition next.
+            return stopped || stopping;
+          },
+        });
+      } catch {
+        return;
       }
       o.onMetric?.("transitions", rows.length);
       for (const id of batch.refs.keys()) {

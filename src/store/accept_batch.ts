@@ -8,6 +8,7 @@ import { createGroupCommit } from "./group_commit.ts";
 import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
 import { type PostgresGate, PostgresUnavailableError, ungated } from "./postgres_gate.ts";
 import { compare, nonceKey, takeOverExpiredNonce } from "./nonce_store.ts";
+import { constant, retry } from "../async/retry.ts";
 
 /** A command row as accepted: everything the relay needs to carry it to its shard. */
 export interface AcceptedCommand {
@@ -296,15 +297,15 @@ export function createAcceptBatcher(sql: Sql, gate: PostgresGate = ungated(sql))
  * Postgres aborts one of them, whole. Nothing of it was written, so it can run again: it then
  * finds the other's rows as keys taken.
  */
-async function againAfterDeadlock<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await run();
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt >= attempts) throw err;
-    }
-  }
+function againAfterDeadlock<T>(run: () => Promise<T>, attempts = 3): Promise<T> {
+  return retry(run, {
+    backoff: AT_ONCE,
+    giveUp: (err, attempt) =>
+      (err as { code?: unknown }).code !== DEADLOCK_DETECTED || attempt + 1 >= attempts,
+  });
 }
+
+const AT_ONCE = constant(0);
 
 const DEADLOCK_DETECTED = "40P01";
 

@@ -132,3 +132,55 @@ test("events committed elsewhere are published in line, after the batch committe
   clock.increment(200);
   assert.ok(removed.flat().includes(progress.event_id), "its outbox row goes as the others'");
 });
+
+test("a commit refused by Postgres is tried again after 100, 200, 400 ms; stopping gives it up", async () => {
+  const clock = new SimulatedClock();
+  clock.set(T0);
+  const tries: number[] = [];
+  const store = {
+    writeTransitions() {
+      tries.push(clock.now() - T0);
+      return Promise.reject(new Error("connection refused"));
+    },
+  } as Pick<LifecycleStore, "writeTransitions"> as LifecycleStore;
+  const metrics: string[] = [];
+  const writer = createTransitionWriter({
+    store,
+    outbox: { pending: () => Promise.resolve([]), remove: () => Promise.resolve() },
+    events: { publish: () => Promise.resolve() },
+    partitionOf: () => 3,
+    clock,
+    log: createLogger("silent"),
+    onMetric: (name) => metrics.push(name),
+  });
+  const context = { ...SAMPLE_COMMAND, command_id: "0190b6c4-0000-7000-8000-000000000002" };
+  const snapshot = restingSnapshot("DELIVERED", {
+    ...context,
+    accepted_at: T0 - 1_000,
+    deadline_at: T0 + 29_000,
+    delivered_at: T0,
+  });
+  let acked = false;
+  writer.record({ id: context.command_id, getPersistedSnapshot: () => snapshot }, "delivered", {
+    ...snapshot.context,
+  });
+  writer.afterCommit(() => acked = true);
+  await tick();
+  for (const wait of [100, 200, 400]) {
+    clock.increment(wait - 1);
+    await tick();
+    assert.equal(tries.length, [100, 200, 400].indexOf(wait) + 1, `not again before ${wait} ms`);
+    clock.increment(1);
+    await tick();
+  }
+  assert.deepEqual(tries, [0, 100, 300, 700]);
+  assert.equal(metrics.filter((m) => m === "commit_errors").length, 4);
+
+  const stopped = writer.stop();
+  clock.increment(800); // the wait under way ends; the failure after it gives up
+  await tick();
+  await stopped;
+  assert.deepEqual(tries, [0, 100, 300, 700, 1_500]);
+  assert.equal(acked, false, "nothing of a batch Postgres never took is acknowledged");
+  assert.equal(writer.uncommitted(context.command_id), true);
+});
