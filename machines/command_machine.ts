@@ -86,7 +86,7 @@ export interface HeldBy {
 }
 
 /** What a persisted transition reports: the lifecycle event it publishes after the commit. */
-export type TransitionKind = "hosted" | "delivered" | "completed" | "late_reply";
+export type TransitionKind = "delivered" | "completed" | "late_reply";
 
 export const TIMED_OUT_FAILURE = {
   failure_code: "DEVICE_TIMEOUT",
@@ -178,8 +178,6 @@ export const commandMachine = setup({
   id: "command",
   context: ({ input }) => ({ ...input }),
   initial: "ACCEPTED",
-  // Runs once when a shard starts hosting the command, never when a snapshot is restored.
-  entry: { type: "record", params: { kind: "hosted" } },
   states: {
     ACCEPTED: {
       on: {
@@ -304,8 +302,8 @@ export interface PersistedCommandSnapshot {
 }
 
 /** The persisted snapshot of a command at rest in `status` (ACCEPTED or DELIVERED), built from
- * its row without starting an actor: the snapshot a started machine would persist (its entry
- * action, "hosted", is the ACCEPTED row the API committed). */
+ * its row without starting an actor: the snapshot a started machine would persist (the ACCEPTED
+ * row the API committed is its first record). */
 export function restingSnapshot(
   status: "ACCEPTED" | "DELIVERED",
   context: CommandContext,
