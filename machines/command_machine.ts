@@ -122,7 +122,9 @@ export const commandMachine = setup({
   actions: {
     /** Persist the command row + snapshot, then publish the event of `kind` (after the commit). */
     record: (_, _params: { kind: TransitionKind }) => {},
-    /** A reply that must change nothing (foreign gateway, wrong channel): count, log, publish. */
+    /** A reply that must change nothing (wrong channel): count, log, publish. A reply from
+     * another gateway never reaches a command: its device shard takes only its own gateway's
+     * replies, and the host checks a late reply's gateway against the row. */
     reportProblem: (_, _params: { problem: string; detail: string }) => {},
     /** Tells the host that this command needs nothing more from its device shard (no delivery,
      * no deadline): it stops hosting it. */
@@ -164,8 +166,6 @@ export const commandMachine = setup({
     ),
   },
   guards: {
-    fromOtherGateway: ({ context, event }) =>
-      event.type === "device.reply" && event.gateway !== context.device_id,
     onOtherChannel: ({ context, event }) =>
       event.type === "device.reply" && event.channel !== context.channel,
     neverSentOffline: ({ event }) =>
@@ -216,7 +216,6 @@ export const commandMachine = setup({
       entry: "notifyFinished",
       on: {
         "device.reply": [
-          foreignGatewayTransition(),
           wrongChannelTransition(),
           {
             actions: ["keepReply", { type: "record", params: { kind: "late_reply" } }],
@@ -226,21 +225,6 @@ export const commandMachine = setup({
     },
   },
 });
-
-function foreignGatewayTransition() {
-  return {
-    guard: "fromOtherGateway" as const,
-    actions: {
-      type: "reportProblem" as const,
-      params: ({ context, event }: { context: CommandContext; event: CommandEvent }) => ({
-        problem: "FOREIGN_GATEWAY_REPLY",
-        detail: `reply from gateway ${
-          event.type === "device.reply" ? event.gateway : "?"
-        } for a command of device ${context.device_id}`,
-      }),
-    },
-  };
-}
 
 /** A reply answers a command only on the command's own channel: one with this command's tid
  * on the other (a services command answered on drc/up) is no answer to it, and the command
@@ -271,7 +255,6 @@ function replyTransitions() {
     ],
   });
   return [
-    foreignGatewayTransition(),
     wrongChannelTransition(),
     to("SUCCEEDED"),
     to("FAILED"),

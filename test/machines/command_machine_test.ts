@@ -214,22 +214,6 @@ test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async (
   assert.deepEqual(records.map((r) => r.kind), ["completed", "late_reply"]);
 });
 
-test("a reply from another gateway changes nothing and reports a problem", () => {
-  const { actor, problems } = start();
-  actor.send({ type: "bridge.delivered", at: T0 + 5 });
-  actor.send({
-    type: "device.reply",
-    gateway: "INTRUDER",
-    channel: "services",
-    received_at: T0 + 9,
-    outcome: outcome("SUCCEEDED"),
-  });
-  const s = actor.getSnapshot();
-  assert.equal(statusOf(s), "DELIVERED");
-  assert.equal(s.context.response_code, undefined);
-  assert.deepEqual(problems, ["FOREIGN_GATEWAY_REPLY"]);
-});
-
 test("a reply on another channel than the command's changes nothing and reports a problem", () => {
   const { actor, problems } = start();
   actor.send({ type: "bridge.delivered", at: T0 + 5 });
