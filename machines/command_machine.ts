@@ -54,7 +54,7 @@ export interface HeldBy {
 }
 
 /** What a persisted transition reports: the lifecycle event it publishes after the commit. */
-export type TransitionKind = "hosted" | "delivered" | "completed" | "late_reply";
+export type TransitionKind = "delivered" | "completed" | "late_reply";
 
 export const TIMED_OUT_FAILURE = {
   failure_code: "DEVICE_TIMEOUT",
@@ -90,7 +90,9 @@ export const commandMachine = setup({
   actions: {
     /** Persist the command row + snapshot, then publish the event of `kind` (after the commit). */
     record: (_, _params: { kind: TransitionKind }) => {},
-    /** A reply that must change nothing (foreign gateway, wrong channel): count, log, publish. */
+    /** A reply that must change nothing (wrong channel): count, log, publish. A reply from
+     * another gateway never reaches a command: its device shard takes only its own gateway's
+     * replies, and the host checks a late reply's gateway against the row. */
     reportProblem: (_, _params: { problem: string; detail: string }) => {},
     /** Tells the host that this command needs nothing more from its device shard (no delivery,
      * no deadline): it stops hosting it. */
@@ -132,8 +134,6 @@ export const commandMachine = setup({
     ),
   },
   guards: {
-    fromOtherGateway: ({ context, event }) =>
-      event.type === "device.reply" && event.gateway !== context.device_id,
     onOtherChannel: ({ context, event }) =>
       event.type === "device.reply" && event.channel !== context.channel,
     neverSentOffline: ({ event }) =>
@@ -146,8 +146,6 @@ export const commandMachine = setup({
   id: "command",
   context: ({ input }) => ({ ...input }),
   initial: "ACCEPTED",
-  // Runs once when a shard starts hosting the command, never when a snapshot is restored.
-  entry: { type: "record", params: { kind: "hosted" } },
   states: {
     ACCEPTED: {
       on: {
@@ -186,7 +184,6 @@ export const commandMachine = setup({
       entry: "notifyFinished",
       on: {
         "device.reply": [
-          foreignGatewayTransition(),
           wrongChannelTransition(),
           {
             actions: ["keepReply", { type: "record", params: { kind: "late_reply" } }],
@@ -196,21 +193,6 @@ export const commandMachine = setup({
     },
   },
 });
-
-function foreignGatewayTransition() {
-  return {
-    guard: "fromOtherGateway" as const,
-    actions: {
-      type: "reportProblem" as const,
-      params: ({ context, event }: { context: CommandContext; event: CommandEvent }) => ({
-        problem: "FOREIGN_GATEWAY_REPLY",
-        detail: `reply from gateway ${
-          event.type === "device.reply" ? event.gateway : "?"
-        } for a command of device ${context.device_id}`,
-      }),
-    },
-  };
-}
 
 /** A reply answers a command only on the command's own channel: one with this command's tid
  * on the other (a services command answered on drc/up) is no answer to it, and the command
@@ -241,7 +223,6 @@ function replyTransitions() {
     ],
   });
   return [
-    foreignGatewayTransition(),
     wrongChannelTransition(),
     to("SUCCEEDED"),
     to("FAILED"),
@@ -272,8 +253,8 @@ export interface PersistedCommandSnapshot {
 }
 
 /** The persisted snapshot of a command at rest in `status` (ACCEPTED or DELIVERED), built from
- * its row without starting an actor: the snapshot a started machine would persist (its entry
- * action, "hosted", is the ACCEPTED row the API committed). */
+ * its row without starting an actor: the snapshot a started machine would persist (the ACCEPTED
+ * row the API committed is its first record). */
 export function restingSnapshot(
   status: "ACCEPTED" | "DELIVERED",
   context: CommandContext,

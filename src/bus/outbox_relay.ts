@@ -12,7 +12,7 @@ import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
 
 export interface OutboxRelayOptions {
   batchSize?: number;
-  /** Safety-net poll interval: a wake-up lost with a process still gets carried. */
+  /** Poll interval: what a crash or a failed carry left in the outbox still gets carried. */
   pollMs?: number;
   /** The shard of this process: commands of the partitions it hosts skip JetStream. */
   shard?: LocalShard;
@@ -30,8 +30,6 @@ export interface OutboxRelay {
    * Its outbox row is deleted once JetStream has both messages; if anything fails, the row
    * stays and a pass carries it. */
   carry(command: AcceptedCommand): void;
-  /** Asks for a pass now (coalesced with one already running). */
-  wake(): void;
   /** Runs passes until the outbox is empty (or a pass fails); resolves with rows carried. */
   drain(): Promise<number>;
   /** Rows this relay has carried since it started. */
@@ -217,7 +215,6 @@ export async function startOutboxRelay(
       inFlight.add(command.command_id);
       toCarry.add(command as CarriedRow);
     },
-    wake,
     drain,
     carried: () => carried,
     async stop() {

@@ -1,26 +1,19 @@
 // The CLI's `device-requests list|get|reply`: what docks asked the cloud (GET /device-requests)
 // and a client's answer to one, through the typed client and the credentials of
 // api_credentials.ts. Lines for people; --json for programs.
-import { apiError } from "../client/api_errors.ts";
+import type { DeviceRequestListQuery, DeviceRequestView } from "../client/downlink_client.ts";
+import { CREDENTIAL_OPTIONS } from "./api_credentials.ts";
+import { type ApiCommand, EXIT, UsageError } from "./api_commands.ts";
 import {
-  createDownlinkClient,
-  type DeviceRequestListQuery,
-  type DeviceRequestView,
-  type DownlinkResponse,
-} from "../client/downlink_client.ts";
-import { CREDENTIAL_OPTIONS, resolveCredentials } from "./api_credentials.ts";
-import { type ApiCommand, EXIT, type Options, UsageError } from "./api_commands.ts";
-
-function ok<T>(res: DownlinkResponse<T>): T {
-  if (res.status >= 200 && res.status < 300) return res.body;
-  throw apiError(res.status, res.body, res.headers);
-}
-
-const str = (o: Options, name: string) => typeof o[name] === "string" ? o[name] : undefined;
-
-function api(o: Options, env: Record<string, string | undefined>) {
-  return createDownlinkClient(resolveCredentials(o as Record<string, string | undefined>, env));
-}
+  bodyOf,
+  listingLimit,
+  oneId,
+  optionString as str,
+  PAGE_NOTES,
+  pageOptions,
+  printPages,
+  resourceClient,
+} from "./resource_commands.ts";
 
 /** One request as a line: id, gateway, method, status, and when it came or was answered. */
 export function deviceRequestLine(r: DeviceRequestView): string {
@@ -41,53 +34,32 @@ const LIST: ApiCommand = {
       device: { value: "SN", help: "only this gateway's requests" },
       method: { value: "METHOD", help: "only this method, e.g. storage_config_get" },
       status: { value: "S[,S]", help: "only these statuses: PENDING, ANSWERED, EXPIRED" },
-      limit: { value: "N", help: "requests per page, 1-200 (default 50)" },
-      cursor: { value: "C", help: "start after this page (a previous next_cursor)" },
-      all: { help: "every page, not only the first" },
-      json: { help: "print JSON (one object per line) instead of lines for people" },
+      ...pageOptions("requests"),
       ...CREDENTIAL_OPTIONS,
     },
-    notes: ["Without --all, a further page is announced on stderr with its --cursor."],
+    notes: PAGE_NOTES,
   },
   async run(o, positionals, io) {
-    if (positionals.length > 0) {
-      throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}`);
-    }
-    const limit = str(o, "limit");
-    if (limit !== undefined && !/^\d+$/.test(limit)) {
-      throw new UsageError(`--limit must be a whole number, got ${JSON.stringify(limit)}`);
-    }
+    const limit = listingLimit(o, positionals);
     const query: DeviceRequestListQuery = {
       ...(str(o, "device") !== undefined ? { device_id: str(o, "device") } : {}),
       ...(str(o, "method") !== undefined ? { method: str(o, "method") } : {}),
       ...(str(o, "status") !== undefined ? { status: str(o, "status") } : {}),
-      ...(limit !== undefined ? { limit: Number(limit) } : {}),
+      ...(limit !== undefined ? { limit } : {}),
     };
-    const client = api(o, io.env);
-    let cursor = str(o, "cursor");
-    do {
-      const page = ok(
-        await client.listDeviceRequests({ ...query, ...(cursor ? { cursor } : {}) }),
-      );
-      for (const r of page.items) {
-        io.out(o.json === true ? JSON.stringify(r) : deviceRequestLine(r));
-      }
-      cursor = page.next_cursor;
-      if (o.all !== true) {
-        if (cursor) io.err(`more: add --cursor ${cursor} (or --all)`);
-        break;
-      }
-    } while (cursor);
+    const client = resourceClient(o, io.env);
+    await printPages(
+      o,
+      io,
+      (cursor) => client.listDeviceRequests({ ...query, ...(cursor ? { cursor } : {}) }),
+      deviceRequestLine,
+    );
     return EXIT.SUCCEEDED;
   },
 };
 
-function requestId(positionals: string[], example: string): string {
-  const id = positionals[0];
-  if (!id) throw new UsageError(`give the request id, e.g. ${example}`);
-  if (positionals.length > 1) throw new UsageError(`one request id, got ${positionals.length}`);
-  return id;
-}
+const requestId = (positionals: string[], example: string) =>
+  oneId(positionals, "request", example);
 
 const GET: ApiCommand = {
   spec: {
@@ -98,7 +70,7 @@ const GET: ApiCommand = {
   },
   async run(o, positionals, io) {
     const id = requestId(positionals, "device-requests get 5f0d…");
-    io.out(JSON.stringify(ok(await api(o, io.env).getDeviceRequest(id)), null, 2));
+    io.out(JSON.stringify(bodyOf(await resourceClient(o, io.env).getDeviceRequest(id)), null, 2));
     return EXIT.SUCCEEDED;
   },
 };
@@ -140,8 +112,8 @@ const REPLY: ApiCommand = {
         throw new UsageError("--output must be a JSON object");
       }
     }
-    const answered = ok(
-      await api(o, io.env).replyToDeviceRequest(id, {
+    const answered = bodyOf(
+      await resourceClient(o, io.env).replyToDeviceRequest(id, {
         result: Number(resultText),
         ...(output !== undefined ? { output: output as Record<string, unknown> } : {}),
       }),

@@ -1,25 +1,18 @@
 // The CLI's `devices list|get`: the fleet as Downlink hears it (GET /devices), through the typed
 // client and the credentials of api_credentials.ts. Lines for people; --json for programs.
-import { apiError } from "../client/api_errors.ts";
+import type { DeviceListQuery, DeviceView } from "../client/downlink_client.ts";
+import { CREDENTIAL_OPTIONS } from "./api_credentials.ts";
+import { type ApiCommand, EXIT, UsageError } from "./api_commands.ts";
 import {
-  createDownlinkClient,
-  type DeviceListQuery,
-  type DeviceView,
-  type DownlinkResponse,
-} from "../client/downlink_client.ts";
-import { CREDENTIAL_OPTIONS, resolveCredentials } from "./api_credentials.ts";
-import { type ApiCommand, EXIT, type Options, UsageError } from "./api_commands.ts";
-
-function ok<T>(res: DownlinkResponse<T>): T {
-  if (res.status >= 200 && res.status < 300) return res.body;
-  throw apiError(res.status, res.body, res.headers);
-}
-
-const str = (o: Options, name: string) => typeof o[name] === "string" ? o[name] : undefined;
-
-function api(o: Options, env: Record<string, string | undefined>) {
-  return createDownlinkClient(resolveCredentials(o as Record<string, string | undefined>, env));
-}
+  bodyOf,
+  listingLimit,
+  oneId,
+  optionString as str,
+  PAGE_NOTES,
+  pageOptions,
+  printPages,
+  resourceClient,
+} from "./resource_commands.ts";
 
 /** One device as a line: id, kind, model, online or offline since when, and what it holds. */
 export function deviceLine(d: DeviceView): string {
@@ -39,42 +32,29 @@ const LIST: ApiCommand = {
     options: {
       online: { value: "true|false", help: "only online (or offline) devices" },
       device: { value: "PREFIX", help: "only devices whose id starts with this" },
-      limit: { value: "N", help: "devices per page, 1-200 (default 50)" },
-      cursor: { value: "C", help: "start after this page (a previous next_cursor)" },
-      all: { help: "every page, not only the first" },
-      json: { help: "print JSON (one object per line) instead of lines for people" },
+      ...pageOptions("devices"),
       ...CREDENTIAL_OPTIONS,
     },
-    notes: ["Without --all, a further page is announced on stderr with its --cursor."],
+    notes: PAGE_NOTES,
   },
   async run(o, positionals, io) {
-    if (positionals.length > 0) {
-      throw new UsageError(`unexpected ${JSON.stringify(positionals[0])}`);
-    }
+    const limit = listingLimit(o, positionals);
     const online = str(o, "online");
     if (online !== undefined && online !== "true" && online !== "false") {
       throw new UsageError(`--online must be true or false, got ${JSON.stringify(online)}`);
     }
-    const limit = str(o, "limit");
-    if (limit !== undefined && !/^\d+$/.test(limit)) {
-      throw new UsageError(`--limit must be a whole number, got ${JSON.stringify(limit)}`);
-    }
     const query: DeviceListQuery = {
       ...(online !== undefined ? { online: online === "true" } : {}),
       ...(str(o, "device") !== undefined ? { device_id: str(o, "device") } : {}),
-      ...(limit !== undefined ? { limit: Number(limit) } : {}),
+      ...(limit !== undefined ? { limit } : {}),
     };
-    const client = api(o, io.env);
-    let cursor = str(o, "cursor");
-    do {
-      const page = ok(await client.listDevices({ ...query, ...(cursor ? { cursor } : {}) }));
-      for (const d of page.items) io.out(o.json === true ? JSON.stringify(d) : deviceLine(d));
-      cursor = page.next_cursor;
-      if (o.all !== true) {
-        if (cursor) io.err(`more: add --cursor ${cursor} (or --all)`);
-        break;
-      }
-    } while (cursor);
+    const client = resourceClient(o, io.env);
+    await printPages(
+      o,
+      io,
+      (cursor) => client.listDevices({ ...query, ...(cursor ? { cursor } : {}) }),
+      deviceLine,
+    );
     return EXIT.SUCCEEDED;
   },
 };
@@ -86,10 +66,8 @@ const GET: ApiCommand = {
     options: { ...CREDENTIAL_OPTIONS },
   },
   async run(o, positionals, io) {
-    const id = positionals[0];
-    if (!id) throw new UsageError("give the device id, e.g. devices get DOCK-1");
-    if (positionals.length > 1) throw new UsageError(`one device id, got ${positionals.length}`);
-    io.out(JSON.stringify(ok(await api(o, io.env).getDevice(id)), null, 2));
+    const id = oneId(positionals, "device", "devices get DOCK-1");
+    io.out(JSON.stringify(bodyOf(await resourceClient(o, io.env).getDevice(id)), null, 2));
     return EXIT.SUCCEEDED;
   },
 };

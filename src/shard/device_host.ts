@@ -197,8 +197,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const commandLogic = commandMachine.provide({
     actions: {
       record: ({ context }, { kind }) => {
-        // "hosted" is the initial state the API already committed as the ACCEPTED row.
-        if (kind === "hosted") return;
         // The entry's snapshot is set once the command has taken its event; the writer reads
         // it at commit time, after that.
         if (stepping) o.writer.record(stepping, kind, context);

@@ -22,7 +22,7 @@ import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { DeviceRequestStore } from "../store/device_request_store.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
-import { readStreamMessage } from "../bus/stream_message.ts";
+import { takeStreamMessage } from "../bus/stream_message.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
 
@@ -193,17 +193,15 @@ export function createDeviceRequestHost(o: DeviceRequestHostOptions): DeviceRequ
   return {
     take,
     handle(msg) {
-      const fact = readStreamMessage<RequestFact>(msg, o.log, "request fact");
-      if (fact === undefined) return;
-      take(fact).then(
-        () => msg.ack(),
-        (err) => {
-          // Not recorded: JetStream delivers it again.
+      takeStreamMessage<RequestFact>(msg, {
+        log: o.log,
+        what: "request fact",
+        take,
+        failed(err) {
           o.count?.("device_request_errors");
           o.log.warn("could not record a device request; it will come again", { err });
-          msg.nak(1_000);
         },
-      );
+      });
     },
     async restore(partition) {
       partitions.add(partition);

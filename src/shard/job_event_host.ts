@@ -16,7 +16,7 @@ import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { JobEventStore, LinkedCommand } from "../store/job_event_store.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
-import { readStreamMessage } from "../bus/stream_message.ts";
+import { takeStreamMessage } from "../bus/stream_message.ts";
 
 export interface JobEventHost {
   /** An event fact from the partition's JetStream consumer: acked once recorded. */
@@ -132,17 +132,15 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
   return {
     take,
     handle(msg) {
-      const fact = readStreamMessage<EventFact>(msg, o.log, "event fact");
-      if (fact === undefined) return;
-      take(fact).then(
-        () => msg.ack(),
-        (err) => {
-          // Not recorded: JetStream delivers it again.
+      takeStreamMessage<EventFact>(msg, {
+        log: o.log,
+        what: "event fact",
+        take,
+        failed(err) {
           o.count?.("device_event_errors");
           o.log.warn("could not record a device event; it will come again", { err });
-          msg.nak(1_000);
         },
-      );
+      });
     },
     async stop() {
       await taking;

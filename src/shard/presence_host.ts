@@ -20,7 +20,7 @@ import { newEventId } from "../ids.ts";
 import type { Clock } from "../time.ts";
 import { exponential, retry } from "../async/retry.ts";
 import type { Logger } from "../log.ts";
-import { readStreamMessage } from "../bus/stream_message.ts";
+import { takeStreamMessage } from "../bus/stream_message.ts";
 
 export interface PresenceHost {
   /** Loads a partition's devices; call before its facts are taken. */
@@ -170,9 +170,7 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
     },
     take,
     handle(msg) {
-      const fact = readStreamMessage<PresenceFact>(msg, o.log, "presence fact");
-      if (fact === undefined) return;
-      take(fact).then(() => msg.ack(), () => msg.nak(1_000));
+      takeStreamMessage<PresenceFact>(msg, { log: o.log, what: "presence fact", take });
     },
     device: (id) => registry.get(id),
     async stop() {

@@ -217,7 +217,6 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
       });
     };
     for (const r of batch.records) {
-      if (r.kind === "hosted") continue;
       const status = r.kind === "delivered" ? "DELIVERED" : statusOf(snapshots.get(r.ref.id)!);
       if (r.kind === "late_reply") {
         add(

@@ -75,6 +75,15 @@ test("a command to a device never seen waits ACCEPTED, unpublished, and is deliv
   assert.deepEqual(heard, [id]);
 });
 
+test("a command to a device never seen ends TIMED_OUT/DEVICE_OFFLINE at its deadline", async () => {
+  const sn = f.device("never");
+  const id = await f.submit(sn, { timeout_seconds: 1 });
+  const body = await f.waitForStatus(id, ["TIMED_OUT"], 10_000);
+  assert.equal(body.failure_code, "DEVICE_OFFLINE");
+  assert.match(body.failure_reason, /never been seen/);
+  assert.equal(body.delivered_at, undefined);
+});
+
 test("commands waiting for a dock keep their order when it comes online", async () => {
   const sn = f.device("ordered");
   const ids: string[] = [];

@@ -4,144 +4,41 @@
 // after the dock published the first job's terminal progress on its events topic.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import process from "node:process";
-import { createInterface } from "node:readline";
-import { promisify } from "node:util";
-import { startMosquitto } from "../../faults/mosquitto_broker.ts";
-import type { OwnedServer } from "../../faults/owned_server.ts";
-import { loadConfig } from "../../src/config.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
-import { dropNamespace, testEnv } from "../support/harness.ts";
 import { seedCommand } from "../support/api_fixtures.ts";
+import { type BlackBox, type DockEar, startBlackBox, until } from "../support/black_box.ts";
 
-const run = promisify(execFile);
 const sn = `bb-dock-${crypto.randomUUID().slice(0, 8)}`;
 
-let dir: string;
-let broker: OwnedServer;
-let downlink: { child: ChildProcess; port: number };
-let env: Record<string, string>;
-let client: { client_id: string; secret: string };
+let bb: BlackBox;
 let http: DownlinkClient;
-let sub: ChildProcess;
-/** What the dock's mosquitto_sub printed: one topic, its payload and when it came. */
-const heard: Array<{ topic: string; body: any; at: number }> = [];
+/** What the dock hears: its status_reply and services topics. */
+let ear: DockEar;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "downlink-black-box-"));
-  broker = await startMosquitto(dir);
-  env = testEnv({
-    MQTT_URL: broker.url,
-    DOWNLINK_HOLD_BY_CLASS: "true",
-    // The process says on an info line which port it listens on.
-    DOWNLINK_LOG_LEVEL: "info",
-  });
-  downlink = await startDownlink();
-  const created = await cli(
-    "client",
-    "create",
-    "--tenant",
-    `bb_${crypto.randomUUID().slice(0, 8)}`,
-    "--name",
-    "black box",
-    "--devices",
-    "bb-dock-*",
+  bb = await startBlackBox({ DOWNLINK_HOLD_BY_CLASS: "true" });
+  const client = JSON.parse(
+    await bb.cli([
+      ...["client", "create", "--tenant", `bb_${crypto.randomUUID().slice(0, 8)}`],
+      ...["--name", "black box", "--devices", "bb-dock-*"],
+    ]),
   );
-  client = JSON.parse(created);
   http = createDownlinkClient({
-    baseUrl: `http://127.0.0.1:${downlink.port}`,
+    baseUrl: bb.baseUrl,
     clientId: client.client_id,
     secret: client.secret,
   });
-  const { port } = new URL(broker.url);
-  sub = spawn("/usr/bin/mosquitto_sub", [
-    ...["-h", "127.0.0.1", "-p", port, "-q", "1", "-v"],
-    ...["-t", `sys/product/${sn}/status_reply`, "-t", `thing/product/${sn}/services`],
-  ], { stdio: ["ignore", "pipe", "inherit"] });
-  createInterface({ input: sub.stdout! }).on("line", (line) => {
-    const space = line.indexOf(" ");
-    heard.push({
-      topic: line.slice(0, space),
-      body: JSON.parse(line.slice(space + 1)),
-      at: Date.now(),
-    });
-  });
-  // mosquitto_sub prints nothing when subscribed: give it a moment before the dock speaks.
-  await sleep(500);
+  ear = await bb.listen([`sys/product/${sn}/status_reply`, `thing/product/${sn}/services`]);
 });
 
 after(async () => {
-  sub?.kill("SIGTERM");
-  if (downlink) {
-    const exited = new Promise((r) => downlink.child.once("exit", r));
-    downlink.child.kill("SIGTERM");
-    await exited;
-  }
-  if (env) await dropNamespace(loadConfig(env));
-  await broker?.destroy();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await bb?.stop();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pub = (topic: string, body: unknown) => bb.pub(topic, body);
 
-/** `node --import tsx src/main.ts` (node, under Deno too); resolves once it serves HTTP. */
-function startDownlink(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn("node", ["--import", "tsx", "src/main.ts"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error("downlink did not start in 60 s"));
-    }, 60_000);
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      let entry: { level?: string; msg?: string; port?: number };
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (entry.level === "error") console.error(line);
-      if (entry.msg === "downlink started") {
-        clearTimeout(timer);
-        resolve({ child, port: entry.port! });
-      }
-    });
-  });
-}
-
-/** The Downlink CLI with this test's environment. */
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run("node", ["--import", "tsx", "src/cli/main.ts", ...args], {
-    env: { ...process.env, ...env, DOWNLINK_URL: `http://127.0.0.1:${downlink.port}` },
-  });
-  return stdout;
-}
-
-/** The dock speaking: one mosquitto_pub per message, QoS 1. */
-async function pub(topic: string, body: unknown): Promise<void> {
-  const { port } = new URL(broker.url);
-  await run("/usr/bin/mosquitto_pub", [
-    ...["-h", "127.0.0.1", "-p", port, "-q", "1", "-t", topic, "-m", JSON.stringify(body)],
-  ]);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-const services = () => heard.filter((h) => h.topic === `thing/product/${sn}/services`);
+const services = () => ear.heard.filter((h) => h.topic === `thing/product/${sn}/services`);
 
 async function command(id: string): Promise<Record<string, any>> {
   return (await http.getCommand(id)).body as Record<string, any>;
@@ -196,7 +93,7 @@ test("two remote-debug jobs to a dock played with mosquitto_pub/sub: the second 
       sub_devices: [],
     },
   });
-  await until("status_reply", () => heard.find((h) => h.body.tid === "topo-1"));
+  await until("status_reply", () => ear.heard.find((h) => h.body.tid === "topo-1"));
 
   const first = await send("cover_open");
   const second = await send("cover_close");

@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config.ts";
 import { connectNats } from "../../src/bus/nats.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { SEED_COMMAND } from "../../src/vendors/dji/seed_command.ts";
-import { type BlackBox, type DockEar, startBlackBox } from "../support/black_box.ts";
+import { type BlackBox, type DockEar, startBlackBox, until } from "../support/black_box.ts";
 import { streamEvents } from "../support/stream_events.ts";
 
 const PREFIX = `bbj-${crypto.randomUUID().slice(0, 8)}`;
@@ -53,16 +53,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** The dock's clock: each message it sends is 100 ms after the one before. */
 let dockClock = Date.now();

@@ -144,31 +144,6 @@ test("a silent dock ends TIMED_OUT at the deadline, not before", async () => {
   assert.equal(body.response_code, undefined);
 });
 
-test("a reply that overtakes the delivery ack still finishes the command", async () => {
-  const sn = f.device("fast");
-  // The dock answers at once; the reply can beat the bridge's DeliveredFact to the shard.
-  // Whichever wins, the command ends SUCCEEDED and never goes back to DELIVERED.
-  await dock({ sn, result: 0 });
-  const ids = [];
-  for (let i = 0; i < 5; i++) ids.push(await f.submit(sn));
-  for (const id of ids) {
-    const body = await f.waitForStatus(id, ["SUCCEEDED"]);
-    assert.equal(body.status, "SUCCEEDED");
-  }
-  // And deterministically: a reply published before the bridge publishes anything.
-  const sn2 = f.device("overtake");
-  const d2 = await dock({ sn: sn2, silent: true });
-  const id = await f.submit(sn2);
-  await f.waitForStatus(id, ["DELIVERED"]);
-  const events = f.events.filter((e) => e.command_id === id);
-  assert.deepEqual(events.map((e) => e.event_type), ["command.accepted", "command.delivered"]);
-  await d2.publish(
-    `thing/product/${sn2}/services_reply`,
-    JSON.stringify({ tid: id, bid: "b", method: "fileupload_start", data: { result: 0 } }),
-  );
-  await f.waitForStatus(id, ["SUCCEEDED"]);
-});
-
 test("a late reply after TIMED_OUT is kept and the status stays TIMED_OUT", async () => {
   const sn = f.device("late");
   await dock({ sn, delayMs: 1_800, result: 0 });

@@ -8,7 +8,12 @@ import { loadConfig } from "../../src/config.ts";
 import { connectNats } from "../../src/bus/nats.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";
-import { type BlackBox, type DockEar, startBlackBox } from "../support/black_box.ts";
+import {
+  type BlackBox,
+  type DockEar,
+  startBlackBox,
+  until as untilWithin,
+} from "../support/black_box.ts";
 import { seedCommand } from "../support/api_fixtures.ts";
 import { streamEvents } from "../support/stream_events.ts";
 
@@ -84,15 +89,9 @@ function updateTopo(tid: string, withAircraft: boolean) {
   };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined) {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** Presence takes seconds of silence to change: waits up to 30 s. */
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined) =>
+  untilWithin(what, probe, 30_000);
 
 async function device(id: string) {
   return JSON.parse(await cli("devices", "get", id));

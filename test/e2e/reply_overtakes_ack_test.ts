@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import type { DeliveredFact, PresenceFact, ReplyFact } from "../../src/bus/messages.ts";
 import { partitionOf } from "../../src/command/partition.ts";
+import { jetstreamManager } from "@nats-io/jetstream";
 
 let f: LifecycleFixture;
 
@@ -47,7 +48,14 @@ test("a reply before the delivery ack ends the command from ACCEPTED; the late a
   const body = await f.waitForStatus(id, ["SUCCEEDED"]);
   assert.equal(body.delivered_at, undefined);
   await publish({ kind: "delivered", command_id: id, device_id: sn, at: Date.now() });
-  await new Promise((r) => setTimeout(r, 300));
+  // The shard acknowledges a fact once what it changed is committed: wait for that, not a while.
+  const jsm = await jetstreamManager(nc);
+  for (;;) {
+    const info = await jsm.consumers.info(names.shardStream, names.shardConsumer(partition));
+    if (info.num_pending === 0 && info.num_ack_pending === 0) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await f.nc.flush();
   const again = await f.get(id);
   assert.equal(again.status, "SUCCEEDED");
   const kinds = f.events.filter((e) => e.command_id === id).map((e) => e.event_type);

@@ -54,11 +54,15 @@ test("a silent device's command still times out at its deadline", async () => {
   assert.equal(d.received.filter((c) => c.tid === id).length, 1, "it reached the dock");
 });
 
-test("a command to a device never seen waits, and ends DEVICE_OFFLINE at its deadline", async () => {
-  const sn = f.device("split-never");
-  const id = await f.submit(sn, { timeout_seconds: 1 });
-  const body = await f.waitForStatus(id, ["TIMED_OUT"], 10_000);
-  assert.equal(body.failure_code, "DEVICE_OFFLINE");
-  assert.match(body.failure_reason, /never been seen/);
-  assert.equal(body.delivered_at, undefined);
+test("a command to a device never seen waits until the bridge process hears its dock, then goes", async () => {
+  const sn = f.device("split-newcomer");
+  const id = await f.submit(sn, { timeout_seconds: 30 });
+  const waiting = await f.get(id);
+  assert.equal(waiting.status, "ACCEPTED");
+  // The dock's update_topo reaches only the bridge; the shard learns of it through JetStream.
+  const d = await createDockSimulator({ mqttUrl: f.mqttUrl, sn, result: 0 });
+  docks.push(d);
+  const done = await f.waitForStatus(id, ["SUCCEEDED"], 15_000);
+  assert.ok(done.delivered_at, "delivered once the dock was online");
+  assert.deepEqual(d.received.map((c) => c.tid), [id]);
 });

@@ -87,7 +87,7 @@ test("delivered then a result 0 reply ends SUCCEEDED with the reply kept", async
   assert.equal(s.context.response_received_at, T0 + 50);
   assert.equal(s.context.completed_at, T0 + 50);
   assert.equal(s.context.response_code, "0");
-  assert.deepEqual(records.map((r) => r.kind), ["hosted", "delivered", "completed"]);
+  assert.deepEqual(records.map((r) => r.kind), ["delivered", "completed"]);
 });
 
 test("a non-zero result ends FAILED with DEVICE_EXECUTION_FAILED", () => {
@@ -166,7 +166,7 @@ test("a command never sent because its gateway was offline ends TIMED_OUT with D
     s.context.failure_reason,
     "the device was not online before the deadline: last seen 2023-11-14T22:11:50.000Z",
   );
-  assert.deepEqual(records.map((r) => r.kind), ["hosted", "completed"]);
+  assert.deepEqual(records.map((r) => r.kind), ["completed"]);
   assert.deepEqual(finished, [s.context.command_id]);
 });
 
@@ -192,7 +192,7 @@ test("a command never sent because its class's job ran ends TIMED_OUT naming tha
     "never sent: held behind command cmd-0 of class remote_debug " +
       "(the dock runs one such job at a time) until the deadline",
   );
-  assert.deepEqual(records.map((r) => r.kind), ["hosted", "completed"]);
+  assert.deepEqual(records.map((r) => r.kind), ["completed"]);
 });
 
 test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async () => {
@@ -211,23 +211,7 @@ test("a reply after TIMED_OUT is kept while the status stays TIMED_OUT", async (
   assert.equal(s.context.response_code, "0");
   assert.equal(s.context.response_received_at, T0 + 31_000);
   assert.equal(s.context.failure_code, "DEVICE_TIMEOUT");
-  assert.deepEqual(records.map((r) => r.kind), ["hosted", "completed", "late_reply"]);
-});
-
-test("a reply from another gateway changes nothing and reports a problem", () => {
-  const { actor, problems } = start();
-  actor.send({ type: "bridge.delivered", at: T0 + 5 });
-  actor.send({
-    type: "device.reply",
-    gateway: "INTRUDER",
-    channel: "services",
-    received_at: T0 + 9,
-    outcome: outcome("SUCCEEDED"),
-  });
-  const s = actor.getSnapshot();
-  assert.equal(statusOf(s), "DELIVERED");
-  assert.equal(s.context.response_code, undefined);
-  assert.deepEqual(problems, ["FOREIGN_GATEWAY_REPLY"]);
+  assert.deepEqual(records.map((r) => r.kind), ["completed", "late_reply"]);
 });
 
 test("a reply on another channel than the command's changes nothing and reports a problem", () => {
@@ -348,7 +332,6 @@ test("a passivated command (persisted, stopped, restored per event) ends as a li
     JSON.parse(JSON.stringify(live.actor.getPersistedSnapshot())),
   );
   assert.equal(statusOf(snapshot as PersistedCommandSnapshot), "FAILED");
-  // A restored snapshot never records "hosted" again.
   assert.deepEqual(kinds, ["delivered", "completed"]);
 });
 

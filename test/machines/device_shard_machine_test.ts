@@ -172,14 +172,6 @@ test("a reply with an unknown tid is reported and changes nothing", () => {
   assert.equal(statusOfHosted("cmd-1"), "ACCEPTED");
 });
 
-test("a reply from another gateway leaves the command as it was", () => {
-  const { actor, statusOfHosted } = start();
-  actor.send({ type: "command.dispatched", command: command(1) });
-  actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
-  actor.send(reply("cmd-1", { gateway: "OTHER" }));
-  assert.equal(statusOfHosted("cmd-1"), "DELIVERED");
-});
-
 test("a DRC reply without tid matches the oldest pending command with the same method", () => {
   const { actor, statusOfHosted } = start();
   const drc = { channel: "drc" as const, command_type: "drone_control" };

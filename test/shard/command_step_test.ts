@@ -21,18 +21,18 @@ const succeeded: ReplyOutcome = {
   response_code: "0",
   vendor_response: { result: 0, output: { status: "ok" } },
 };
-const reply = (gateway: string, outcome = succeeded): CommandEvent => ({
+const reply = (gateway: string, channel: "services" | "drc" = "services"): CommandEvent => ({
   type: "device.reply",
   gateway,
-  channel: "services",
+  channel,
   received_at: T0 + 2_000,
-  outcome,
+  outcome: succeeded,
 });
 
 const SEQUENCES: Record<string, CommandEvent[]> = {
   "delivered, then replied": [{ type: "bridge.delivered", at: T0 + 1_000 }, reply("DOCK1")],
   "reply overtakes the delivery ack": [reply("DOCK1")],
-  "a foreign gateway, then the right one": [reply("DOCK9"), reply("DOCK1")],
+  "the wrong channel, then the right one": [reply("DOCK1", "drc"), reply("DOCK1")],
   "timed out, then a late reply": [{ type: "deadline.reached", at: T0 + 30_000 }, reply("DOCK1")],
 };
 
@@ -88,9 +88,9 @@ test("command step: each transition's actions, in order, with the context they s
   ]);
   assert.deepEqual(late.snapshots.map((s) => s.value), ["TIMED_OUT", "TIMED_OUT"]);
   assert.equal(late.snapshots[1].context.response_code, "0");
-  const foreign = run(SEQUENCES["a foreign gateway, then the right one"]);
-  assert.deepEqual(foreign.actions[0], "problem FOREIGN_GATEWAY_REPLY");
-  assert.deepEqual(foreign.snapshots.map((s) => [s.value, s.status]), [
+  const wrong = run(SEQUENCES["the wrong channel, then the right one"]);
+  assert.deepEqual(wrong.actions[0], "problem REPLY_WRONG_CHANNEL");
+  assert.deepEqual(wrong.snapshots.map((s) => [s.value, s.status]), [
     ["ACCEPTED", "active"],
     ["SUCCEEDED", "done"],
   ]);

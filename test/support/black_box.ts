@@ -29,10 +29,27 @@ export interface BlackBox {
   stop(): Promise<void>;
 }
 
-/** What a mosquitto_sub heard: each message's topic and JSON payload, in arrival order. */
+/** What a mosquitto_sub heard: each message's topic, JSON payload and arrival time (epoch ms),
+ * in arrival order. */
 export interface DockEar {
-  heard: Array<{ topic: string; body: any }>;
+  heard: Array<{ topic: string; body: any; at: number }>;
   stop(): void;
+}
+
+/** Asks `probe` every 50 ms until it returns something, for `ms` at most: a black box says
+ * nothing when it is done, so its effects are read until they show. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function startBlackBox(env: Record<string, string> = {}): Promise<BlackBox> {
@@ -97,7 +114,7 @@ export async function startBlackBox(env: Record<string, string> = {}): Promise<B
         const space = line.indexOf(" ");
         const body = JSON.parse(line.slice(space + 1));
         if (body?.probe === probe) subscribed = true;
-        else heard.push({ topic: line.slice(0, space), body });
+        else heard.push({ topic: line.slice(0, space), body, at: Date.now() });
       });
       const ear = { heard, stop: () => void sub.kill("SIGTERM") };
       ears.push(ear);
