@@ -1,11 +1,13 @@
 // GET /api/v1/open/downlink/catalog: every command type a caller may send, with the JSON
 // Schema of its payload. Built from the catalog once; it holds names and schemas, never values.
-import { Hono } from "hono";
+import type { Context } from "hono";
+import { Type } from "@sinclair/typebox";
 import { type CatalogEntry, listCommands } from "../vendors/dji/catalog.ts";
 import { payloadSchema } from "../vendors/dji/payload_schema.ts";
 import { terminalStatusesOf } from "../vendors/dji/progress_statuses.ts";
 import { exclusivityClassOf } from "../vendors/dji/exclusivity_classes.ts";
 import type { ApiEnv } from "./commands.ts";
+import { defineRoute, param } from "./route.ts";
 
 export const CATALOG_PATH = "/api/v1/open/downlink/catalog";
 
@@ -57,13 +59,21 @@ export function catalogItems(): CatalogItem[] {
   });
 }
 
-export function catalogRoutes(): Hono<ApiEnv> {
-  const routes = new Hono<ApiEnv>();
-  // Any signed request of an active client may read it: it only describes what may be sent.
-  routes.get("/", (c) => {
-    const module = c.req.query("module");
+/** GET /catalog: any signed request of an active client may read it (it only describes what may
+ * be sent). */
+export const getCatalogRoute = defineRoute({
+  method: "get",
+  path: CATALOG_PATH,
+  operationId: "getCatalog",
+  summary: "Every command type with its payload's JSON Schema (any active client)",
+  query: {
+    cannot: "Cannot read catalog",
+    strict: false,
+    params: { module: param(Type.String(), { description: "Only this module, e.g. file" }) },
+  },
+  responses: { "200": { description: "The catalog, sorted by method", schema: "Catalog" } },
+  handle(c: Context<ApiEnv>, { query: { module } }) {
     const all = catalogItems();
     return c.json({ items: module ? all.filter((i) => i.module === module) : all });
-  });
-  return routes;
-}
+  },
+});
