@@ -22,7 +22,8 @@ export interface Param<T = unknown, Defaulted extends boolean = boolean> {
   /** Reads a value the schema allows further (e.g. decodes a cursor); for a repeatable parameter
    * it gets every value given. */
   refine?: (value: any) => Refined<T>;
-  /** Given more than once, every value counts (status=A&status=B); else given twice is refused. */
+  /** Given more than once, every value counts (status=A&status=B); else the first counts, and a
+   * strict query refuses it. */
   repeatable: boolean;
   /** The value when the parameter is absent (documented as the schema's `default`). */
   default?: T;
@@ -38,17 +39,12 @@ export interface ParamOptions<T> {
   default?: T;
 }
 
-// Keywords a parameter's schema may use: those the check below enforces, and annotations.
-const ENFORCED = new Set([
-  "type",
-  "enum",
-  "pattern",
-  "minLength",
-  "maxLength",
-  "minimum",
-  "maximum",
-  "format",
-]);
+// Keywords a parameter's schema may use, by type: those the check below enforces for it.
+const ENFORCED: Record<string, ReadonlySet<string>> = {
+  string: new Set(["type", "enum", "pattern", "minLength", "maxLength", "format"]),
+  integer: new Set(["type", "enum", "minimum", "maximum"]),
+  boolean: new Set(["type"]),
+};
 // `default` is an option of `param`, so that its type is known.
 const ANNOTATIONS = new Set(["description", "title", "examples"]);
 
@@ -87,15 +83,22 @@ export function param<S extends TSchema>(
   options?: ParamOptions<S["static"]>,
 ): Param<S["static"], false>;
 export function param(schema: TSchema, options: ParamOptions<unknown> = {}): Param {
-  if (!["string", "integer", "boolean"].includes(schema.type)) {
+  const enforced = ENFORCED[schema.type];
+  if (!enforced) {
     throw new Error(
       `A parameter's schema must be a string, integer or boolean, got ${schema.type}`,
     );
   }
   for (const key of Object.keys(schema)) {
-    if (!ENFORCED.has(key) && !ANNOTATIONS.has(key)) {
-      throw new Error(`A parameter's schema may not use ${key}: the request check ignores it`);
+    if (!enforced.has(key) && !ANNOTATIONS.has(key)) {
+      throw new Error(
+        `A ${schema.type} parameter may not use ${key}: the request check ignores it`,
+      );
     }
+  }
+  // The check reads digits only: a schema allowing a sign would promise what it refuses.
+  if (schema.type === "integer" && !(schema.minimum >= 0)) {
+    throw new Error("An integer parameter needs a minimum of 0 or more");
   }
   if (schema.format !== undefined && !FORMATS[schema.format]) {
     throw new Error(`A parameter's schema may not use format ${schema.format}: not checked`);
@@ -135,7 +138,7 @@ function checkScalar(
     if (raw !== "true" && raw !== "false") return undefined;
     value = raw === "true";
   } else if (schema.type === "integer") {
-    // One leading zero more than the maximum has digits, no sign, no exponent.
+    // Digits only (minimum >= 0), at most one more than the maximum has: a leading zero.
     const digits = schema.maximum === undefined ? 15 : String(schema.maximum).length + 1;
     if (!new RegExp(`^\\d{1,${digits}}$`).test(raw)) return undefined;
     value = Number(raw);

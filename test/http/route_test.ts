@@ -88,6 +88,8 @@ test("a path parameter that breaks its schema is refused naming it", () => {
 
 test("a parameter's schema may not state what the check would not enforce", () => {
   assert.throws(() => param(Type.Integer({ multipleOf: 5, minimum: 0, maximum: 9 })), /multipleOf/);
+  assert.throws(() => param(Type.Integer({ pattern: "^1", minimum: 0 })), /pattern/);
+  assert.throws(() => param(Type.Integer({ maximum: 9 })), /minimum of 0/);
   assert.throws(() => param(Type.String({ format: "email" })), /format email/);
   assert.throws(() => param(Type.Array(Type.String())), /string, integer or boolean/);
 });
