@@ -111,6 +111,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
       registry,
       openApiJson: () => openApiJson ??= JSON.stringify(openApiDocument(table.routes)),
     },
+    { signed: false },
   );
 
   const signed = () => {
@@ -131,7 +132,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   };
   const mount = (prefix: string, routes: Route<AppDeps, ApiEnv>[]) => {
     const api = signed();
-    table.serve(api, prefix, routes, deps);
+    table.serve(api, prefix, routes, deps, { signed: true });
     app.route(prefix, api);
   };
   mount(COMMANDS_PATH, [

@@ -358,11 +358,14 @@ export function serveRoutes<D, E extends Env>(
 
 /** Every route an app serves, as it serves them: what its OpenAPI document is made of. */
 export interface RouteTable {
+  /** As serveRoutes; `signed` says whether `app` checks signatures, which each route's
+   * definition (documented security) must agree with. */
   serve<D, E extends Env>(
     app: Hono<E>,
     prefix: string,
     routes: readonly Route<D, E>[],
     deps: D,
+    options: { signed: boolean },
   ): void;
   readonly routes: readonly Route[];
 }
@@ -370,7 +373,15 @@ export interface RouteTable {
 export function createRouteTable(): RouteTable {
   const routes: Route[] = [];
   return {
-    serve(app, prefix, served, deps) {
+    serve(app, prefix, served, deps, { signed }) {
+      for (const route of served) {
+        if (!route.unsigned !== signed) {
+          throw new Error(
+            `${route.operationId} is defined ${route.unsigned ? "unsigned" : "signed"} but ` +
+              `served ${signed ? "signed" : "unsigned"}`,
+          );
+        }
+      }
       serveRoutes(app, prefix, served, deps);
       routes.push(...served);
     },

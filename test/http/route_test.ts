@@ -130,7 +130,7 @@ function thingApp(scopes: string[]) {
     await next();
   });
   const table = createRouteTable();
-  table.serve(app, "", [thingRoute as Route], { suffix: "!" });
+  table.serve(app, "", [thingRoute as Route], { suffix: "!" }, { signed: true });
   app.onError(errorHandler(silent));
   return { app, table };
 }
@@ -146,6 +146,13 @@ test("a served route runs its handler with the checked input, its scope checked 
   const forbidden = await thingApp([]).app.request("/things/nope?depth=9");
   assert.equal(forbidden.status, 403);
   assert.equal((await forbidden.json()).code, "FORBIDDEN");
+});
+
+test("a route is served only as its definition documents it, signed or not", () => {
+  assert.throws(
+    () => createRouteTable().serve(new Hono(), "", [thingRoute as Route], {}, { signed: false }),
+    /getThing is defined signed but served unsigned/,
+  );
 });
 
 test("the document describes a served route from its definition", () => {
