@@ -22,6 +22,8 @@ export interface Param<T = unknown, Defaulted extends boolean = boolean> {
   /** Reads a value the schema allows further (e.g. decodes a cursor); for a repeatable parameter
    * it gets every value given. */
   refine?: (value: any) => Refined<T>;
+  /** The schema's check, compiled once. */
+  check: (raw: string) => string | number | boolean | undefined;
   /** Given more than once, every value counts (status=A&status=B); else the first counts, and a
    * strict query refuses it. */
   repeatable: boolean;
@@ -113,6 +115,7 @@ export function param(schema: TSchema, options: ParamOptions<unknown> = {}): Par
   return {
     schema,
     rule,
+    check: scalarCheck(schema),
     repeatable: options.repeatable ?? false,
     ...(options.description !== undefined ? { description: options.description } : {}),
     ...(options.refine ? { refine: options.refine } : {}),
@@ -128,37 +131,44 @@ export type PathValues<P extends Record<string, Param>> = {
   [K in keyof P]: P[K] extends Param<infer T, boolean> ? T : never;
 };
 
-/** The value the schema allows `raw` to stand for, or undefined when it allows none. */
-function checkScalar(
+/** The check of a scalar schema, its patterns compiled once: the value the schema allows `raw`
+ * to stand for, or undefined when it allows none. */
+function scalarCheck(
   schema: Record<string, any>,
-  raw: string,
-): string | number | boolean | undefined {
-  let value: string | number | boolean = raw;
+): (raw: string) => string | number | boolean | undefined {
+  const inEnum = (value: unknown) => !Array.isArray(schema.enum) || schema.enum.includes(value);
   if (schema.type === "boolean") {
-    if (raw !== "true" && raw !== "false") return undefined;
-    value = raw === "true";
-  } else if (schema.type === "integer") {
+    return (raw) => raw === "true" ? true : raw === "false" ? false : undefined;
+  }
+  if (schema.type === "integer") {
     // Digits only (minimum >= 0), at most one more than the maximum has: a leading zero.
-    const digits = schema.maximum === undefined ? 15 : String(schema.maximum).length + 1;
-    if (!new RegExp(`^\\d{1,${digits}}$`).test(raw)) return undefined;
-    value = Number(raw);
-    if (schema.minimum !== undefined && value < schema.minimum) return undefined;
-    if (schema.maximum !== undefined && value > schema.maximum) return undefined;
-  } else {
+    const digits = new RegExp(
+      `^\\d{1,${schema.maximum === undefined ? 15 : String(schema.maximum).length + 1}}$`,
+    );
+    return (raw) => {
+      if (!digits.test(raw)) return undefined;
+      const value = Number(raw);
+      if (value < schema.minimum) return undefined;
+      if (schema.maximum !== undefined && value > schema.maximum) return undefined;
+      return inEnum(value) ? value : undefined;
+    };
+  }
+  const pattern = schema.pattern === undefined ? undefined : new RegExp(schema.pattern);
+  const format = schema.format === undefined ? undefined : FORMATS[schema.format];
+  return (raw) => {
     if (schema.minLength !== undefined && raw.length < schema.minLength) return undefined;
     if (schema.maxLength !== undefined && raw.length > schema.maxLength) return undefined;
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(raw)) return undefined;
-    if (schema.format !== undefined && !FORMATS[schema.format].test(raw)) return undefined;
-  }
-  if (Array.isArray(schema.enum) && !schema.enum.includes(value)) return undefined;
-  return value;
+    if (pattern && !pattern.test(raw)) return undefined;
+    if (format && !format.test(raw)) return undefined;
+    return inEnum(raw) ? raw : undefined;
+  };
 }
 
 /** Reads one parameter's values: the value, or the reason it is refused. */
 function readParam(p: Param, values: string[]): Refined<unknown> {
   const checked: unknown[] = [];
   for (const raw of p.repeatable ? values : values.slice(0, 1)) {
-    const value = checkScalar(p.schema, raw);
+    const value = p.check(raw);
     if (value === undefined) return { reason: `${p.rule}, got ${describeValue(raw)}` };
     checked.push(value);
   }
