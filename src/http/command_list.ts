@@ -10,7 +10,7 @@ import { findCommand } from "../vendors/dji/catalog.ts";
 import { describeValue } from "../vendors/dji/describe_value.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import { type ApiEnv, COMMANDS_PATH } from "./commands.ts";
-import { cursorParam, limitParam } from "./list_query.ts";
+import { cursorParam, limitParam, statusListParam } from "./list_query.ts";
 import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
 import { type CommandStatus, TERMINAL_STATUSES } from "../command/status.ts";
 
@@ -38,25 +38,6 @@ export function decodeCursor(cursor: string): ListPosition | undefined {
   }
   if (Number.isNaN(Date.parse(acceptedAt))) return undefined;
   return { acceptedAt, commandId };
-}
-
-/** A comma list of statuses (repeatable): the set, or a reason naming the first unknown one. */
-export function statusListParam<S extends string>(statuses: readonly S[]) {
-  return param(Type.String(), {
-    description: `Comma list of ${statuses.join(", ")}`,
-    repeatable: true,
-    refine: (values: string[]) => {
-      const given = values.flatMap((v) => v.split(",")).map((s) => s.trim());
-      const unknown = given.filter((s) => !(statuses as readonly string[]).includes(s));
-      return unknown.length > 0
-        ? {
-          reason: `must be a comma-separated list of ${statuses.join(", ")}, got ${
-            describeValue(unknown[0])
-          }`,
-        }
-        : { value: [...new Set(given)] as S[] };
-    },
-  });
 }
 
 /** The query of GET /commands; checked in this order, every problem named as `query.<name>`. */

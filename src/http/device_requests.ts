@@ -26,8 +26,7 @@ import type { Logger } from "../log.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./commands.ts";
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from "./errors.ts";
-import { cursorParam, limitParam } from "./list_query.ts";
-import { statusListParam } from "./command_list.ts";
+import { cursorParam, limitParam, statusListParam } from "./list_query.ts";
 import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
 
 export const DEVICE_REQUESTS_PATH = "/api/v1/open/downlink/device-requests";
