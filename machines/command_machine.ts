@@ -2,45 +2,13 @@
 // the absolute deadline. Effects (persisting, reporting problems) are named actions provided later.
 // The machine arms no timer: its host keeps the deadline schedule and sends `deadline.reached`.
 import { assign, setup } from "xstate";
-import type { CommandChannel } from "../src/vendors/dji/catalog.ts";
+import type { CommandChannel } from "../src/command/channel.ts";
 import type { CommandStatus } from "../src/command/status.ts";
-import { rfc3339 } from "../src/time.ts";
+import type { CommandContext, CommandInput } from "../src/command/command_facts.ts";
+import type { ReplyOutcome } from "../src/command/reply_outcome.ts";
+import { rfc3339 } from "../src/command/timestamp.ts";
 
-export type { CommandChannel };
-
-/** What a vendor adapter made of a device reply (the shape of DJI's mapReply output). */
-export interface ReplyOutcome {
-  status: "SUCCEEDED" | "FAILED" | "UNMATCHED_RESPONSE";
-  response_code?: string;
-  response_message?: string;
-  vendor_response: Record<string, unknown>;
-  failure_code?: string;
-  failure_reason?: string;
-}
-
-/** The command as the machine starts it; times are epoch milliseconds. */
-export interface CommandInput {
-  command_id: string;
-  tenant_id: string;
-  client_id: string;
-  vendor: string;
-  device_id: string;
-  command_type: string;
-  channel: CommandChannel;
-  accepted_at: number;
-  deadline_at: number;
-}
-
-export interface CommandContext extends CommandInput {
-  delivered_at?: number;
-  response_received_at?: number;
-  completed_at?: number;
-  response_code?: string;
-  response_message?: string;
-  vendor_response?: Record<string, unknown>;
-  failure_code?: string;
-  failure_reason?: string;
-}
+export type { CommandChannel, CommandContext, CommandInput, ReplyOutcome };
 
 /** The context fields transitions fill in: the ones a command's input does not set. */
 export const RESULT_FIELDS = [

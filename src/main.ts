@@ -33,6 +33,7 @@ import { ensureDevClient } from "./dev/dev_client.ts";
 import { runDemo } from "./dev/demo.ts";
 import { SEED_COMMAND } from "./vendors/dji/seed_command.ts";
 import type { DockSimulator } from "./cli/dock_simulate.ts";
+import { djiAdapter } from "./vendors/dji/dji_adapter.ts";
 
 export interface Downlink {
   /** The HTTP port when this process runs the api role. */
@@ -105,6 +106,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     cipher,
     publisher,
     events: createEventPublisher(publisher),
+    vendor: djiAdapter,
   };
 
   const roles: RunningRole[] = [];

@@ -12,7 +12,4 @@ export const systemClock: Clock = {
   clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
 };
 
-/** RFC 3339 UTC with milliseconds, e.g. 2026-04-22T12:00:00.000Z. */
-export function rfc3339(ms: number | Date): string {
-  return (typeof ms === "number" ? new Date(ms) : ms).toISOString();
-}
+export { rfc3339 } from "./command/timestamp.ts";

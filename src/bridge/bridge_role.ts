@@ -24,34 +24,7 @@ import type {
   ToDevice,
   TopologyFact,
 } from "../bus/messages.ts";
-import {
-  buildStatusReply,
-  envelopeGateway,
-  firmwareOfState,
-  parseStatusMessage,
-  PRESENCE_TOPICS,
-  presenceTopic,
-  statusReplyTopic,
-} from "../vendors/dji/presence_message.ts";
 import { createSeenCoalescer } from "./seen_coalescer.ts";
-import {
-  buildServicesEnvelope,
-  deviceTopic,
-  parseDeviceReply,
-  REPLY_TOPICS,
-} from "../vendors/dji/envelope.ts";
-import {
-  buildEventsReply,
-  EVENTS_TOPIC,
-  eventsReplyTopic,
-  parseDeviceEvent,
-} from "../vendors/dji/device_event_message.ts";
-import {
-  buildRequestsReply,
-  parseDeviceRequest,
-  REQUESTS_TOPIC,
-  requestsReplyTopic,
-} from "../vendors/dji/device_request_message.ts";
 import { connectMqtt, subscribe } from "./mqtt_connection.ts";
 import { startReplySessionAdoption } from "./reply_session_adoption.ts";
 import {
@@ -89,9 +62,6 @@ const LOCAL_RETRY_MS = 500;
 /** Commands published and not yet PUBACKed. Mosquitto's default queues drop QoS 1 bursts, so the
  * bridge never has more than this in flight towards the broker. */
 const MAX_IN_FLIGHT = 256;
-/** Presence topics the reply connections take (their messages are stored before the broker has
- * its PUBACK): the presence connection leaves them out. */
-const ON_REPLY_CONNECTIONS = new Set<string>([EVENTS_TOPIC, REQUESTS_TOPIC]);
 /** Connections that take device replies. Each acknowledges a reply (PUBACK) only once JetStream
  * stored it, and mqtt.js reads a connection's next packet only after that (keep-alive answers
  * included); the connections of the shared subscription take replies in parallel. */
@@ -104,6 +74,10 @@ export async function startBridgeRole(
   { shard, probe: probeTiming }: BridgeRoleOptions = {},
 ): Promise<BridgeRole> {
   const { config, names, nc, log, clock } = ctx;
+  const wire = ctx.vendor.wire;
+  /** Presence topics the reply connections take (their messages are stored before the broker
+   * has its PUBACK): the presence connection leaves them out. */
+  const ON_REPLY_CONNECTIONS = new Set<string>([wire.eventsTopic, wire.requestsTopic]);
   const js = jetstream(nc);
   const natsUp = watchConnection(nc);
   const metrics: Record<string, number> = {};
@@ -141,7 +115,7 @@ export async function startBridgeRole(
   // Events and requests share the reply connections and their rule: acknowledged to the broker
   // only once stored (and an event answered), so a crash in between has the broker send them
   // again.
-  const replyFilters = [...REPLY_TOPICS, EVENTS_TOPIC, REQUESTS_TOPIC].map((t) =>
+  const replyFilters = [...wire.replyTopics, wire.eventsTopic, wire.requestsTopic].map((t) =>
     `$share/${names.mqttShareGroup}/${t}`
   );
   // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
@@ -243,7 +217,7 @@ export async function startBridgeRole(
   /** Answers an update_topo once its shard has the topology (or JetStream stored it): a device
    * that gets no status_reply sends it again, so a failure here is retried by the dock. */
   async function onStatus(gateway: string, bytes: Uint8Array, at: number): Promise<void> {
-    const parsed = parseStatusMessage(bytes, config.maxReplyBytes);
+    const parsed = wire.parseStatusMessage(bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       count("status_messages_dropped");
       log.warn("status message not understood; not answered", { gateway, detail: parsed.detail });
@@ -260,9 +234,13 @@ export async function startBridgeRole(
     // QoS 1 where DJI's demo uses 2: a duplicate reply is harmless, and QoS 1 is what the
     // rest of Downlink speaks.
     await mqtt.publishAsync(
-      statusReplyTopic(gateway),
+      wire.statusReplyTopic(gateway),
       JSON.stringify(
-        buildStatusReply({ tid: parsed.topo.tid, bid: parsed.topo.bid, timestamp: clock.now() }),
+        wire.buildStatusReply({
+          tid: parsed.topo.tid,
+          bid: parsed.topo.bid,
+          timestamp: clock.now(),
+        }),
       ),
       { qos: 1 },
     );
@@ -275,13 +253,13 @@ export async function startBridgeRole(
     // Not events or requests: the reply connections take those (onEvent and onRequest note the
     // gateway seen). The same filter in the same share group on both would hand each message to
     // one of them at random.
-    subscriptions: PRESENCE_TOPICS.filter((t) => !ON_REPLY_CONNECTIONS.has(t)).map((t) =>
+    subscriptions: wire.presenceTopics.filter((t) => !ON_REPLY_CONNECTIONS.has(t)).map((t) =>
       `$share/${names.mqttShareGroup}/${t}`
     ),
     onError: (err) => log.warn("mqtt error on the presence connection (reconnecting)", { err }),
   });
   presenceClient.on("message", (topic, bytes) => {
-    const where = presenceTopic(topic);
+    const where = wire.presenceTopic(topic);
     if (!where) return;
     const at = clock.now();
     if (where.channel === "status") {
@@ -295,10 +273,10 @@ export async function startBridgeRole(
       return;
     }
     const firmware = where.channel === "state"
-      ? firmwareOfState(bytes, config.maxReplyBytes)
+      ? wire.firmwareOfState(bytes, config.maxReplyBytes)
       : undefined;
     const telemetry = where.channel === "osd" || where.channel === "state";
-    const via = telemetry ? envelopeGateway(bytes) : undefined;
+    const via = telemetry ? wire.envelopeGateway(bytes) : undefined;
     seen.note({
       device_id: where.serial,
       at,
@@ -353,7 +331,7 @@ export async function startBridgeRole(
    * message's hash, which the stream's duplicate window drops. */
   async function onEvent(topic: string, bytes: Uint8Array): Promise<void> {
     const received_at = clock.now();
-    const parsed = parseDeviceEvent(topic, bytes, config.maxReplyBytes);
+    const parsed = wire.parseDeviceEvent(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       count(`events_dropped_${parsed.reason.toLowerCase()}`);
       log.warn("device event not understood; dropped and not answered", {
@@ -381,8 +359,8 @@ export async function startBridgeRole(
     if (!parsed.event.need_reply) return;
     // QoS 1 where DJI's demo uses 2, as for status_reply: a duplicate answer is harmless.
     await mqtt.publishAsync(
-      eventsReplyTopic(parsed.gateway),
-      JSON.stringify(buildEventsReply(parsed.event, clock.now())),
+      wire.eventsReplyTopic(parsed.gateway),
+      JSON.stringify(wire.buildEventsReply(parsed.event, clock.now())),
       { qos: 1 },
     );
     count("events_replies");
@@ -395,7 +373,7 @@ export async function startBridgeRole(
    * dock sends must reach the shard, which answers it again if it can. */
   async function onRequest(topic: string, bytes: Uint8Array): Promise<void> {
     const received_at = clock.now();
-    const parsed = parseDeviceRequest(topic, bytes, config.maxReplyBytes);
+    const parsed = wire.parseDeviceRequest(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       if (parsed.gateway) seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
       count(`requests_dropped_${parsed.reason.toLowerCase()}`);
@@ -426,8 +404,8 @@ export async function startBridgeRole(
    * tid). QoS 1 where DJI's demo uses 2, as for status_reply. */
   async function answerRequest(msg: JsMsg, reply: RequestReply): Promise<void> {
     await mqtt.publishAsync(
-      requestsReplyTopic(reply.gateway),
-      JSON.stringify(buildRequestsReply(reply, reply.answer, clock.now())),
+      wire.requestsReplyTopic(reply.gateway),
+      JSON.stringify(wire.buildRequestsReply(reply, reply.answer, clock.now())),
       { qos: 1 },
     );
     count("requests_replies");
@@ -440,7 +418,7 @@ export async function startBridgeRole(
     if (topic.endsWith("/events")) return await onEvent(topic, bytes);
     if (topic.endsWith("/requests")) return await onRequest(topic, bytes);
     const received_at = clock.now();
-    const parsed = parseDeviceReply(topic, bytes, config.maxReplyBytes);
+    const parsed = wire.parseDeviceReply(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       count(`replies_dropped_${parsed.reason.toLowerCase()}`);
       // The reason and detail describe the shape, never the whole body.
@@ -512,7 +490,7 @@ export async function startBridgeRole(
       });
       return "unopenable";
     }
-    const envelope = buildServicesEnvelope({
+    const envelope = wire.buildServicesEnvelope({
       tid: m.command_id,
       bid: m.bid,
       method: m.method,
@@ -521,7 +499,7 @@ export async function startBridgeRole(
     });
     const started = clock.now();
     try {
-      await mqtt.publishAsync(deviceTopic(m.channel, m.device_id), JSON.stringify(envelope), {
+      await mqtt.publishAsync(wire.deviceTopic(m.channel, m.device_id), JSON.stringify(envelope), {
         qos: 1,
       });
       const ms = clock.now() - started;

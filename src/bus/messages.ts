@@ -1,14 +1,14 @@
 // The shapes of the messages that travel over JetStream between roles. Times are epoch
 // milliseconds.
-import type { CommandChannel } from "../vendors/dji/catalog.ts";
-import type { CommandInput } from "../../machines/command_machine.ts";
-import type { DeviceReply } from "../vendors/dji/envelope.ts";
-import type { DeviceEventMessage } from "../vendors/dji/device_event_message.ts";
+import type { CommandChannel } from "../command/channel.ts";
+import type { CommandInput } from "../command/command_facts.ts";
 import type {
+  DeviceEventMessage,
+  DeviceReply,
   DeviceRequestAnswer,
   DeviceRequestMessage,
-} from "../vendors/dji/device_request_message.ts";
-import type { UpdateTopo } from "../vendors/dji/presence_message.ts";
+  UpdateTopo,
+} from "../vendors/vendor_adapter.ts";
 import type { Sighting } from "../device/presence_registry.ts";
 
 /** api → shard: a command committed in Postgres, to be hosted by its device's shard. */

@@ -4,9 +4,9 @@
 import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import type { RoleContext } from "../role_context.ts";
-import type { CommandChannel } from "../vendors/dji/catalog.ts";
 import type { CommandDispatch } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
+import { createCommandOutbox, type OutboxRow } from "../store/command_outbox.ts";
 import type { LocalDispatch, LocalShard } from "../local_link.ts";
 import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
 
@@ -38,24 +38,6 @@ export interface OutboxRelay {
   carried(): number;
   stop(): Promise<void>;
 }
-
-type OutboxRow =
-  & Pick<
-    AcceptedCommand,
-    | "command_id"
-    | "tenant_id"
-    | "client_id"
-    | "vendor"
-    | "device_id"
-    | "command_type"
-    | "partition"
-    | "bid"
-    | "timeout_seconds"
-    | "accepted_at"
-    | "deadline_at"
-    | "payload_enc"
-  >
-  & { channel: CommandChannel };
 
 /** A row this process committed: it knows whether the outbox row is held for its own shard. */
 type CarriedRow = OutboxRow & Pick<AcceptedCommand, "outbox_hold_seconds">;
@@ -101,6 +83,7 @@ export async function startOutboxRelay(
   { batchSize = 200, pollMs = 1_000, shard }: OutboxRelayOptions = {},
 ): Promise<OutboxRelay> {
   const { sql, names, events, log, clock, publisher } = ctx;
+  const outbox = createCommandOutbox(sql);
   const encoder = new TextEncoder();
   let stopped = false;
   let running: Promise<number> | undefined;
@@ -162,7 +145,7 @@ export async function startOutboxRelay(
   };
   const deleteCarried = async (ids: string[]) => {
     try {
-      await sql`delete from command_outbox where command_id = any(${ids}::uuid[])`;
+      await outbox.remove(ids);
     } catch (err) {
       // Harmless: a pass will carry them again and JetStream drops the duplicates (msgID).
       log.warn("could not clear carried outbox rows", { err, commands: ids.length });
@@ -176,24 +159,7 @@ export async function startOutboxRelay(
   // Rows this process is carrying right now are skipped; a row carried by a pass is marked
   // recovered, so the shard checks it against Postgres before hosting it.
   const pass = (): Promise<number> =>
-    sql.begin(async (tx) => {
-      const skip = [...inFlight];
-      const rows = await tx<OutboxRow[]>`
-        select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
-               c.channel, c.partition, c.bid, c.timeout_seconds, c.accepted_at, c.deadline_at,
-               c.payload_enc
-        from command_outbox o join commands c on c.command_id = o.command_id
-        where o.carry_after <= now() and not (o.command_id = any(${skip}::uuid[]))
-        order by o.carry_after, o.command_id
-        limit ${batchSize}
-        for update of o skip locked`;
-      if (rows.length === 0) return 0;
-      await publish(rows, true);
-      await tx`delete from command_outbox where command_id = any(${
-        rows.map((r) => r.command_id)
-      }::uuid[])`;
-      return rows.length;
-    });
+    outbox.carryDue(() => [...inFlight], batchSize, (rows) => publish(rows, true));
 
   const drain = (): Promise<number> => {
     if (running) {

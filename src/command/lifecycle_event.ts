@@ -1,7 +1,7 @@
 // The public lifecycle events of a command: their shape, their subjects, and how each is built
 // from a command's facts. Never carries the payload: the facts hold none.
 import { v5 } from "uuid";
-import type { CommandContext } from "../../machines/command_machine.ts";
+import type { CommandContext } from "./command_facts.ts";
 import { newEventId } from "../ids.ts";
 import { rfc3339 } from "../time.ts";
 import type { CommandStatus } from "./status.ts";

@@ -1,6 +1,6 @@
 // A device as Downlink knows it: a gateway (dock or RC, the holder of the MQTT connection) or an
 // aircraft behind one. Every layer uses this shape: the registry, Postgres, the API, the events.
-import type { ProductInfo } from "../vendors/dji/presence_message.ts";
+import type { ProductInfo } from "../vendors/vendor_adapter.ts";
 
 export type DeviceKind = "gateway" | "aircraft";
 

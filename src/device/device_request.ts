@@ -7,8 +7,7 @@ import { v5 } from "uuid";
 import { deviceToken } from "../bus/subjects.ts";
 import type { StoredEvent } from "../command/lifecycle_event.ts";
 import type { RequestFact } from "../bus/messages.ts";
-import type { DeviceRequestAnswer } from "../vendors/dji/device_request_message.ts";
-import { autoAnswerOf } from "../vendors/dji/request_auto_answers.ts";
+import type { DeviceRequestAnswer, VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { rfc3339 } from "../time.ts";
 
 export const DEVICE_REQUEST_STATUSES = ["PENDING", "ANSWERED", "EXPIRED"] as const;
@@ -84,11 +83,12 @@ export function newDeviceRequest(
   fact: RequestFact,
   partition: number,
   timing: RequestTiming,
+  vendor: Pick<VendorAdapter, "autoAnswerOf">,
 ): DeviceRequestRecord {
   const r = fact.request;
   const expires_at = fact.received_at + timing.expiryMs;
   // An auto-answer after the request expired would answer a dock that gave up.
-  const auto = autoAnswerOf(r.method) && timing.graceMs < timing.expiryMs
+  const auto = vendor.autoAnswerOf(r.method) && timing.graceMs < timing.expiryMs
     ? fact.received_at + timing.graceMs
     : undefined;
   return {

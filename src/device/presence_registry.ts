@@ -2,7 +2,7 @@
 // pure state, told what came and when, answering with the rows to write and the events to
 // publish. Time is given with every call; the host keeps the clock and the timers.
 import { rfc3339 } from "../time.ts";
-import type { ProductInfo, UpdateTopo } from "../vendors/dji/presence_message.ts";
+import type { ProductInfo, UpdateTopo } from "../vendors/vendor_adapter.ts";
 import type { DeviceEvent, DeviceEventKind } from "./device_event.ts";
 import type { DeviceRecord, SubDeviceView } from "./device_record.ts";
 

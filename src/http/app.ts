@@ -9,7 +9,8 @@ import type { CommandStore } from "../store/command_store.ts";
 import type { NonceStore } from "../store/nonce_store.ts";
 import { type ClientLookup, signatureAuth } from "./auth.ts";
 import { rawBody } from "./body.ts";
-import { type ApiEnv, COMMANDS_PATH, createCommandRoute, getCommandRoute } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { COMMANDS_PATH, createCommandRoute, getCommandRoute } from "./commands.ts";
 import { errorBody, errorHandler, ServiceUnavailableError } from "./errors.ts";
 import { healthRoute, type Readiness, readinessRoute } from "./health.ts";
 import { requestId } from "./request_id.ts";
@@ -27,6 +28,7 @@ import { openApiDocument, openApiRoute } from "./openapi.ts";
 import { serviceIndexRoute } from "./service_index.ts";
 import { DEVICES_PATH, getDeviceRoute, listDevicesRoute } from "./devices.ts";
 import type { DeviceReader } from "../store/device_list.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import {
   DEVICE_REQUESTS_PATH,
   type DeviceRequestRoutesDeps,
@@ -42,6 +44,8 @@ export interface AppDeps {
   clock: Clock;
   clients: ClientLookup;
   commands: CommandStore;
+  /** The device vendor: its catalog, payload contracts and job progress. */
+  vendor: VendorAdapter;
   /** The device registry (GET /devices). */
   devices: DeviceReader;
   /** The docks' requests (GET /device-requests) and the clients' answers. */
@@ -109,7 +113,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     {
       readiness: deps.readiness,
       registry,
-      openApiJson: () => openApiJson ??= JSON.stringify(openApiDocument(table.routes)),
+      openApiJson: () => openApiJson ??= JSON.stringify(openApiDocument(table.routes, deps.vendor)),
     },
     { signed: false },
   );

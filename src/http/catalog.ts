@@ -2,11 +2,8 @@
 // Schema of its payload. Built from the catalog once; it holds names and schemas, never values.
 import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
-import { type CatalogEntry, listCommands } from "../vendors/dji/catalog.ts";
-import { payloadSchema } from "../vendors/dji/payload_schema.ts";
-import { terminalStatusesOf } from "../vendors/dji/progress_statuses.ts";
-import { exclusivityClassOf } from "../vendors/dji/exclusivity_classes.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { CatalogEntry, VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { ApiEnv } from "./api_env.ts";
 import { defineRoute, param } from "./route.ts";
 
 export const CATALOG_PATH = "/api/v1/open/downlink/catalog";
@@ -34,11 +31,13 @@ export function plainJsonSchema(schema: unknown): Record<string, unknown> {
   return JSON.parse(JSON.stringify(schema));
 }
 
-let items: CatalogItem[] | undefined;
+const built = new WeakMap<VendorAdapter, CatalogItem[]>();
 
-/** The catalog as the API shows it, sorted by method. */
-export function catalogItems(): CatalogItem[] {
-  return items ??= listCommands().map((entry) => {
+/** The catalog as the API shows it, sorted by method (built once per vendor). */
+export function catalogItems(vendor: VendorAdapter): CatalogItem[] {
+  const cached = built.get(vendor);
+  if (cached) return cached;
+  const items = vendor.listCommands().map((entry) => {
     const item: CatalogItem = {
       vendor: "dji",
       method: entry.method,
@@ -47,16 +46,18 @@ export function catalogItems(): CatalogItem[] {
       summary: entry.summary,
       devices: entry.devices,
       secret_fields: entry.secret_fields,
-      payload_schema: plainJsonSchema(payloadSchema(entry.method)),
+      payload_schema: plainJsonSchema(vendor.payloadSchema(entry.method)),
     };
     if (entry.progress_event) {
       item.progress_event = entry.progress_event;
-      item.progress_terminal_statuses = terminalStatusesOf(entry.progress_event);
+      item.progress_terminal_statuses = vendor.terminalStatusesOf(entry.progress_event);
     }
-    const kind = exclusivityClassOf(entry.method);
+    const kind = vendor.exclusivityClassOf(entry.method);
     if (kind) item.exclusivity_class = { name: kind.name, busy_codes: kind.busy_codes };
     return item;
   });
+  built.set(vendor, items);
+  return items;
 }
 
 /** GET /catalog: any signed request of an active client may read it (it only describes what may
@@ -72,8 +73,8 @@ export const getCatalogRoute = defineRoute({
     params: { module: param(Type.String(), { description: "Only this module, e.g. file" }) },
   },
   responses: { "200": { description: "The catalog, sorted by method", schema: "Catalog" } },
-  handle(c: Context<ApiEnv>, { query: { module } }) {
-    const all = catalogItems();
+  handle(c: Context<ApiEnv>, { query: { module } }, deps: { vendor: VendorAdapter }) {
+    const all = catalogItems(deps.vendor);
     return c.json({ items: module ? all.filter((i) => i.module === module) : all });
   },
 });

@@ -6,10 +6,11 @@ import { Type } from "@sinclair/typebox";
 import { isUuid } from "../ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
-import { findCommand } from "../vendors/dji/catalog.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { DEVICE_ID } from "./command_request.ts";
-import { type ApiEnv, COMMANDS_PATH } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { COMMANDS_PATH } from "./commands.ts";
 import { cursorParam, limitParam, statusListParam } from "./list_query.ts";
 import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
 import { type CommandStatus, TERMINAL_STATUSES } from "../command/status.ts";
@@ -53,8 +54,8 @@ export const commandListQuery = {
     }),
     command_type: param(Type.String(), {
       description: "Only this command type",
-      refine: (type: string) =>
-        findCommand(type)
+      refine: (type: string, deps: { vendor: Pick<VendorAdapter, "findCommand"> }) =>
+        deps.vendor.findCommand(type)
           ? { value: type }
           : { reason: `must be a command type of the catalog, got ${describeValue(type)}` },
     }),
@@ -75,8 +76,11 @@ export const commandListQuery = {
  * parameter as `query.<name>` (unknown parameters too: a misspelt filter must not silently
  * widen the answer).
  */
-export function parseListQuery(queries: Record<string, string[]>): ListFilter {
-  return listFilter(readQuery(commandListQuery, queries));
+export function parseListQuery(
+  queries: Record<string, string[]>,
+  vendor: Pick<VendorAdapter, "findCommand">,
+): ListFilter {
+  return listFilter(readQuery(commandListQuery, queries, { vendor }));
 }
 
 function listFilter(q: ParamValues<typeof commandListQuery.params>): ListFilter {
@@ -99,7 +103,11 @@ export const listCommandsRoute = defineRoute({
   scope: "open:command:read",
   query: commandListQuery,
   responses: { "200": { description: "One page", schema: "CommandList" }, "400": "BadRequest" },
-  async handle(c: Context<ApiEnv>, { query }, deps: { commands: CommandStore }) {
+  async handle(
+    c: Context<ApiEnv>,
+    { query },
+    deps: { commands: CommandStore; vendor: Pick<VendorAdapter, "findCommand"> },
+  ) {
     const page = await deps.commands.listCommands(c.get("client").tenant_id, listFilter(query));
     return c.json(
       page.next

@@ -3,9 +3,8 @@
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
-import { findCommand } from "../vendors/dji/catalog.ts";
-import { validatePayload } from "../vendors/dji/payload_schema.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
 
 export const SUPPORTED_VENDORS = ["dji"] as const;
@@ -69,7 +68,11 @@ function envelopeErrors(body: unknown): ErrorDetail[] {
  * when those fields are well-formed strings naming nothing we know, else VALIDATION_FAILED
  * listing every offending JSON path (envelope and payload together).
  */
-export function parseCommandRequest(body: unknown, defaultTimeoutSeconds: number): CommandRequest {
+export function parseCommandRequest(
+  body: unknown,
+  defaultTimeoutSeconds: number,
+  vendor: Pick<VendorAdapter, "findCommand" | "validatePayload">,
+): CommandRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ValidationError("VALIDATION_FAILED", "Request body must be a JSON object", [
       { path: "$", reason: `must be a JSON object, got ${describeValue(body)}` },
@@ -86,7 +89,7 @@ export function parseCommandRequest(body: unknown, defaultTimeoutSeconds: number
       }`,
     );
   }
-  const entry = typeof b.command_type === "string" ? findCommand(b.command_type) : undefined;
+  const entry = typeof b.command_type === "string" ? vendor.findCommand(b.command_type) : undefined;
   if (typeof b.command_type === "string" && b.command_type !== "" && !entry) {
     throw new ValidationError(
       "UNSUPPORTED_COMMAND",
@@ -99,7 +102,7 @@ export function parseCommandRequest(body: unknown, defaultTimeoutSeconds: number
   const details = ok ? [] : envelopeErrors(body);
   const payload = b.payload === undefined ? {} : b.payload;
   if (entry && typeof payload === "object" && payload !== null && !Array.isArray(payload)) {
-    const result = validatePayload(entry.method, payload);
+    const result = vendor.validatePayload(entry.method, payload);
     if (!result.ok) details.push(...result.errors);
   }
   if (details.length > 0) {

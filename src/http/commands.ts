@@ -7,14 +7,12 @@ import { deviceGranted } from "../store/client_store.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
 import { rfc3339 } from "../time.ts";
-import type { AuthVariables } from "./auth.ts";
-import type { AccessLogVariables } from "./access_log.ts";
+import type { ApiEnv } from "./api_env.ts";
 import { nonceReplayed } from "./auth.ts";
 import { CommandRequestSchema, parseCommandRequest } from "./command_request.ts";
 import { commandIdPath } from "./command_id_param.ts";
 import { defineRoute } from "./route.ts";
 import { CATALOG_PATH } from "./catalog.ts";
-import { SEED_COMMAND } from "../vendors/dji/seed_command.ts";
 import {
   ForbiddenError,
   IdempotencyConflictError,
@@ -22,7 +20,7 @@ import {
   OverloadedError,
 } from "./errors.ts";
 import { partitionOf } from "../command/partition.ts";
-import { progressLink } from "../vendors/dji/job_progress.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
 
@@ -30,6 +28,8 @@ export interface CommandRoutesDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
   clock: Clock;
   commands: CommandStore;
+  /** The vendor whose catalog and payload contracts a command must meet. */
+  vendor: VendorAdapter;
   /** Called after a command was committed (not on a replay): wakes the outbox relay. */
   onAccepted?: (command: AcceptedCommand) => void;
   /** Seconds to hold a new command's outbox row for the shard of this process (0: none). */
@@ -37,8 +37,6 @@ export interface CommandRoutesDeps {
   /** Why new commands must wait now (the pipeline behind cannot keep up), or undefined. */
   overloaded?: () => string | undefined;
 }
-
-export type ApiEnv = { Variables: AuthVariables & AccessLogVariables };
 
 /** POST /commands: accept a command. */
 export const createCommandRoute = defineRoute({
@@ -52,10 +50,10 @@ export const createCommandRoute = defineRoute({
     schema: CommandRequestSchema,
     description: "At most 64 KiB. `payload` is checked against the command type's " +
       `schema (GET ${CATALOG_PATH}); unknown fields inside it pass through.`,
-    example: SEED_COMMAND,
+    example: (vendor) => vendor.exampleCommand,
     cannot: "Cannot accept command",
     read: (json, deps: CommandRoutesDeps) =>
-      parseCommandRequest(json, deps.config.defaultTimeoutSeconds),
+      parseCommandRequest(json, deps.config.defaultTimeoutSeconds, deps.vendor),
   },
   responses: {
     "202": {
@@ -74,7 +72,7 @@ export const createCommandRoute = defineRoute({
     "415": "UnsupportedMediaType",
   },
   async handle(c: Context<ApiEnv>, { body: request }, deps) {
-    const { config, clock, commands, onAccepted, outboxHoldSeconds, overloaded } = deps;
+    const { config, clock, commands, vendor, onAccepted, outboxHoldSeconds, overloaded } = deps;
     const client = c.get("client");
     if (!deviceGranted(client.devices, request.device_id)) {
       throw new ForbiddenError(
@@ -99,7 +97,7 @@ export const createCommandRoute = defineRoute({
       acceptedAt: clock.now(),
       outboxHoldSeconds: outboxHoldSeconds?.(partition) ?? 0,
       nonce: c.get("nonce"),
-      progress: progressLink(request.command_type, request.payload),
+      progress: vendor.progressLink(request.command_type, request.payload),
     });
     if (outcome.outcome === "nonce_replayed") throw nonceReplayed();
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);

@@ -19,12 +19,12 @@ import type {
   DeviceRequestReader,
   DeviceRequestStore,
 } from "../store/device_request_store.ts";
-import type { DeviceRequestAnswer } from "../vendors/dji/device_request_message.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import type { DeviceRequestAnswer } from "../vendors/vendor_adapter.ts";
+import { describeValue } from "../json/describe_value.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
 import { DEVICE_ID } from "./command_request.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from "./errors.ts";
 import { cursorParam, limitParam, statusListParam } from "./list_query.ts";
 import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
@@ -223,7 +223,7 @@ export const replyToDeviceRequestRoute = defineRoute({
     schema: DeviceRequestReplySchema,
     description: "DJI's requests_reply data: `result` (0 is success) and the `output` " +
       "the method asks for",
-    example: { result: 0, output: { files: [] } },
+    example: () => ({ result: 0, output: { files: [] } }),
     cannot: "Cannot answer device request",
     read: (json) => parseDeviceRequestReply(json),
   },

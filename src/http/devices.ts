@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
 import type { DeviceListFilter, DeviceReader } from "../store/device_list.ts";
 import { DEVICE_ID } from "./command_request.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
 import { NotFoundError } from "./errors.ts";
 import { cursorParam, limitParam } from "./list_query.ts";
 import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";

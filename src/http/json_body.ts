@@ -1,6 +1,6 @@
 // A signed request's body as JSON: parsed, and refused before any recursive walk (validation, a
 // hash) if it nests deeper than the limit.
-import { MAX_JSON_DEPTH, tooDeepAt } from "../vendors/dji/json_depth.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../json/json_depth.ts";
 import { ValidationError } from "./errors.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

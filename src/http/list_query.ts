@@ -2,7 +2,7 @@
 // `cursor` decoded by the endpoint's own decoder, and a comma list of statuses. The list endpoints read their
 // query strictly (see QuerySpec in route.ts): one 400 VALIDATION_FAILED names every problem.
 import { Type } from "@sinclair/typebox";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { param } from "./route.ts";
 
 export const LIST_DEFAULT_LIMIT = 50;

@@ -9,7 +9,7 @@ import { MAX_TIMEOUT_SECONDS } from "./command_request.ts";
 import { plainJsonSchema } from "./catalog.ts";
 import { COMMAND_STATUSES } from "./command_list.ts";
 import { DEVICE_REQUEST_STATUSES } from "../device/device_request.ts";
-import { AUTO_ANSWERED_METHODS } from "../vendors/dji/request_auto_answers.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { defineRoute, type Param, type ResponseSpec, type Route } from "./route.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
@@ -145,35 +145,38 @@ const DeviceRequestAnswerSchema = Type.Object({
   output: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 }, { additionalProperties: false });
 
-/** A request a dock sent on thing/product/{gateway_sn}/requests, and what became of it. */
-export const DeviceRequestViewSchema = Type.Object({
-  request_id: Type.String({ format: "uuid", description: "The same for the gateway and tid" }),
-  device_id: Type.String({ description: "The gateway that sent it" }),
-  gateway_sn: Type.String(),
-  method: Type.String({ description: "DJI's request method, e.g. storage_config_get" }),
-  tid: Type.String(),
-  bid: Type.Optional(Type.String()),
-  data: Type.Unknown({ description: "The request's data as the dock sent it" }),
-  device_timestamp: Type.Optional(Type.Number({ description: "The dock's clock, epoch ms" })),
-  status: Type.Union(DEVICE_REQUEST_STATUSES.map((s) => Type.Literal(s))),
-  received_at: DateTime(),
-  auto_answer_at: Type.Optional(DateTime(
-    `When Downlink answers it itself if no client has (${AUTO_ANSWERED_METHODS.join(", ")})`,
-  )),
-  expires_at: DateTime("After this it cannot be answered (the dock has given up)"),
-  answered_at: Type.Optional(DateTime()),
-  answered_by: Type.Optional(Type.Union([Type.Literal("client"), Type.Literal("downlink")])),
-  client_id: Type.Optional(Type.String({ description: "The client that answered" })),
-  answer: Type.Optional(DeviceRequestAnswerSchema),
-  expired_at: Type.Optional(DateTime()),
-}, { additionalProperties: false });
+/** A request a dock sent on thing/product/{gateway_sn}/requests, and what became of it; the
+ * vendor names the requests Downlink answers itself. */
+export const deviceRequestViewSchema = (autoAnswered: readonly string[]) =>
+  Type.Object({
+    request_id: Type.String({ format: "uuid", description: "The same for the gateway and tid" }),
+    device_id: Type.String({ description: "The gateway that sent it" }),
+    gateway_sn: Type.String(),
+    method: Type.String({ description: "DJI's request method, e.g. storage_config_get" }),
+    tid: Type.String(),
+    bid: Type.Optional(Type.String()),
+    data: Type.Unknown({ description: "The request's data as the dock sent it" }),
+    device_timestamp: Type.Optional(Type.Number({ description: "The dock's clock, epoch ms" })),
+    status: Type.Union(DEVICE_REQUEST_STATUSES.map((s) => Type.Literal(s))),
+    received_at: DateTime(),
+    auto_answer_at: Type.Optional(DateTime(
+      `When Downlink answers it itself if no client has (${autoAnswered.join(", ")})`,
+    )),
+    expires_at: DateTime("After this it cannot be answered (the dock has given up)"),
+    answered_at: Type.Optional(DateTime()),
+    answered_by: Type.Optional(Type.Union([Type.Literal("client"), Type.Literal("downlink")])),
+    client_id: Type.Optional(Type.String({ description: "The client that answered" })),
+    answer: Type.Optional(DeviceRequestAnswerSchema),
+    expired_at: Type.Optional(DateTime()),
+  }, { additionalProperties: false });
 
-export const DeviceRequestListSchema = Type.Object({
-  items: Type.Array(DeviceRequestViewSchema),
-  next_cursor: Type.Optional(Type.String({
-    description: "Present when more items follow: pass it as `cursor` for the next page",
-  })),
-}, { additionalProperties: false });
+export const deviceRequestListSchema = (view: TSchema) =>
+  Type.Object({
+    items: Type.Array(view),
+    next_cursor: Type.Optional(Type.String({
+      description: "Present when more items follow: pass it as `cursor` for the next page",
+    })),
+  }, { additionalProperties: false });
 
 /** The error envelope of every non-2xx answer. */
 export const ErrorSchema = Type.Object({
@@ -198,18 +201,24 @@ export const ServiceIndexSchema = Type.Object({
 }, { additionalProperties: false });
 
 // The answers' schemas; the bodies' come from the routes that read them.
-const SCHEMAS: Record<string, TSchema> = {
-  Accepted: AcceptedSchema,
-  CommandView: CommandViewSchema,
-  CommandList: CommandListSchema,
-  DeviceView: DeviceViewSchema,
-  DeviceList: DeviceListSchema,
-  DeviceRequestView: DeviceRequestViewSchema,
-  DeviceRequestList: DeviceRequestListSchema,
-  Catalog: CatalogSchema,
-  Error: ErrorSchema,
-  ServiceIndex: ServiceIndexSchema,
-};
+function answerSchemas(vendor: DocumentVendor): Record<string, TSchema> {
+  const deviceRequestView = deviceRequestViewSchema(vendor.autoAnsweredMethods);
+  return {
+    Accepted: AcceptedSchema,
+    CommandView: CommandViewSchema,
+    CommandList: CommandListSchema,
+    DeviceView: DeviceViewSchema,
+    DeviceList: DeviceListSchema,
+    DeviceRequestView: deviceRequestView,
+    DeviceRequestList: deviceRequestListSchema(deviceRequestView),
+    Catalog: CatalogSchema,
+    Error: ErrorSchema,
+    ServiceIndex: ServiceIndexSchema,
+  };
+}
+
+/** What the document takes from the vendor the app serves. */
+export type DocumentVendor = Pick<VendorAdapter, "exampleCommand" | "autoAnsweredMethods">;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({
@@ -271,7 +280,7 @@ function response(spec: ResponseSpec): Record<string, unknown> {
 }
 
 /** A route's OpenAPI operation, from its definition. */
-export function operationOf(route: Route): Record<string, unknown> {
+export function operationOf(route: Route, vendor: DocumentVendor): Record<string, unknown> {
   const params = parameters(route);
   return {
     operationId: route.operationId,
@@ -286,7 +295,7 @@ export function operationOf(route: Route): Record<string, unknown> {
           content: {
             "application/json": {
               schema: ref(route.body.name),
-              ...(route.body.example !== undefined ? { example: route.body.example } : {}),
+              ...(route.body.example ? { example: route.body.example(vendor) } : {}),
             },
           },
         },
@@ -302,14 +311,14 @@ export function operationOf(route: Route): Record<string, unknown> {
 }
 
 /** The paths of the document, and the body schemas the routes name. */
-function pathsOf(routes: readonly Route[]) {
+function pathsOf(routes: readonly Route[], vendor: DocumentVendor) {
   const paths: Record<string, Record<string, unknown>> = {};
-  const schemas: Record<string, TSchema> = { ...SCHEMAS };
+  const schemas = answerSchemas(vendor);
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
     const ops = paths[path] ??= {};
     if (ops[route.method]) throw new Error(`${route.method} ${path} is defined twice`);
-    ops[route.method] = operationOf(route);
+    ops[route.method] = operationOf(route, vendor);
     if (route.body) {
       const known = schemas[route.body.name];
       if (known && known !== route.body.schema) {
@@ -321,9 +330,13 @@ function pathsOf(routes: readonly Route[]) {
   return { paths, schemas };
 }
 
-/** The OpenAPI document of `routes`: each operation from the route's definition. */
-export function openApiDocument(routes: readonly Route[]): Record<string, unknown> {
-  const { paths, schemas } = pathsOf(routes);
+/** The OpenAPI document of `routes`: each operation from the route's definition, the vendor's
+ * part (example command, requests answered by Downlink) from `vendor`. */
+export function openApiDocument(
+  routes: readonly Route[],
+  vendor: DocumentVendor,
+): Record<string, unknown> {
+  const { paths, schemas } = pathsOf(routes, vendor);
   return {
     openapi: "3.1.0",
     info: {

@@ -5,7 +5,8 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { Context, Env, Hono } from "hono";
 import { isUuid } from "../ids.ts";
-import { describeValue } from "../vendors/dji/describe_value.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
 import { parseJsonBody } from "./json_body.ts";
@@ -20,8 +21,9 @@ export interface Param<T = unknown, Defaulted extends boolean = boolean> {
   /** What a refused value breaks, for the 400 ("must be ..."); by default said from the schema. */
   rule: string;
   /** Reads a value the schema allows further (e.g. decodes a cursor); for a repeatable parameter
-   * it gets every value given. */
-  refine?: (value: any) => Refined<T>;
+   * it gets every value given. `deps` are those the route is served with (e.g. the vendor whose
+   * catalog a command type must be in), so a rule needing them is still stated here. */
+  refine?: (value: any, deps: any) => Refined<T>;
   /** The schema's check, compiled once. */
   check: (raw: string) => string | number | boolean | undefined;
   /** Given more than once, every value counts (status=A&status=B); else the first counts, and a
@@ -36,7 +38,7 @@ export interface Param<T = unknown, Defaulted extends boolean = boolean> {
 export interface ParamOptions<T> {
   description?: string;
   rule?: string;
-  refine?: (value: any) => Refined<T>;
+  refine?: (value: any, deps: any) => Refined<T>;
   repeatable?: boolean;
   default?: T;
 }
@@ -74,7 +76,7 @@ function ruleOf(schema: Record<string, any>): string | undefined {
 /** A parameter; throws at start-up when its schema uses a keyword the check would not enforce. */
 export function param<T>(
   schema: TSchema,
-  options: ParamOptions<T> & { refine: (value: any) => Refined<T> },
+  options: ParamOptions<T> & { refine: (value: any, deps: any) => Refined<T> },
 ): Param<T, false>;
 export function param<S extends TSchema>(
   schema: S,
@@ -165,14 +167,14 @@ function scalarCheck(
 }
 
 /** Reads one parameter's values: the value, or the reason it is refused. */
-function readParam(p: Param, values: string[]): Refined<unknown> {
+function readParam(p: Param, values: string[], deps: unknown): Refined<unknown> {
   const checked: unknown[] = [];
   for (const raw of p.repeatable ? values : values.slice(0, 1)) {
     const value = p.check(raw);
     if (value === undefined) return { reason: `${p.rule}, got ${describeValue(raw)}` };
     checked.push(value);
   }
-  if (p.refine) return p.refine(p.repeatable ? checked : checked[0]);
+  if (p.refine) return p.refine(p.repeatable ? checked : checked[0], deps);
   return { value: p.repeatable ? checked : checked[0] };
 }
 
@@ -191,10 +193,12 @@ export interface QuerySpec<P extends Record<string, Param> = Record<string, Para
   strict: boolean;
 }
 
-/** Reads a query string as `spec` says; throws VALIDATION_FAILED. */
+/** Reads a query string as `spec` says (`deps` go to the parameters' refine); throws
+ * VALIDATION_FAILED. */
 export function readQuery<P extends Record<string, Param>>(
   spec: QuerySpec<P>,
   queries: Record<string, string[]>,
+  deps?: unknown,
 ): ParamValues<P> {
   const details: ErrorDetail[] = [];
   const fail = (name: string, reason: string) => details.push({ path: `query.${name}`, reason });
@@ -211,7 +215,7 @@ export function readQuery<P extends Record<string, Param>>(
       continue;
     }
     if (spec.strict && !p.repeatable && values.length > 1) fail(name, "must be given at most once");
-    const read = readParam(p, values);
+    const read = readParam(p, values, deps);
     if ("value" in read) out[name] = read.value;
     else {
       fail(name, read.reason);
@@ -239,11 +243,12 @@ export interface PathSpec<P extends Record<string, Param> = Record<string, Param
 export function readPath<P extends Record<string, Param>>(
   spec: PathSpec<P>,
   raw: Record<string, string>,
+  deps?: unknown,
 ): PathValues<P> {
   const out: Record<string, unknown> = {};
   for (const [name, p] of Object.entries(spec.params)) {
     const given = raw[name] ?? "";
-    const read = readParam(p, [given]);
+    const read = readParam(p, [given], deps);
     if ("value" in read) {
       out[name] = read.value;
       continue;
@@ -264,7 +269,9 @@ export interface BodySpec<B, D> {
   name: string;
   schema: TSchema;
   description: string;
-  example?: unknown;
+  /** The document's example body; given the vendor the app serves, whose example command it may
+   * be. */
+  example?: (vendor: Pick<VendorAdapter, "exampleCommand">) => unknown;
   /** Starts the message of a body nested too deep: "Cannot accept command". */
   cannot: string;
   /** Checks the parsed JSON against `schema` (and what the schema cannot say); throws a 400. */
@@ -352,8 +359,8 @@ export function serveRoutes<D, E extends Env>(
     app.on(route.method.toUpperCase(), path, async (c) => {
       if (route.scope) requireScope((c as Context).get("client"), route.scope);
       const input = {
-        path: route.pathParams ? readPath(route.pathParams, c.req.param() as never) : {},
-        query: route.query ? readQuery(route.query, c.req.queries() ?? {}) : {},
+        path: route.pathParams ? readPath(route.pathParams, c.req.param() as never, deps) : {},
+        query: route.query ? readQuery(route.query, c.req.queries() ?? {}, deps) : {},
         body: route.body
           ? route.body.read(
             parseJsonBody((c as Context).get("rawBody"), route.body.cannot),

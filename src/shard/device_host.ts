@@ -41,7 +41,7 @@ import type { TopologyNames } from "../bus/subjects.ts";
 import type { LifecycleCommand, LifecycleStore } from "../store/lifecycle_store.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
-import { mapReply } from "../vendors/dji/reply_mapping.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { createCommandStep } from "./command_step.ts";
@@ -81,6 +81,8 @@ export interface DeviceHostOptions {
   names: TopologyNames;
   store: LifecycleStore;
   writer: TransitionWriter;
+  /** What a device reply means for its command. */
+  vendor: Pick<VendorAdapter, "mapReply">;
   clock: Clock;
   log: Logger;
   /** With config.inspect: every actor reports to the Stately inspector. */
@@ -464,7 +466,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       tid: fact.reply.tid,
       method: fact.reply.method,
       received_at: fact.received_at,
-      outcome: mapReply(method ?? fact.reply.method ?? "", fact.reply),
+      outcome: o.vendor.mapReply(method ?? fact.reply.method ?? "", fact.reply),
     };
     currentReply = fact;
     holds = [];
@@ -540,7 +542,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         gateway: event.gateway,
         channel: event.channel,
         received_at: event.received_at,
-        outcome: mapReply(row.command_type, fact.reply),
+        outcome: o.vendor.mapReply(row.command_type, fact.reply),
       });
       return;
     }

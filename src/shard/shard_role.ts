@@ -21,7 +21,6 @@ import { createDeviceStore } from "../store/device_store.ts";
 import { ALWAYS_LISTENING, gatewayPresence } from "./gateway_listening.ts";
 import { createJobEventHost } from "./job_event_host.ts";
 import { createJobEventStore } from "../store/job_event_store.ts";
-import { exclusivityOf, LASTING_JOB_METHODS } from "../vendors/dji/exclusivity_classes.ts";
 import { createDeviceRequestHost } from "./device_request_host.ts";
 import { createDeviceRequestStore } from "../store/device_request_store.ts";
 import { createRequestReplySender } from "../bus/request_reply.ts";
@@ -99,6 +98,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     clock: ctx.clock,
     log,
     count,
+    vendor: ctx.vendor,
     // The next command of the job's class may go (one job per class on a dock).
     onJobFinished: (device_id, command_id) => host.jobFinished(device_id, command_id),
   });
@@ -112,6 +112,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       graceMs: config.deviceRequestGraceSeconds * 1_000,
       expiryMs: config.deviceRequestExpirySeconds * 1_000,
     },
+    vendor: ctx.vendor,
     clock: ctx.clock,
     log,
     count,
@@ -134,6 +135,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     names,
     store,
     writer,
+    vendor: ctx.vendor,
     clock: ctx.clock,
     log,
     inspect: inspection?.inspect,
@@ -142,7 +144,12 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       ? () => ALWAYS_LISTENING
       : (id) => gatewayPresence(presence.device(id)),
     ...(config.holdByClass
-      ? { exclusivity: { of: exclusivityOf, lastingMethods: LASTING_JOB_METHODS } }
+      ? {
+        exclusivity: {
+          of: (method) => ctx.vendor.exclusivityOf(method),
+          lastingMethods: ctx.vendor.lastingJobMethods,
+        },
+      }
       : {}),
   });
 

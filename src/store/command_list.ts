@@ -1,7 +1,6 @@
 // A tenant's commands, newest first, filtered, one keyset page at a time: walks the index
 // commands_tenant_accepted (tenant_id, accepted_at desc, command_id desc).
-import type { CommandView } from "./command_store.ts";
-import { PROGRESS_COLUMN, toCommandView } from "./command_store.ts";
+import { type CommandView, PROGRESS_COLUMN, toCommandView } from "./command_view.ts";
 import type { Sql } from "./db.ts";
 import type { CommandStatus } from "../command/status.ts";
 

@@ -10,7 +10,7 @@ import type {
   DeviceRequestRecord,
   DeviceRequestStatus,
 } from "../device/device_request.ts";
-import type { DeviceRequestAnswer } from "../vendors/dji/device_request_message.ts";
+import type { DeviceRequestAnswer } from "../vendors/vendor_adapter.ts";
 
 export type RecordOutcome =
   | { inserted: true }

@@ -2,7 +2,7 @@
 // the in-flight commands a shard restores, and the lookups late or foreign replies need.
 import type { Sql } from "./db.ts";
 import type { OutboxEvent } from "./event_outbox.ts";
-import type { CommandContext, CommandInput } from "../../machines/command_machine.ts";
+import type { CommandContext, CommandInput } from "../command/command_facts.ts";
 import type { CommandStatus } from "../command/status.ts";
 
 /** One command's state after its latest transition(s), as the row stores it. */

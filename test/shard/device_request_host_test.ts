@@ -15,6 +15,7 @@ import {
 } from "../../src/device/device_request.ts";
 import type { RequestFact } from "../../src/bus/messages.ts";
 import { createLogger } from "../../src/log.ts";
+import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
 
 const START = 1_800_000_000_000;
 const GRACE_MS = 5_000;
@@ -113,6 +114,7 @@ function setup(mem = memoryStore()) {
   };
   const host = createDeviceRequestHost({
     store: mem.store,
+    vendor: djiAdapter,
     outbox,
     events: {
       publish: (e) => {
@@ -175,10 +177,12 @@ test("a copy of a request whose event was committed and not published publishes 
   const mem = memoryStore();
   // An earlier take committed the row and its event, then died before publishing it.
   await mem.store.record(
-    { ...newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING) },
+    { ...newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING, djiAdapter) },
     {
       ...storedDeviceRequestEvent(
-        deviceRequestEvent(newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING)),
+        deviceRequestEvent(
+          newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING, djiAdapter),
+        ),
       ),
       partition: 0,
     },

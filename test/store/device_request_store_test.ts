@@ -15,6 +15,7 @@ import {
   storedDeviceRequestEvent,
 } from "../../src/device/device_request.ts";
 import { testEnv } from "../support/test_env.ts";
+import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
 
 const config = loadConfig(testEnv());
 let sql: Sql;
@@ -41,6 +42,7 @@ async function arrange(method: string, partition = 1, at = NOW) {
     },
     partition,
     { graceMs: 5_000, expiryMs: 60_000 },
+    djiAdapter,
   );
   const event = { ...storedDeviceRequestEvent(deviceRequestEvent(r)), partition };
   return { r, event, outcome: await store.record(r, event) };

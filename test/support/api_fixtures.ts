@@ -21,6 +21,7 @@ import { createDownlinkClient, type DownlinkClient } from "../../src/client/down
 import type { NatsConnection } from "@nats-io/transport-node";
 import { dropNamespace } from "./api_cleanup.ts";
 import { testEnv } from "./test_env.ts";
+import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
 
 export interface TestClient {
   tenant_id: string;
@@ -91,6 +92,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     cipher,
     publisher,
     events: createEventPublisher(publisher),
+    vendor: djiAdapter,
   };
   const api = options.serve === false ? undefined : await startApiRole(ctx, {
     port: 0,

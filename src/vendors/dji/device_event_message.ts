@@ -1,27 +1,14 @@
 // A dock's `events` message (thing/product/{gateway_sn}/events) and the `events_reply` that
 // answers one with `need_reply: 1` (PROTOCOL §2.3, §8.5). Parsing never throws: device bytes are
 // untrusted.
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
+import type { DeviceEventMessage, ParsedDeviceEvent } from "../vendor_adapter.ts";
+
+export type { DeviceEventMessage, ParsedDeviceEvent };
 
 /** The MQTT filter a bridge subscribes to for events (prefix `$share/<group>/` to share them). */
 export const EVENTS_TOPIC = "thing/product/+/events";
-
-/** An event as the dock sent it; `gateway` is the topic's (the broker vouches for it). */
-export interface DeviceEventMessage {
-  tid?: string;
-  bid?: string;
-  method: string;
-  /** The dock's own clock, epoch ms. */
-  timestamp?: number;
-  /** 1: the dock waits for an events_reply and sends the event again until it gets one. */
-  need_reply: boolean;
-  data: unknown;
-}
-
-export type ParsedDeviceEvent =
-  | { ok: true; gateway: string; event: DeviceEventMessage }
-  | { ok: false; reason: string; detail: string; gateway?: string };
 
 export interface EventsReply {
   tid?: string;

@@ -1,7 +1,7 @@
 // The checks every message a device sends goes through before its fields are read: size, UTF-8
 // JSON, depth (before anything recursive sees it), and a JSON object at the top.
-import { describeValue } from "./describe_value.ts";
-import { MAX_JSON_DEPTH, tooDeepAt } from "./json_depth.ts";
+import { describeValue } from "../../json/describe_value.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../../json/json_depth.ts";
 
 export type DeviceJsonFailure = "TOO_LARGE" | "NOT_JSON" | "TOO_DEEP" | "NOT_AN_OBJECT";
 

@@ -2,32 +2,18 @@
 // that answers it (PROTOCOL §2.4, §8.4): the same envelope as services, the other way round; the
 // answer echoes tid, bid and method with `data: {result, output}`. Parsing never throws: device
 // bytes are untrusted.
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
+import type {
+  DeviceRequestAnswer,
+  DeviceRequestMessage,
+  ParsedDeviceRequest,
+} from "../vendor_adapter.ts";
+
+export type { DeviceRequestAnswer, DeviceRequestMessage, ParsedDeviceRequest };
 
 /** The MQTT filter a bridge subscribes to for requests (prefix `$share/<group>/` to share them). */
 export const REQUESTS_TOPIC = "thing/product/+/requests";
-
-/** A request as the dock sent it; `gateway` is the topic's (the broker vouches for it). */
-export interface DeviceRequestMessage {
-  tid: string;
-  bid?: string;
-  method: string;
-  /** The dock's own clock, epoch ms. */
-  timestamp?: number;
-  /** `null` for a request without parameters (flight_areas_get). */
-  data: unknown;
-}
-
-export type ParsedDeviceRequest =
-  | { ok: true; gateway: string; request: DeviceRequestMessage }
-  | { ok: false; reason: string; detail: string; gateway?: string };
-
-/** What Downlink answers: DJI's `{result, output}`. */
-export interface DeviceRequestAnswer {
-  result: number;
-  output?: Record<string, unknown>;
-}
 
 export interface RequestsReply {
   tid: string;

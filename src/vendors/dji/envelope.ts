@@ -1,8 +1,11 @@
 // The DJI MQTT envelope in both directions: topics, the command sent to a device, and the
 // parsing of what devices answer (PROTOCOL §1, §2). Parsing never throws: device bytes are untrusted.
 import type { CommandChannel } from "./catalog.ts";
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { readDeviceJson } from "./device_json.ts";
+import type { DeviceReply, ParsedDeviceReply, ReplyParseFailure } from "../vendor_adapter.ts";
+
+export type { DeviceReply, ParsedDeviceReply, ReplyParseFailure };
 
 export interface ServicesEnvelope {
   tid: string;
@@ -11,28 +14,6 @@ export interface ServicesEnvelope {
   method: string;
   data: unknown;
 }
-
-/** A device's answer. `gateway` is the one the envelope claims; trust the topic's (see parseDeviceReply). */
-export interface DeviceReply {
-  tid?: string;
-  bid?: string;
-  method?: string;
-  timestamp?: number;
-  gateway?: string;
-  data: unknown;
-}
-
-export type ReplyParseFailure =
-  | "TOO_LARGE"
-  | "NOT_JSON"
-  | "TOO_DEEP"
-  | "NOT_AN_OBJECT"
-  | "NO_TID"
-  | "BAD_TOPIC";
-
-export type ParsedDeviceReply =
-  | { ok: true; gateway: string; channel: CommandChannel; reply: DeviceReply }
-  | { ok: false; reason: ReplyParseFailure; detail: string; gateway?: string };
 
 /** MQTT filters a bridge subscribes to for answers (prefix `$share/<group>/` to share them). */
 export const REPLY_TOPICS = [

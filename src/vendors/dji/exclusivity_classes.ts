@@ -4,14 +4,9 @@
 // ACCEPTED while a job of its class runs on its dock (machines/device_shard_machine.ts); the dock
 // simulator's --busy-code plays a dock that refuses by these classes.
 import { findCommand } from "./catalog.ts";
+import type { ExclusivityClass } from "../vendor_adapter.ts";
 
-export interface ExclusivityClass {
-  name: string;
-  /** Commands of the class: a second one fails on the dock while the first runs. */
-  methods: readonly string[];
-  /** What a dock answers it with (DJI's documented "busy" codes for the class). */
-  busy_codes: readonly number[];
-}
+export type { ExclusivityClass };
 
 export const EXCLUSIVITY_CLASSES: readonly ExclusivityClass[] = [
   {

@@ -4,24 +4,9 @@
 import type { DeviceEventMessage } from "./device_event_message.ts";
 import { findCommand } from "./catalog.ts";
 import { bidKey } from "../../command/progress.ts";
+import type { ProgressLink, ProgressReading } from "../vendor_adapter.ts";
 
-/** What one event says of its job. */
-export interface ProgressReading {
-  status: string;
-  percent?: number;
-  step?: string;
-  result?: number;
-  /** Per method: the files of an upload; the `ext` or the other fields of the event. */
-  detail?: Record<string, unknown>;
-}
-
-/** The events method that reports `commandType`'s progress and the keys a command of that type
- * is found by, from its payload (its own `bid` is added by whoever knows it). Undefined for a
- * command whose progress DJI does not report. */
-export interface ProgressLink {
-  event: string;
-  keys: string[];
-}
+export type { ProgressLink, ProgressReading };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);

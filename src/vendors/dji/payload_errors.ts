@@ -1,14 +1,11 @@
 // Turns TypeBox validation errors into the API's `{path, reason}` list: one entry per offending
 // JSONPath, in plain words, naming the value seen (but never the value of a secret field).
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
-import { describeKind, describeValue } from "./describe_value.ts";
-import { pointerToCatalogPath, pointerToJsonPath } from "./json_path.ts";
+import { describeKind, describeValue } from "../../json/describe_value.ts";
+import { pointerToCatalogPath, pointerToJsonPath } from "../../json/json_path.ts";
+import type { PayloadError } from "../vendor_adapter.ts";
 
-export interface PayloadError {
-  /** JSONPath rooted at the request body, e.g. `$.payload.credentials.expire`. */
-  path: string;
-  reason: string;
-}
+export type { PayloadError };
 
 // The whole documented range, whichever bound was crossed: "must be 0-15", as the API's
 // other limits read; "to" where a negative bound would make a dash ambiguous.

@@ -3,14 +3,15 @@
 import type { TSchema } from "@sinclair/typebox";
 import { type TypeCheck, TypeCompiler } from "@sinclair/typebox/compiler";
 import { findCommand } from "./catalog.ts";
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import { schemaFromFields } from "./field_schema.ts";
 import { FileuploadStartPayload } from "./fileupload_start_schema.ts";
-import { type PayloadError, toPayloadErrors } from "./payload_errors.ts";
+import { toPayloadErrors } from "./payload_errors.ts";
+import type { PayloadValidation } from "../vendor_adapter.ts";
+
+export type { PayloadValidation };
 
 export type { PayloadError } from "./payload_errors.ts";
-
-export type PayloadValidation = { ok: true } | { ok: false; errors: PayloadError[] };
 
 // Methods whose contract is written by hand rather than built from the catalog's field list.
 const HAND_WRITTEN: Readonly<Record<string, TSchema>> = {

@@ -1,8 +1,11 @@
 // The DJI messages that tell a device is there (PROTOCOL §2.5, §8): `update_topo` on
 // sys/product/{gateway_sn}/status and its `status_reply`, and the topics whose every message
 // proves a device alive. Parsing never throws: device bytes are untrusted.
-import { MAX_JSON_DEPTH, tooDeepAt } from "./json_depth.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../../json/json_depth.ts";
 import { productModel } from "./product_models.ts";
+import type { ParsedStatus, PresenceChannel, ProductInfo, UpdateTopo } from "../vendor_adapter.ts";
+
+export type { ParsedStatus, PresenceChannel, ProductInfo, UpdateTopo };
 
 /** MQTT filters a bridge subscribes to for presence (prefix `$share/<group>/` to share them).
  * services_reply comes on the reply connections and counts as well. */
@@ -13,10 +16,6 @@ export const PRESENCE_TOPICS = [
   "thing/product/+/events",
   "thing/product/+/requests",
 ] as const;
-
-/** What a presence topic says of its serial: `status`, `events` and `requests` come only from a
- * gateway (dock or RC); `osd` and `state` also from an aircraft, over its gateway's connection. */
-export type PresenceChannel = "status" | "osd" | "state" | "events" | "requests";
 
 const SERIAL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -37,27 +36,6 @@ export function presenceTopic(
     ? { serial, channel }
     : undefined;
 }
-
-/** What DJI says of a product: its enum (`domain`, `type`, `sub_type`) and the model name it
- * maps to where known. */
-export interface ProductInfo {
-  domain?: string;
-  type?: number;
-  sub_type?: number;
-  model?: string;
-}
-
-/** A gateway's `update_topo`: itself and the sub-devices (aircraft) it lists now. */
-export interface UpdateTopo {
-  tid?: string;
-  bid?: string;
-  gateway: ProductInfo;
-  sub_devices: Array<ProductInfo & { device_id: string }>;
-}
-
-export type ParsedStatus =
-  | { ok: true; topo: UpdateTopo }
-  | { ok: false; detail: string };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 

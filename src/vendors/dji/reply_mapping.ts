@@ -1,19 +1,12 @@
 // Maps a device's reply to the command's outcome and Query Response fields, exactly as the
 // seed's "DJI Services Reply Mapping" and DESIGN's Lifecycle say. Pure; never throws.
-import { describeValue } from "./describe_value.ts";
+import { describeValue } from "../../json/describe_value.ts";
 import type { DeviceReply } from "./envelope.ts";
 import { describeResultCode } from "./result_code_text.ts";
 
-export type ReplyStatus = "SUCCEEDED" | "FAILED" | "UNMATCHED_RESPONSE";
+import type { ReplyOutcome } from "../../command/reply_outcome.ts";
 
-export interface ReplyOutcome {
-  status: ReplyStatus;
-  response_code?: string;
-  response_message?: string;
-  vendor_response: Record<string, unknown>;
-  failure_code?: string;
-  failure_reason?: string;
-}
+export type { ReplyOutcome };
 
 // Envelope keys of vendor_response. A data key of the same name is left out, so these always
 // describe the envelope (DJI puts none of them in data).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { MAX_JSON_DEPTH, tooDeepAt } from "../../../src/vendors/dji/json_depth.ts";
+import { MAX_JSON_DEPTH, tooDeepAt } from "../../src/json/json_depth.ts";
 
 /** `levels` objects nested as {"a":{"a":…}} around `inner`, as JSON text. */
 const objects = (levels: number, inner = "1") =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pointerToCatalogPath, pointerToJsonPath } from "../../../src/vendors/dji/json_path.ts";
+import { pointerToCatalogPath, pointerToJsonPath } from "../../src/json/json_path.ts";
 
 test("array indexes become brackets and keys become dots", () => {
   const root = { params: { files: [{ list: {} }] } };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeKind, describeValue } from "../../../src/vendors/dji/describe_value.ts";
+import { describeKind, describeValue } from "../../src/json/describe_value.ts";
 
 test("short scalars are shown as they are", () => {
   assert.equal(describeValue(301), "301");
