@@ -19,7 +19,7 @@ import {
 import { createRequestReplySender } from "../bus/request_reply.ts";
 import { createCachedClientLookup } from "./auth.ts";
 import { createApp } from "./app.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
 import type { Readiness } from "./health.ts";
 import { serve } from "./serve.ts";
 import { startEventLoopDelay } from "../event_loop_delay.ts";

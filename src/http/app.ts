@@ -9,9 +9,10 @@ import type { CommandStore } from "../store/command_store.ts";
 import type { NonceStore } from "../store/nonce_store.ts";
 import { type ClientLookup, signatureAuth } from "./auth.ts";
 import { rawBody } from "./body.ts";
-import { type ApiEnv, commandRoutes, COMMANDS_PATH } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { COMMANDS_PATH, createCommandRoute, getCommandRoute } from "./commands.ts";
 import { errorBody, errorHandler, ServiceUnavailableError } from "./errors.ts";
-import { healthRoutes, type Readiness } from "./health.ts";
+import { healthRoute, type Readiness, readinessRoute } from "./health.ts";
 import { requestId } from "./request_id.ts";
 import { accessLog } from "./access_log.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
@@ -19,20 +20,23 @@ import type { ConnectionWatch } from "../bus/connection_watch.ts";
 import { createMetricsRegistry, type Histogram } from "../metrics.ts";
 import { registerProcessMemory } from "../process_memory.ts";
 import { type EventLoopDelay, registerEventLoopDelay } from "../event_loop_delay.ts";
-import { CATALOG_PATH, catalogRoutes } from "./catalog.ts";
-import { commandListRoutes } from "./command_list.ts";
-import { commandWaitRoutes } from "./command_wait.ts";
-import { acceptHistogram, countResponses, metricsRoutes, timeAccepts } from "./metrics.ts";
-import { openApiRoutes } from "./openapi.ts";
-import { serviceIndexRoutes } from "./service_index.ts";
-import { deviceRoutes, DEVICES_PATH } from "./devices.ts";
+import { CATALOG_PATH, getCatalogRoute } from "./catalog.ts";
+import { listCommandsRoute } from "./command_list.ts";
+import { waitForCommandRoute } from "./command_wait.ts";
+import { acceptHistogram, countResponses, metricsRoute, timeAccepts } from "./metrics.ts";
+import { openApiDocument, openApiRoute } from "./openapi.ts";
+import { serviceIndexRoute } from "./service_index.ts";
+import { DEVICES_PATH, getDeviceRoute, listDevicesRoute } from "./devices.ts";
 import type { DeviceReader } from "../store/device_list.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import {
   DEVICE_REQUESTS_PATH,
-  deviceRequestRoutes,
   type DeviceRequestRoutesDeps,
+  getDeviceRequestRoute,
+  listDeviceRequestsRoute,
+  replyToDeviceRequestRoute,
 } from "./device_requests.ts";
+import { createRouteTable, type Route } from "./route.ts";
 
 export interface AppDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
@@ -99,10 +103,20 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   const accepts = acceptHistogram();
   registry.histogram(accepts);
   app.use(COMMANDS_PATH, timeAccepts(accepts, deps.clock));
-  app.route("/", healthRoutes(deps.readiness));
-  app.route("/", metricsRoutes(registry));
-  app.route("/", openApiRoutes());
-  app.route("/", serviceIndexRoutes());
+  // Every route is served through the table, which is what /openapi.json describes.
+  const table = createRouteTable();
+  let openApiJson: string | undefined;
+  table.serve(
+    app,
+    "",
+    [healthRoute, readinessRoute, metricsRoute, openApiRoute, serviceIndexRoute],
+    {
+      readiness: deps.readiness,
+      registry,
+      openApiJson: () => openApiJson ??= JSON.stringify(openApiDocument(table.routes, deps.vendor)),
+    },
+    { signed: false },
+  );
 
   const signed = () => {
     const api = new Hono<ApiEnv>();
@@ -120,14 +134,24 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     );
     return api;
   };
-  const api = signed();
-  api.route("/", commandRoutes(deps));
-  api.route("/", commandListRoutes(deps));
-  api.route("/", commandWaitRoutes(deps));
-  app.route(COMMANDS_PATH, api);
-  app.route(CATALOG_PATH, signed().route("/", catalogRoutes(deps.vendor)));
-  app.route(DEVICES_PATH, signed().route("/", deviceRoutes(deps)));
-  app.route(DEVICE_REQUESTS_PATH, signed().route("/", deviceRequestRoutes(deps)));
+  const mount = (prefix: string, routes: Route<AppDeps, ApiEnv>[]) => {
+    const api = signed();
+    table.serve(api, prefix, routes, deps, { signed: true });
+    app.route(prefix, api);
+  };
+  mount(COMMANDS_PATH, [
+    createCommandRoute,
+    listCommandsRoute,
+    getCommandRoute,
+    waitForCommandRoute,
+  ]);
+  mount(CATALOG_PATH, [getCatalogRoute]);
+  mount(DEVICES_PATH, [listDevicesRoute, getDeviceRoute]);
+  mount(DEVICE_REQUESTS_PATH, [
+    listDeviceRequestsRoute,
+    getDeviceRequestRoute,
+    replyToDeviceRequestRoute,
+  ]);
 
   app.notFound((c) =>
     c.json(

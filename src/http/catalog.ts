@@ -1,8 +1,10 @@
 // GET /api/v1/open/downlink/catalog: every command type a caller may send, with the JSON
 // Schema of its payload. Built from the catalog once; it holds names and schemas, never values.
-import { Hono } from "hono";
+import type { Context } from "hono";
+import { Type } from "@sinclair/typebox";
 import type { CatalogEntry, VendorAdapter } from "../vendors/vendor_adapter.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { defineRoute, param } from "./route.ts";
 
 export const CATALOG_PATH = "/api/v1/open/downlink/catalog";
 
@@ -58,13 +60,21 @@ export function catalogItems(vendor: VendorAdapter): CatalogItem[] {
   return items;
 }
 
-export function catalogRoutes(vendor: VendorAdapter): Hono<ApiEnv> {
-  const routes = new Hono<ApiEnv>();
-  // Any signed request of an active client may read it: it only describes what may be sent.
-  routes.get("/", (c) => {
-    const module = c.req.query("module");
-    const all = catalogItems(vendor);
+/** GET /catalog: any signed request of an active client may read it (it only describes what may
+ * be sent). */
+export const getCatalogRoute = defineRoute({
+  method: "get",
+  path: CATALOG_PATH,
+  operationId: "getCatalog",
+  summary: "Every command type with its payload's JSON Schema (any active client)",
+  query: {
+    cannot: "Cannot read catalog",
+    strict: false,
+    params: { module: param(Type.String(), { description: "Only this module, e.g. file" }) },
+  },
+  responses: { "200": { description: "The catalog, sorted by method", schema: "Catalog" } },
+  handle(c: Context<ApiEnv>, { query: { module } }, deps: { vendor: VendorAdapter }) {
+    const all = catalogItems(deps.vendor);
     return c.json({ items: module ? all.filter((i) => i.module === module) : all });
-  });
-  return routes;
-}
+  },
+});

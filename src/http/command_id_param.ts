@@ -1,13 +1,13 @@
 // The `{command_id}` path parameter of the command routes: a UUID, or 400 naming the parameter
 // (a typo in an id is the caller's mistake to see, not a "no such command").
-import { isUuid } from "../ids.ts";
-import { ValidationError } from "./errors.ts";
+import { Type } from "@sinclair/typebox";
+import { param, readPath } from "./route.ts";
+
+export const commandIdPath = {
+  params: { command_id: param(Type.String({ format: "uuid" })) },
+  cannot: "Cannot read command",
+};
 
 export function parseCommandId(raw: string): string {
-  if (isUuid(raw)) return raw;
-  throw new ValidationError(
-    "VALIDATION_FAILED",
-    `Cannot read command: path.command_id must be a UUID, got ${JSON.stringify(raw.slice(0, 80))}`,
-    [{ path: "path.command_id", reason: "must be a UUID" }],
-  );
+  return readPath(commandIdPath, { command_id: raw }).command_id;
 }

@@ -1,16 +1,18 @@
 // GET /api/v1/open/downlink/commands: the caller's tenant's commands, newest first, filtered,
 // paginated with an opaque keyset cursor.
 import { Buffer } from "node:buffer";
-import { Hono } from "hono";
+import type { Context } from "hono";
+import { Type } from "@sinclair/typebox";
 import { isUuid } from "../ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { describeValue } from "../json/describe_value.ts";
-import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
-import type { ApiEnv } from "./commands.ts";
-import { readListQuery } from "./list_query.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { COMMANDS_PATH } from "./commands.ts";
+import { cursorParam, limitParam, statusListParam } from "./list_query.ts";
+import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
 import { type CommandStatus, TERMINAL_STATUSES } from "../command/status.ts";
 
 export const COMMAND_STATUSES: readonly CommandStatus[] = [
@@ -19,18 +21,7 @@ export const COMMAND_STATUSES: readonly CommandStatus[] = [
   ...TERMINAL_STATUSES,
 ];
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const DEVICE_ID_RE = new RegExp(DEVICE_ID);
-const PARAMS = new Set([
-  "status",
-  "device_id",
-  "command_type",
-  "accepted_after",
-  "accepted_before",
-  "limit",
-  "cursor",
-]);
 
 /** The opaque cursor: base64url of `accepted_at|command_id` of the previous page's last item. */
 export function encodeCursor(position: ListPosition): string {
@@ -50,6 +41,36 @@ export function decodeCursor(cursor: string): ListPosition | undefined {
   return { acceptedAt, commandId };
 }
 
+/** The query of GET /commands; checked in this order, every problem named as `query.<name>`. */
+export const commandListQuery = {
+  cannot: "Cannot list commands",
+  strict: true,
+  params: {
+    limit: limitParam,
+    status: statusListParam(COMMAND_STATUSES),
+    device_id: param(Type.String({ maxLength: 64, pattern: DEVICE_ID }), {
+      description: "Only this device's commands",
+      rule: "must be a device id (1-64 of A-Z a-z 0-9 . _ -)",
+    }),
+    command_type: param(Type.String(), {
+      description: "Only this command type",
+      refine: (type: string, deps: { vendor: Pick<VendorAdapter, "findCommand"> }) =>
+        deps.vendor.findCommand(type)
+          ? { value: type }
+          : { reason: `must be a command type of the catalog, got ${describeValue(type)}` },
+    }),
+    accepted_after: param(Type.String({ format: "date-time" }), {
+      description: "RFC 3339, inclusive (send `+` as `%2B`)",
+      rule: "must be an RFC 3339 date-time (e.g. 2026-04-22T12:00:00Z; send + as %2B)",
+    }),
+    accepted_before: param(Type.String({ format: "date-time" }), {
+      description: "RFC 3339, exclusive",
+      rule: "must be an RFC 3339 date-time (e.g. 2026-04-22T12:00:00Z; send + as %2B)",
+    }),
+    cursor: cursorParam(decodeCursor),
+  },
+};
+
 /**
  * Reads the list query into a filter. Throws VALIDATION_FAILED listing every offending
  * parameter as `query.<name>` (unknown parameters too: a misspelt filter must not silently
@@ -59,78 +80,39 @@ export function parseListQuery(
   queries: Record<string, string[]>,
   vendor: Pick<VendorAdapter, "findCommand">,
 ): ListFilter {
-  const q = readListQuery(queries, PARAMS);
-  const filter: ListFilter = { limit: q.limit() };
-  const status = q.all("status");
-  if (status) {
-    const statuses = status.flatMap((v) => v.split(",")).map((s) => s.trim());
-    const unknown = statuses.filter((s) => !(COMMAND_STATUSES as string[]).includes(s));
-    if (unknown.length > 0) {
-      q.fail(
-        "status",
-        `must be a comma-separated list of ${COMMAND_STATUSES.join(", ")}, got ${
-          describeValue(unknown[0])
-        }`,
-      );
-    } else {
-      filter.statuses = [...new Set(statuses)] as CommandStatus[];
-    }
-  }
-  const deviceId = q.one("device_id");
-  if (deviceId !== undefined) {
-    if (deviceId.length > 64 || !DEVICE_ID_RE.test(deviceId)) {
-      q.fail(
-        "device_id",
-        `must be a device id (1-64 of A-Z a-z 0-9 . _ -), got ${describeValue(deviceId)}`,
-      );
-    } else filter.deviceId = deviceId;
-  }
-  const commandType = q.one("command_type");
-  if (commandType !== undefined) {
-    if (!vendor.findCommand(commandType)) {
-      q.fail(
-        "command_type",
-        `must be a command type of the catalog, got ${describeValue(commandType)}`,
-      );
-    } else filter.commandType = commandType;
-  }
-  for (
-    const [name, key] of [["accepted_after", "acceptedFrom"], [
-      "accepted_before",
-      "acceptedBefore",
-    ]] as const
-  ) {
-    const value = q.one(name);
-    if (value === undefined) continue;
-    if (!RFC3339.test(value) || Number.isNaN(Date.parse(value))) {
-      q.fail(
-        name,
-        `must be an RFC 3339 date-time (e.g. 2026-04-22T12:00:00Z; send + as %2B), got ${
-          describeValue(value)
-        }`,
-      );
-    } else filter[key] = value;
-  }
-  const after = q.cursor(decodeCursor);
-  if (after) filter.after = after;
-  q.done("commands");
+  return listFilter(readQuery(commandListQuery, queries, { vendor }));
+}
+
+function listFilter(q: ParamValues<typeof commandListQuery.params>): ListFilter {
+  const filter: ListFilter = { limit: q.limit };
+  if (q.status) filter.statuses = q.status;
+  if (q.device_id !== undefined) filter.deviceId = q.device_id;
+  if (q.command_type !== undefined) filter.commandType = q.command_type;
+  if (q.accepted_after !== undefined) filter.acceptedFrom = q.accepted_after;
+  if (q.accepted_before !== undefined) filter.acceptedBefore = q.accepted_before;
+  if (q.cursor) filter.after = q.cursor;
   return filter;
 }
 
-export function commandListRoutes(
-  deps: { commands: CommandStore; vendor: VendorAdapter },
-): Hono<ApiEnv> {
-  const routes = new Hono<ApiEnv>();
-  routes.get("/", async (c) => {
-    const client = c.get("client");
-    requireScope(client, "open:command:read");
-    const filter = parseListQuery(c.req.queries() ?? {}, deps.vendor);
-    const page = await deps.commands.listCommands(client.tenant_id, filter);
+/** GET /commands: a page of the tenant's commands. */
+export const listCommandsRoute = defineRoute({
+  method: "get",
+  path: COMMANDS_PATH,
+  operationId: "listCommands",
+  summary: "The tenant's commands, newest first (scope open:command:read)",
+  scope: "open:command:read",
+  query: commandListQuery,
+  responses: { "200": { description: "One page", schema: "CommandList" }, "400": "BadRequest" },
+  async handle(
+    c: Context<ApiEnv>,
+    { query },
+    deps: { commands: CommandStore; vendor: Pick<VendorAdapter, "findCommand"> },
+  ) {
+    const page = await deps.commands.listCommands(c.get("client").tenant_id, listFilter(query));
     return c.json(
       page.next
         ? { items: page.items, next_cursor: encodeCursor(page.next) }
         : { items: page.items },
     );
-  });
-  return routes;
-}
+  },
+});

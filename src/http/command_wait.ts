@@ -2,15 +2,16 @@
 // command is terminal (or with ?until=finished, its job has finished), or its current state after
 // timeout_seconds (X-Wait-Timed-Out: true). Woken by the tenant's completed (and progress) events
 // on core NATS; Postgres is read before and after.
-import { Hono } from "hono";
+import type { Context } from "hono";
+import { Type } from "@sinclair/typebox";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { CommandStore, CommandView } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
-import { describeValue } from "../json/describe_value.ts";
-import { requireScope } from "./auth.ts";
-import { parseCommandId } from "./command_id_param.ts";
-import type { ApiEnv } from "./commands.ts";
-import { NotFoundError, ValidationError } from "./errors.ts";
+import { commandIdPath } from "./command_id_param.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { COMMANDS_PATH } from "./commands.ts";
+import { NotFoundError } from "./errors.ts";
+import { defineRoute, param, readQuery } from "./route.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 
@@ -31,14 +32,26 @@ export interface CommandWaitDeps {
 export const WAIT_UNTIL = ["terminal", "finished"] as const;
 export type WaitUntil = typeof WAIT_UNTIL[number];
 
+/** The query of a wait: read leniently (see QuerySpec), the first problem named. */
+export const waitQuery = {
+  cannot: "Cannot wait for command",
+  strict: false,
+  params: {
+    timeout_seconds: param(Type.Integer({ minimum: 0, maximum: WAIT_MAX_SECONDS }), {
+      description: "How long to wait for a terminal state",
+      default: WAIT_DEFAULT_SECONDS,
+    }),
+    until: param(Type.Unsafe<WaitUntil>({ type: "string", enum: [...WAIT_UNTIL] }), {
+      description: "`terminal`: the reply decided the status; `finished`: the job's terminal " +
+        "progress (finished_at), or a status that ends it without one (FAILED, TIMED_OUT, ...)",
+      default: "terminal",
+    }),
+  },
+};
+
 /** until of the query: terminal (default) or finished. */
 export function parseWaitUntil(value: string | undefined): WaitUntil {
-  if (value === undefined) return "terminal";
-  if ((WAIT_UNTIL as readonly string[]).includes(value)) return value as WaitUntil;
-  const reason = `must be one of ${WAIT_UNTIL.join(", ")}, got ${describeValue(value)}`;
-  throw new ValidationError("VALIDATION_FAILED", `Cannot wait for command: until ${reason}`, [
-    { path: "query.until", reason },
-  ]);
+  return readQuery(waitQuery, value === undefined ? {} : { until: [value] }).until;
 }
 
 /** A job has finished when its dock reported a terminal progress status; a command that ended
@@ -52,90 +65,104 @@ export function isFinished(view: CommandView, vendor: Pick<VendorAdapter, "findC
 
 /** timeout_seconds of the query: an integer 0-60, default 30. */
 export function parseWaitSeconds(value: string | undefined): number {
-  if (value === undefined) return WAIT_DEFAULT_SECONDS;
-  const n = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
-  if (!(n >= 0 && n <= WAIT_MAX_SECONDS)) {
-    const reason = `must be an integer 0-${WAIT_MAX_SECONDS}, got ${describeValue(value)}`;
-    throw new ValidationError(
-      "VALIDATION_FAILED",
-      `Cannot wait for command: timeout_seconds ${reason}`,
-      [{ path: "query.timeout_seconds", reason }],
-    );
-  }
-  return n;
+  return readQuery(waitQuery, value === undefined ? {} : { timeout_seconds: [value] })
+    .timeout_seconds;
 }
 
 const isTerminal = (view: CommandView) => TERMINAL_STATUSES.has(view.status);
 
-export function commandWaitRoutes(deps: CommandWaitDeps): Hono<ApiEnv> {
+/** GET /commands/{command_id}/wait. */
+export const waitForCommandRoute = defineRoute({
+  method: "get",
+  path: `${COMMANDS_PATH}/:command_id/wait`,
+  operationId: "waitForCommand",
+  summary: "The command's state once terminal, or after timeout_seconds",
+  scope: "open:command:read",
+  pathParams: commandIdPath,
+  query: waitQuery,
+  responses: {
+    "200": {
+      description: "The Query Response",
+      schema: "CommandView",
+      headers: {
+        "X-Wait-Timed-Out": {
+          description: "`true` when what `until` waits for had not happened when the wait ended",
+          schema: { type: "string", enum: ["true"] },
+        },
+      },
+    },
+    "400": "BadRequest",
+    "404": "NotFound",
+  },
+  handle: waitForCommand,
+});
+
+async function waitForCommand(
+  c: Context<ApiEnv>,
+  { path: { command_id: id }, query }: {
+    path: { command_id: string };
+    query: { timeout_seconds: number; until: WaitUntil };
+  },
+  deps: CommandWaitDeps,
+): Promise<Response> {
   const { clock, commands, completions, progress, vendor } = deps;
-  const finished = (view: CommandView) => isFinished(view, vendor);
-  const routes = new Hono<ApiEnv>();
-
-  routes.get("/:command_id/wait", async (c) => {
-    const client = c.get("client");
-    requireScope(client, "open:command:read");
-    const id = parseCommandId(c.req.param("command_id"));
-    const timeoutSeconds = parseWaitSeconds(c.req.query("timeout_seconds"));
-    const until = parseWaitUntil(c.req.query("until"));
-    const done = until === "finished" ? finished : isTerminal;
-    const read = async () => {
-      // Another tenant's command is answered exactly like one that does not exist (as GET).
-      const view = await commands.getCommand(client.tenant_id, id);
-      if (!view) {
-        throw new NotFoundError(
-          "COMMAND_NOT_FOUND",
-          `No command ${JSON.stringify(id.slice(0, 80))}`,
-        );
-      }
-      return view;
-    };
-
-    let view: CommandView;
-    if (timeoutSeconds === 0) {
-      view = await read();
-    } else {
-      // A caller that hangs up keeps its place until the timeout (at most 60 s): request.signal
-      // is not used because Deno (legacy mode) also aborts it after every successful answer.
-      let timer: unknown;
-      const expired = new Promise<void>((resolve) => {
-        timer = clock.setTimeout(resolve, timeoutSeconds * 1000);
-      });
-      // Subscribe before the first read: a completion between the two is then never missed.
-      const watching = completions.watch(client.tenant_id, id);
-      const progressing = until === "finished" ? progress?.watch(client.tenant_id, id) : undefined;
-      try {
-        await Promise.race([Promise.all([watching.ready, progressing?.ready]), expired]);
-        view = await read();
-        if (!progressing) {
-          if (!done(view)) {
-            await Promise.race([watching.completed, expired]);
-            view = await read();
-          }
-        } else {
-          // Each progress event (and the completion) wakes it to read again, until the job has
-          // finished, the time is up, or the watches close (shutdown).
-          let timedOut = false;
-          void expired.then(() => (timedOut = true));
-          while (!done(view) && !timedOut) {
-            const more = await Promise.race([
-              progressing.changed(),
-              watching.changed(),
-              expired.then(() => false),
-            ]);
-            view = await read();
-            if (!more) break;
-          }
-        }
-      } finally {
-        watching.stop();
-        progressing?.stop();
-        clock.clearTimeout(timer);
-      }
+  const client = c.get("client");
+  const { timeout_seconds: timeoutSeconds, until } = query;
+  const done = until === "finished" ? (view: CommandView) => isFinished(view, vendor) : isTerminal;
+  const read = async () => {
+    // Another tenant's command is answered exactly like one that does not exist (as GET).
+    const view = await commands.getCommand(client.tenant_id, id);
+    if (!view) {
+      throw new NotFoundError(
+        "COMMAND_NOT_FOUND",
+        `No command ${JSON.stringify(id.slice(0, 80))}`,
+      );
     }
-    if (!done(view)) c.header("X-Wait-Timed-Out", "true");
-    return c.json(view);
-  });
+    return view;
+  };
 
-  return routes;
+  let view: CommandView;
+  if (timeoutSeconds === 0) {
+    view = await read();
+  } else {
+    // A caller that hangs up keeps its place until the timeout (at most 60 s): request.signal
+    // is not used because Deno (legacy mode) also aborts it after every successful answer.
+    let timer: unknown;
+    const expired = new Promise<void>((resolve) => {
+      timer = clock.setTimeout(resolve, timeoutSeconds * 1000);
+    });
+    // Subscribe before the first read: a completion between the two is then never missed.
+    const watching = completions.watch(client.tenant_id, id);
+    const progressing = until === "finished" ? progress?.watch(client.tenant_id, id) : undefined;
+    try {
+      await Promise.race([Promise.all([watching.ready, progressing?.ready]), expired]);
+      view = await read();
+      if (!progressing) {
+        if (!done(view)) {
+          await Promise.race([watching.completed, expired]);
+          view = await read();
+        }
+      } else {
+        // Each progress event (and the completion) wakes it to read again, until the job has
+        // finished, the time is up, or the watches close (shutdown).
+        let timedOut = false;
+        void expired.then(() => (timedOut = true));
+        while (!done(view) && !timedOut) {
+          const more = await Promise.race([
+            progressing.changed(),
+            watching.changed(),
+            expired.then(() => false),
+          ]);
+          view = await read();
+          if (!more) break;
+        }
+      }
+    } finally {
+      watching.stop();
+      progressing?.stop();
+      clock.clearTimeout(timer);
+    }
+  }
+  if (!done(view)) c.header("X-Wait-Timed-Out", "true");
+  return c.json(view);
 }

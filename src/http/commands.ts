@@ -1,17 +1,18 @@
-// The seed's two endpoints: accept a command (POST) and read its state (GET).
+// The seed's two endpoints: accept a command (POST) and read its state (GET), each one definition
+// (route.ts) that the request check and /openapi.json both come from.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
-import { Hono } from "hono";
+import type { Context } from "hono";
 import type { Config } from "../config.ts";
 import { deviceGranted } from "../store/client_store.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import type { Clock } from "../time.ts";
 import { rfc3339 } from "../time.ts";
-import type { AuthVariables } from "./auth.ts";
-import type { AccessLogVariables } from "./access_log.ts";
-import { nonceReplayed, requireScope } from "./auth.ts";
-import { parseCommandRequest } from "./command_request.ts";
-import { parseCommandId } from "./command_id_param.ts";
-import { parseJsonBody } from "./json_body.ts";
+import type { ApiEnv } from "./api_env.ts";
+import { nonceReplayed } from "./auth.ts";
+import { CommandRequestSchema, parseCommandRequest } from "./command_request.ts";
+import { commandIdPath } from "./command_id_param.ts";
+import { defineRoute } from "./route.ts";
+import { CATALOG_PATH } from "./catalog.ts";
 import {
   ForbiddenError,
   IdempotencyConflictError,
@@ -37,20 +38,42 @@ export interface CommandRoutesDeps {
   overloaded?: () => string | undefined;
 }
 
-export type ApiEnv = { Variables: AuthVariables & AccessLogVariables };
-
-export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
-  const { config, clock, commands, vendor, onAccepted, outboxHoldSeconds, overloaded } = deps;
-  const routes = new Hono<ApiEnv>();
-
-  routes.post("/", async (c) => {
+/** POST /commands: accept a command. */
+export const createCommandRoute = defineRoute({
+  method: "post",
+  path: COMMANDS_PATH,
+  operationId: "createCommand",
+  summary: "Accept a command (scope open:command:create, device grant)",
+  scope: "open:command:create",
+  body: {
+    name: "CommandRequest",
+    schema: CommandRequestSchema,
+    description: "At most 64 KiB. `payload` is checked against the command type's " +
+      `schema (GET ${CATALOG_PATH}); unknown fields inside it pass through.`,
+    example: (vendor) => vendor.exampleCommand,
+    cannot: "Cannot accept command",
+    read: (json, deps: CommandRoutesDeps) =>
+      parseCommandRequest(json, deps.config.defaultTimeoutSeconds, deps.vendor),
+  },
+  responses: {
+    "202": {
+      description: "Accepted (or an idempotent replay)",
+      schema: "Accepted",
+      headers: {
+        "Idempotent-Replayed": {
+          description: "`true` when the idempotency key was seen with the same request",
+          schema: { type: "string", enum: ["true"] },
+        },
+      },
+    },
+    "400": "BadRequest",
+    "409": "Conflict",
+    "413": "PayloadTooLarge",
+    "415": "UnsupportedMediaType",
+  },
+  async handle(c: Context<ApiEnv>, { body: request }, deps) {
+    const { config, clock, commands, vendor, onAccepted, outboxHoldSeconds, overloaded } = deps;
     const client = c.get("client");
-    requireScope(client, "open:command:create");
-    const request = parseCommandRequest(
-      parseJsonBody(c.get("rawBody"), "Cannot accept command"),
-      config.defaultTimeoutSeconds,
-      vendor,
-    );
     if (!deviceGranted(client.devices, request.device_id)) {
       throw new ForbiddenError(
         `API client is not granted the device ${JSON.stringify(request.device_id)}`,
@@ -87,19 +110,28 @@ export function commandRoutes(deps: CommandRoutesDeps): Hono<ApiEnv> {
       accepted_at: rfc3339(outcome.accepted_at),
       request_id: c.get("requestId"),
     }, 202);
-  });
+  },
+});
 
-  routes.get("/:command_id", async (c) => {
-    const client = c.get("client");
-    requireScope(client, "open:command:read");
-    const id = parseCommandId(c.req.param("command_id"));
+/** GET /commands/{command_id}: the command's state. */
+export const getCommandRoute = defineRoute({
+  method: "get",
+  path: `${COMMANDS_PATH}/:command_id`,
+  operationId: "getCommand",
+  summary: "The command's state (scope open:command:read)",
+  scope: "open:command:read",
+  pathParams: commandIdPath,
+  responses: {
+    "200": { description: "The Query Response", schema: "CommandView" },
+    "400": "BadRequest",
+    "404": "NotFound",
+  },
+  async handle(c: Context<ApiEnv>, { path: { command_id: id } }, deps: { commands: CommandStore }) {
     // Another tenant's command is answered exactly like one that does not exist.
-    const view = await commands.getCommand(client.tenant_id, id);
+    const view = await deps.commands.getCommand(c.get("client").tenant_id, id);
     if (!view) {
       throw new NotFoundError("COMMAND_NOT_FOUND", `No command ${JSON.stringify(id.slice(0, 80))}`);
     }
     return c.json(view);
-  });
-
-  return routes;
-}
+  },
+});

@@ -3,7 +3,7 @@
 // not granted are the same 404), and a client's answer to one, which goes to the dock on
 // requests_reply. One answer per request: a second, or one after it expired, is 409.
 import { Buffer } from "node:buffer";
-import { Hono } from "hono";
+import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
@@ -11,7 +11,6 @@ import { isUuid } from "../ids.ts";
 import {
   DEVICE_REQUEST_STATUSES,
   type DeviceRequestRecord,
-  type DeviceRequestStatus,
   deviceRequestView,
 } from "../device/device_request.ts";
 import type {
@@ -24,12 +23,11 @@ import type { DeviceRequestAnswer } from "../vendors/vendor_adapter.ts";
 import { describeValue } from "../json/describe_value.ts";
 import type { Clock } from "../time.ts";
 import type { Logger } from "../log.ts";
-import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from "./errors.ts";
-import { parseJsonBody } from "./json_body.ts";
-import { readListQuery } from "./list_query.ts";
+import { cursorParam, limitParam, statusListParam } from "./list_query.ts";
+import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
 
 export const DEVICE_REQUESTS_PATH = "/api/v1/open/downlink/device-requests";
 export const DEVICE_REQUEST_READ_SCOPE = "open:device-request:read";
@@ -52,9 +50,7 @@ const REPLY_RULES: Record<string, string> = {
 };
 
 const CURSOR_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const DEVICE_ID_RE = new RegExp(DEVICE_ID);
-const METHOD_RE = /^[A-Za-z0-9_]{1,128}$/;
-const PARAMS = new Set(["device_id", "method", "status", "limit", "cursor"]);
+const METHOD_PATTERN = "^[A-Za-z0-9_]{1,128}$";
 
 /** The opaque cursor: base64url of `received_at|request_id` of the previous page's last item. */
 export function encodeRequestCursor(position: DeviceRequestPosition): string {
@@ -74,48 +70,40 @@ export function decodeRequestCursor(cursor: string): DeviceRequestPosition | und
   return { receivedAt, requestId };
 }
 
+/** The query of GET /device-requests; checked in this order, each problem as `query.<name>`. */
+export const deviceRequestListQuery = {
+  cannot: "Cannot list device requests",
+  strict: true,
+  params: {
+    limit: limitParam,
+    status: statusListParam(DEVICE_REQUEST_STATUSES),
+    device_id: param(Type.String({ maxLength: 64, pattern: DEVICE_ID }), {
+      description: "Only this gateway's requests",
+      rule: "must be a device id (1-64 of A-Z a-z 0-9 . _ -)",
+    }),
+    method: param(Type.String({ pattern: METHOD_PATTERN }), {
+      description: "Only this method, e.g. storage_config_get",
+      rule: "must be a DJI method name (e.g. flight_areas_get)",
+    }),
+    cursor: cursorParam(decodeRequestCursor),
+  },
+};
+
 /** Reads the list query; throws VALIDATION_FAILED naming every offending parameter. */
 export function parseDeviceRequestListQuery(
   queries: Record<string, string[]>,
 ): DeviceRequestFilter {
-  const q = readListQuery(queries, PARAMS);
-  const filter: DeviceRequestFilter = { limit: q.limit() };
-  const status = q.all("status");
-  if (status) {
-    const statuses = status.flatMap((v) => v.split(",")).map((s) => s.trim());
-    const unknown = statuses.filter((s) =>
-      !(DEVICE_REQUEST_STATUSES as readonly string[]).includes(s)
-    );
-    if (unknown.length > 0) {
-      q.fail(
-        "status",
-        `must be a comma-separated list of ${DEVICE_REQUEST_STATUSES.join(", ")}, got ${
-          describeValue(unknown[0])
-        }`,
-      );
-    } else filter.statuses = [...new Set(statuses)] as DeviceRequestStatus[];
-  }
-  const deviceId = q.one("device_id");
-  if (deviceId !== undefined) {
-    if (deviceId.length > 64 || !DEVICE_ID_RE.test(deviceId)) {
-      q.fail(
-        "device_id",
-        `must be a device id (1-64 of A-Z a-z 0-9 . _ -), got ${describeValue(deviceId)}`,
-      );
-    } else filter.deviceId = deviceId;
-  }
-  const method = q.one("method");
-  if (method !== undefined) {
-    if (!METHOD_RE.test(method)) {
-      q.fail(
-        "method",
-        `must be a DJI method name (e.g. flight_areas_get), got ${describeValue(method)}`,
-      );
-    } else filter.method = method;
-  }
-  const after = q.cursor(decodeRequestCursor);
-  if (after) filter.after = after;
-  q.done("device requests");
+  return requestFilter(readQuery(deviceRequestListQuery, queries));
+}
+
+function requestFilter(
+  q: ParamValues<typeof deviceRequestListQuery.params>,
+): DeviceRequestFilter {
+  const filter: DeviceRequestFilter = { limit: q.limit };
+  if (q.status) filter.statuses = q.status;
+  if (q.device_id !== undefined) filter.deviceId = q.device_id;
+  if (q.method !== undefined) filter.method = q.method;
+  if (q.cursor) filter.after = q.cursor;
   return filter;
 }
 
@@ -154,14 +142,15 @@ export function parseDeviceRequestReply(body: unknown): DeviceRequestAnswer {
   );
 }
 
-function parseRequestId(raw: string, what: string): string {
-  if (isUuid(raw)) return raw.toLowerCase();
-  throw new ValidationError(
-    "VALIDATION_FAILED",
-    `Cannot ${what}: path.request_id must be a UUID, got ${JSON.stringify(raw.slice(0, 80))}`,
-    [{ path: "path.request_id", reason: "must be a UUID" }],
-  );
-}
+/** `{request_id}`: a UUID, lowercased; `cannot` starts the 400 of one that is not. */
+const requestIdPath = (cannot: string) => ({
+  cannot,
+  params: {
+    request_id: param(Type.String({ format: "uuid" }), {
+      refine: (id: string) => ({ value: id.toLowerCase() }),
+    }),
+  },
+});
 
 const notFound = (id: string) =>
   new NotFoundError("DEVICE_REQUEST_NOT_FOUND", `No device request ${JSON.stringify(id)}`);
@@ -175,33 +164,86 @@ export interface DeviceRequestRoutesDeps {
   handOverAnswer(record: DeviceRequestRecord): Promise<void>;
 }
 
-export function deviceRequestRoutes(deps: DeviceRequestRoutesDeps): Hono<ApiEnv> {
-  const routes = new Hono<ApiEnv>();
-  routes.get("/", async (c) => {
-    const client = c.get("client");
-    requireScope(client, DEVICE_REQUEST_READ_SCOPE);
-    const filter = parseDeviceRequestListQuery(c.req.queries() ?? {});
-    const page = await deps.deviceRequests.listRequests(client.devices, filter);
+/** GET /device-requests: a page of the requests of the devices the client's grants cover. */
+export const listDeviceRequestsRoute = defineRoute({
+  method: "get",
+  path: DEVICE_REQUESTS_PATH,
+  operationId: "listDeviceRequests",
+  summary: "The requests docks sent (thing/product/{gateway_sn}/requests) of the " +
+    `devices the client's grants cover, newest first (scope ${DEVICE_REQUEST_READ_SCOPE})`,
+  scope: DEVICE_REQUEST_READ_SCOPE,
+  query: deviceRequestListQuery,
+  responses: {
+    "200": { description: "One page", schema: "DeviceRequestList" },
+    "400": "BadRequest",
+  },
+  async handle(c: Context<ApiEnv>, { query }, deps: DeviceRequestRoutesDeps) {
+    const page = await deps.deviceRequests.listRequests(
+      c.get("client").devices,
+      requestFilter(query),
+    );
     const items = page.items.map(deviceRequestView);
     return c.json(
       page.next ? { items, next_cursor: encodeRequestCursor(page.next) } : { items },
     );
-  });
-  routes.get("/:request_id", async (c) => {
-    const client = c.get("client");
-    requireScope(client, DEVICE_REQUEST_READ_SCOPE);
-    const id = parseRequestId(c.req.param("request_id"), "read device request");
-    const found = await deps.deviceRequests.getRequest(client.devices, id);
+  },
+});
+
+/** GET /device-requests/{request_id}. */
+export const getDeviceRequestRoute = defineRoute({
+  method: "get",
+  path: `${DEVICE_REQUESTS_PATH}/:request_id`,
+  operationId: "getDeviceRequest",
+  summary: `One device request (scope ${DEVICE_REQUEST_READ_SCOPE})`,
+  scope: DEVICE_REQUEST_READ_SCOPE,
+  pathParams: requestIdPath("Cannot read device request"),
+  responses: {
+    "200": { description: "The request", schema: "DeviceRequestView" },
+    "400": "BadRequest",
+    "404": "DeviceRequestNotFound",
+  },
+  async handle(c: Context<ApiEnv>, { path: { request_id: id } }, deps: DeviceRequestRoutesDeps) {
+    const found = await deps.deviceRequests.getRequest(c.get("client").devices, id);
     if (!found) throw notFound(id);
     return c.json(deviceRequestView(found));
-  });
-  routes.post("/:request_id/reply", async (c) => {
+  },
+});
+
+/** POST /device-requests/{request_id}/reply: a client's answer, on its way to the dock. */
+export const replyToDeviceRequestRoute = defineRoute({
+  method: "post",
+  path: `${DEVICE_REQUESTS_PATH}/:request_id/reply`,
+  operationId: "replyToDeviceRequest",
+  summary: "Answer a device request: the dock gets it on requests_reply, with the " +
+    `request's tid, bid and method (scope ${DEVICE_REQUEST_CREATE_SCOPE})`,
+  scope: DEVICE_REQUEST_CREATE_SCOPE,
+  pathParams: requestIdPath("Cannot answer device request"),
+  body: {
+    name: "DeviceRequestReply",
+    schema: DeviceRequestReplySchema,
+    description: "DJI's requests_reply data: `result` (0 is success) and the `output` " +
+      "the method asks for",
+    example: () => ({ result: 0, output: { files: [] } }),
+    cannot: "Cannot answer device request",
+    read: (json) => parseDeviceRequestReply(json),
+  },
+  responses: {
+    "200": {
+      description: "Answered; the answer is on its way to the dock",
+      schema: "DeviceRequestView",
+    },
+    "400": "BadRequest",
+    "404": "DeviceRequestNotFound",
+    "409": "DeviceRequestConflict",
+    "413": "PayloadTooLarge",
+    "415": "UnsupportedMediaType",
+  },
+  async handle(
+    c: Context<ApiEnv>,
+    { path: { request_id: id }, body: answer },
+    deps: DeviceRequestRoutesDeps,
+  ) {
     const client = c.get("client");
-    requireScope(client, DEVICE_REQUEST_CREATE_SCOPE);
-    const id = parseRequestId(c.req.param("request_id"), "answer device request");
-    const answer = parseDeviceRequestReply(
-      parseJsonBody(c.get("rawBody"), "Cannot answer device request"),
-    );
     // Its device must be granted: a request the client cannot see is not there for it.
     if (!(await deps.deviceRequests.getRequest(client.devices, id))) throw notFound(id);
     const outcome = await deps.deviceRequests.answer(
@@ -236,6 +278,5 @@ export function deviceRequestRoutes(deps: DeviceRequestRoutesDeps): Hono<ApiEnv>
       })
     );
     return c.json(deviceRequestView(outcome.record));
-  });
-  return routes;
-}
+  },
+});

@@ -1,20 +1,19 @@
 // GET /api/v1/open/downlink/devices and /devices/{device_id}: the device registry, limited to
 // the devices the caller's grants cover; an unknown device and one not granted are the same 404.
 import { Buffer } from "node:buffer";
-import { Hono } from "hono";
+import type { Context } from "hono";
+import { Type } from "@sinclair/typebox";
 import type { DeviceListFilter, DeviceReader } from "../store/device_list.ts";
-import { describeValue } from "../json/describe_value.ts";
-import { requireScope } from "./auth.ts";
 import { DEVICE_ID } from "./command_request.ts";
-import type { ApiEnv } from "./commands.ts";
+import type { ApiEnv } from "./api_env.ts";
 import { NotFoundError } from "./errors.ts";
-import { readListQuery } from "./list_query.ts";
+import { cursorParam, limitParam } from "./list_query.ts";
+import { defineRoute, param, type ParamValues, readQuery } from "./route.ts";
 
 export const DEVICES_PATH = "/api/v1/open/downlink/devices";
 export const DEVICE_READ_SCOPE = "open:device:read";
 
 const DEVICE_ID_RE = new RegExp(DEVICE_ID);
-const PARAMS = new Set(["online", "device_id", "limit", "cursor"]);
 
 /** The opaque cursor: base64url of the previous page's last device id. */
 export function encodeDeviceCursor(deviceId: string): string {
@@ -27,53 +26,80 @@ export function decodeDeviceCursor(cursor: string): string | undefined {
   return id.length <= 64 && DEVICE_ID_RE.test(id) ? id : undefined;
 }
 
+/** The query of GET /devices; checked in this order, every problem named as `query.<name>`. */
+export const deviceListQuery = {
+  cannot: "Cannot list devices",
+  strict: true,
+  params: {
+    limit: limitParam,
+    online: param(Type.Boolean(), {
+      description: "Only online (true) or offline (false) devices",
+    }),
+    device_id: param(Type.String({ maxLength: 64, pattern: DEVICE_ID }), {
+      description: "Only devices whose id starts with this",
+      rule: "must be a device id prefix (1-64 of A-Z a-z 0-9 . _ -)",
+    }),
+    cursor: cursorParam(decodeDeviceCursor),
+  },
+};
+
 /** Reads the list query; throws VALIDATION_FAILED naming every offending parameter. */
 export function parseDeviceListQuery(queries: Record<string, string[]>): DeviceListFilter {
-  const q = readListQuery(queries, PARAMS);
-  const filter: DeviceListFilter = { limit: q.limit() };
-  const online = q.one("online");
-  if (online !== undefined) {
-    if (online === "true" || online === "false") filter.online = online === "true";
-    else q.fail("online", `must be true or false, got ${describeValue(online)}`);
-  }
-  const prefix = q.one("device_id");
-  if (prefix !== undefined) {
-    if (prefix.length > 64 || !DEVICE_ID_RE.test(prefix)) {
-      q.fail(
-        "device_id",
-        `must be a device id prefix (1-64 of A-Z a-z 0-9 . _ -), got ${describeValue(prefix)}`,
-      );
-    } else filter.deviceIdPrefix = prefix;
-  }
-  const after = q.cursor(decodeDeviceCursor);
-  if (after !== undefined) filter.after = after;
-  q.done("devices");
+  return deviceListFilter(readQuery(deviceListQuery, queries));
+}
+
+function deviceListFilter(q: ParamValues<typeof deviceListQuery.params>): DeviceListFilter {
+  const filter: DeviceListFilter = { limit: q.limit };
+  if (q.online !== undefined) filter.online = q.online;
+  if (q.device_id !== undefined) filter.deviceIdPrefix = q.device_id;
+  if (q.cursor !== undefined) filter.after = q.cursor;
   return filter;
 }
 
-export function deviceRoutes(deps: { devices: DeviceReader }): Hono<ApiEnv> {
-  const routes = new Hono<ApiEnv>();
-  routes.get("/", async (c) => {
-    const client = c.get("client");
-    requireScope(client, DEVICE_READ_SCOPE);
-    const filter = parseDeviceListQuery(c.req.queries() ?? {});
-    const page = await deps.devices.listDevices(client.devices, filter);
+/** GET /devices: a page of the devices the client's grants cover. */
+export const listDevicesRoute = defineRoute({
+  method: "get",
+  path: DEVICES_PATH,
+  operationId: "listDevices",
+  summary: `The devices the client's grants cover, by device_id (scope ${DEVICE_READ_SCOPE})`,
+  scope: DEVICE_READ_SCOPE,
+  query: deviceListQuery,
+  responses: { "200": { description: "One page", schema: "DeviceList" }, "400": "BadRequest" },
+  async handle(c: Context<ApiEnv>, { query }, deps: { devices: DeviceReader }) {
+    const page = await deps.devices.listDevices(c.get("client").devices, deviceListFilter(query));
     return c.json(
       page.next
         ? { items: page.items, next_cursor: encodeDeviceCursor(page.next) }
         : { items: page.items },
     );
-  });
-  routes.get("/:device_id", async (c) => {
-    const client = c.get("client");
-    requireScope(client, DEVICE_READ_SCOPE);
-    const id = c.req.param("device_id");
-    const notFound = () =>
-      new NotFoundError("DEVICE_NOT_FOUND", `No device ${JSON.stringify(id.slice(0, 80))}`);
-    if (id.length > 64 || !DEVICE_ID_RE.test(id)) throw notFound();
-    const device = await deps.devices.getDevice(client.devices, id);
-    if (!device) throw notFound();
+  },
+});
+
+const notFound = (id: string) =>
+  new NotFoundError("DEVICE_NOT_FOUND", `No device ${JSON.stringify(id.slice(0, 80))}`);
+
+/** GET /devices/{device_id}: one device; an id that cannot be a device's is not found either. */
+export const getDeviceRoute = defineRoute({
+  method: "get",
+  path: `${DEVICES_PATH}/:device_id`,
+  operationId: "getDevice",
+  summary: `One device (scope ${DEVICE_READ_SCOPE})`,
+  scope: DEVICE_READ_SCOPE,
+  pathParams: {
+    params: {
+      device_id: param(Type.String({ maxLength: 64, pattern: DEVICE_ID }), {
+        rule: "must be a device id (1-64 of A-Z a-z 0-9 . _ -)",
+      }),
+    },
+    invalid: (_name, raw) => notFound(raw),
+  },
+  responses: {
+    "200": { description: "The device", schema: "DeviceView" },
+    "404": "DeviceNotFound",
+  },
+  async handle(c: Context<ApiEnv>, { path: { device_id: id } }, deps: { devices: DeviceReader }) {
+    const device = await deps.devices.getDevice(c.get("client").devices, id);
+    if (!device) throw notFound(id);
     return c.json(device);
-  });
-  return routes;
-}
+  },
+});

@@ -1,17 +1,38 @@
 // Liveness and readiness: /healthz answers once the process serves; /readyz only when every
 // dependency (Postgres, NATS, MQTT) is reachable, naming the ones that are not.
-import { Hono } from "hono";
+import type { Context } from "hono";
+import { defineRoute } from "./route.ts";
 
 /** Each check: true when it passes; false, or the reason as text, when it fails. */
 export type Readiness = () => Promise<Record<string, boolean | string>>;
 
-export function healthRoutes(readiness: Readiness): Hono {
-  const routes = new Hono();
-  routes.get("/healthz", (c) => c.json({ status: "ok" }));
-  routes.get("/readyz", async (c) => {
+export const healthRoute = defineRoute({
+  method: "get",
+  path: "/healthz",
+  operationId: "health",
+  summary: "200 once the process serves",
+  unsigned: true,
+  responses: { "200": { description: "Serving", schema: { type: "object" } } },
+  handle: (c: Context) => c.json({ status: "ok" }),
+});
+
+export const readinessRoute = defineRoute({
+  method: "get",
+  path: "/readyz",
+  operationId: "readiness",
+  summary: "200 only when Postgres, NATS and MQTT are reachable",
+  unsigned: true,
+  responses: {
+    "200": { description: "Ready", schema: { type: "object" } },
+    "503": {
+      description: "A dependency is unreachable (named in `failed`)",
+      schema: { type: "object" },
+    },
+  },
+  async handle(c: Context, _input, deps: { readiness: Readiness }) {
     let checks: Record<string, boolean | string>;
     try {
-      checks = await readiness();
+      checks = await deps.readiness();
     } catch {
       checks = { readiness: false };
     }
@@ -26,6 +47,5 @@ export function healthRoutes(readiness: Readiness): Hono {
       failed,
       ...(Object.keys(reasons).length > 0 ? { reasons } : {}),
     }, 503);
-  });
-  return routes;
-}
+  },
+});

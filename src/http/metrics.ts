@@ -1,6 +1,7 @@
 // GET /metrics (unsigned, Prometheus text) and the middleware that counts every HTTP response
 // by status code, error responses included.
-import { Hono, type MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { defineRoute } from "./route.ts";
 import {
   type Counter,
   createHistogram,
@@ -40,11 +41,19 @@ export function timeAccepts(histogram: Histogram, clock: Clock): MiddlewareHandl
   };
 }
 
-export function metricsRoutes(registry: MetricsRegistry): Hono {
-  const routes = new Hono();
-  routes.get(
-    METRICS_PATH,
-    (c) => c.body(registry.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE }),
-  );
-  return routes;
-}
+export const metricsRoute = defineRoute({
+  method: "get",
+  path: METRICS_PATH,
+  operationId: "metrics",
+  summary: "Process counters, Prometheus text format",
+  unsigned: true,
+  responses: {
+    "200": {
+      description: "Prometheus text exposition format 0.0.4",
+      contentType: "text/plain",
+      schema: { type: "string" },
+    },
+  },
+  handle: (c: Context, _input, deps: { registry: MetricsRegistry }) =>
+    c.body(deps.registry.render(), 200, { "Content-Type": PROMETHEUS_CONTENT_TYPE }),
+});

@@ -1,26 +1,16 @@
-// GET /openapi.json (unsigned): the OpenAPI 3.1 document of the HTTP API. Schemas are TypeBox
-// (JSON Schema): the request envelope is the one the API validates with; the response shapes
-// are declared here and tests check real responses against them.
+// GET /openapi.json (unsigned): the OpenAPI 3.1 document of the HTTP API, each operation derived
+// from its route's definition (route.ts): the parameters and bodies are the schemas the requests
+// are checked with. The response shapes are declared here and tests check real responses
+// against them.
 import { type TSchema, Type } from "@sinclair/typebox";
-import { Hono } from "hono";
+import type { Context } from "hono";
 import { SIGNING_ALGORITHM } from "./signing.ts";
-import { CommandRequestSchema, MAX_TIMEOUT_SECONDS } from "./command_request.ts";
-import { COMMANDS_PATH } from "./commands.ts";
-import { CATALOG_PATH, plainJsonSchema } from "./catalog.ts";
+import { MAX_TIMEOUT_SECONDS } from "./command_request.ts";
+import { plainJsonSchema } from "./catalog.ts";
 import { COMMAND_STATUSES } from "./command_list.ts";
-import { LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT } from "./list_query.ts";
-import { WAIT_DEFAULT_SECONDS, WAIT_MAX_SECONDS, WAIT_UNTIL } from "./command_wait.ts";
-import { METRICS_PATH } from "./metrics.ts";
-import { DEVICE_READ_SCOPE, DEVICES_PATH } from "./devices.ts";
-import {
-  DEVICE_REQUEST_CREATE_SCOPE,
-  DEVICE_REQUEST_READ_SCOPE,
-  DEVICE_REQUESTS_PATH,
-  DeviceRequestReplySchema,
-} from "./device_requests.ts";
 import { DEVICE_REQUEST_STATUSES } from "../device/device_request.ts";
-import { AUTO_ANSWERED_METHODS } from "../vendors/dji/request_auto_answers.ts";
-import { SEED_COMMAND } from "../vendors/dji/seed_command.ts";
+import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import { defineRoute, type Param, type ResponseSpec, type Route } from "./route.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 
@@ -155,35 +145,38 @@ const DeviceRequestAnswerSchema = Type.Object({
   output: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 }, { additionalProperties: false });
 
-/** A request a dock sent on thing/product/{gateway_sn}/requests, and what became of it. */
-export const DeviceRequestViewSchema = Type.Object({
-  request_id: Type.String({ format: "uuid", description: "The same for the gateway and tid" }),
-  device_id: Type.String({ description: "The gateway that sent it" }),
-  gateway_sn: Type.String(),
-  method: Type.String({ description: "DJI's request method, e.g. storage_config_get" }),
-  tid: Type.String(),
-  bid: Type.Optional(Type.String()),
-  data: Type.Unknown({ description: "The request's data as the dock sent it" }),
-  device_timestamp: Type.Optional(Type.Number({ description: "The dock's clock, epoch ms" })),
-  status: Type.Union(DEVICE_REQUEST_STATUSES.map((s) => Type.Literal(s))),
-  received_at: DateTime(),
-  auto_answer_at: Type.Optional(DateTime(
-    `When Downlink answers it itself if no client has (${AUTO_ANSWERED_METHODS.join(", ")})`,
-  )),
-  expires_at: DateTime("After this it cannot be answered (the dock has given up)"),
-  answered_at: Type.Optional(DateTime()),
-  answered_by: Type.Optional(Type.Union([Type.Literal("client"), Type.Literal("downlink")])),
-  client_id: Type.Optional(Type.String({ description: "The client that answered" })),
-  answer: Type.Optional(DeviceRequestAnswerSchema),
-  expired_at: Type.Optional(DateTime()),
-}, { additionalProperties: false });
+/** A request a dock sent on thing/product/{gateway_sn}/requests, and what became of it; the
+ * vendor names the requests Downlink answers itself. */
+export const deviceRequestViewSchema = (autoAnswered: readonly string[]) =>
+  Type.Object({
+    request_id: Type.String({ format: "uuid", description: "The same for the gateway and tid" }),
+    device_id: Type.String({ description: "The gateway that sent it" }),
+    gateway_sn: Type.String(),
+    method: Type.String({ description: "DJI's request method, e.g. storage_config_get" }),
+    tid: Type.String(),
+    bid: Type.Optional(Type.String()),
+    data: Type.Unknown({ description: "The request's data as the dock sent it" }),
+    device_timestamp: Type.Optional(Type.Number({ description: "The dock's clock, epoch ms" })),
+    status: Type.Union(DEVICE_REQUEST_STATUSES.map((s) => Type.Literal(s))),
+    received_at: DateTime(),
+    auto_answer_at: Type.Optional(DateTime(
+      `When Downlink answers it itself if no client has (${autoAnswered.join(", ")})`,
+    )),
+    expires_at: DateTime("After this it cannot be answered (the dock has given up)"),
+    answered_at: Type.Optional(DateTime()),
+    answered_by: Type.Optional(Type.Union([Type.Literal("client"), Type.Literal("downlink")])),
+    client_id: Type.Optional(Type.String({ description: "The client that answered" })),
+    answer: Type.Optional(DeviceRequestAnswerSchema),
+    expired_at: Type.Optional(DateTime()),
+  }, { additionalProperties: false });
 
-export const DeviceRequestListSchema = Type.Object({
-  items: Type.Array(DeviceRequestViewSchema),
-  next_cursor: Type.Optional(Type.String({
-    description: "Present when more items follow: pass it as `cursor` for the next page",
-  })),
-}, { additionalProperties: false });
+export const deviceRequestListSchema = (view: TSchema) =>
+  Type.Object({
+    items: Type.Array(view),
+    next_cursor: Type.Optional(Type.String({
+      description: "Present when more items follow: pass it as `cursor` for the next page",
+    })),
+  }, { additionalProperties: false });
 
 /** The error envelope of every non-2xx answer. */
 export const ErrorSchema = Type.Object({
@@ -207,20 +200,25 @@ export const ServiceIndexSchema = Type.Object({
   }),
 }, { additionalProperties: false });
 
-const SCHEMAS: Record<string, TSchema> = {
-  CommandRequest: CommandRequestSchema,
-  Accepted: AcceptedSchema,
-  CommandView: CommandViewSchema,
-  CommandList: CommandListSchema,
-  DeviceView: DeviceViewSchema,
-  DeviceList: DeviceListSchema,
-  DeviceRequestView: DeviceRequestViewSchema,
-  DeviceRequestList: DeviceRequestListSchema,
-  DeviceRequestReply: DeviceRequestReplySchema,
-  Catalog: CatalogSchema,
-  Error: ErrorSchema,
-  ServiceIndex: ServiceIndexSchema,
-};
+// The answers' schemas; the bodies' come from the routes that read them.
+function answerSchemas(vendor: DocumentVendor): Record<string, TSchema> {
+  const deviceRequestView = deviceRequestViewSchema(vendor.autoAnsweredMethods);
+  return {
+    Accepted: AcceptedSchema,
+    CommandView: CommandViewSchema,
+    CommandList: CommandListSchema,
+    DeviceView: DeviceViewSchema,
+    DeviceList: DeviceListSchema,
+    DeviceRequestView: deviceRequestView,
+    DeviceRequestList: deviceRequestListSchema(deviceRequestView),
+    Catalog: CatalogSchema,
+    Error: ErrorSchema,
+    ServiceIndex: ServiceIndexSchema,
+  };
+}
+
+/** What the document takes from the vendor the app serves. */
+export type DocumentVendor = Pick<VendorAdapter, "exampleCommand" | "autoAnsweredMethods">;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({
@@ -239,6 +237,7 @@ const SIGNED_ERRORS = {
 const SIGNED = [{ ApiId: [], ApiTimestamp: [], ApiNonce: [], ApiSignature: [] }];
 const UNSIGNED: never[] = [];
 
+// Every response carries it (request_id.ts).
 const requestIdHeader = {
   "X-Request-Id": {
     description: "The caller's X-Request-Id when given (sane), else a generated one",
@@ -246,39 +245,98 @@ const requestIdHeader = {
   },
 };
 
-const query = (name: string, schema: Record<string, unknown>, description: string) => ({
-  name,
-  in: "query",
-  required: false,
-  description,
-  schema,
-});
+function parameters(route: Route): Record<string, unknown>[] {
+  const of = (name: string, p: Param, place: "path" | "query") => ({
+    name,
+    in: place,
+    required: place === "path",
+    ...(p.description !== undefined ? { description: p.description } : {}),
+    schema: {
+      ...plainJsonSchema(p.schema),
+      ...(p.default !== undefined ? { default: p.default } : {}),
+    },
+  });
+  return [
+    ...Object.entries(route.pathParams?.params ?? {}).map(([n, p]) => of(n, p as Param, "path")),
+    ...Object.entries(route.query?.params ?? {}).map(([n, p]) => of(n, p as Param, "query")),
+  ];
+}
 
-/** `limit` and `cursor`, as every list endpoint reads them (src/http/list_query.ts). */
-const pageParams = [
-  query(
-    "limit",
-    { type: "integer", minimum: 1, maximum: LIST_MAX_LIMIT, default: LIST_DEFAULT_LIMIT },
-    "Page size",
-  ),
-  query("cursor", { type: "string" }, "The previous page's next_cursor, as it came"),
-];
+function response(spec: ResponseSpec): Record<string, unknown> {
+  if (typeof spec === "string") return errorResponse(spec);
+  return {
+    description: spec.description,
+    headers: { ...requestIdHeader, ...spec.headers },
+    ...(spec.schema !== undefined
+      ? {
+        content: {
+          [spec.contentType ?? "application/json"]: {
+            schema: typeof spec.schema === "string" ? ref(spec.schema) : spec.schema,
+          },
+        },
+      }
+      : {}),
+  };
+}
 
-const requestIdParam = {
-  name: "request_id",
-  in: "path",
-  required: true,
-  schema: { type: "string", format: "uuid" },
-};
+/** A route's OpenAPI operation, from its definition. */
+export function operationOf(route: Route, vendor: DocumentVendor): Record<string, unknown> {
+  const params = parameters(route);
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.unsigned ? { security: UNSIGNED } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
+    ...(route.body
+      ? {
+        requestBody: {
+          required: true,
+          description: route.body.description,
+          content: {
+            "application/json": {
+              schema: ref(route.body.name),
+              ...(route.body.example ? { example: route.body.example(vendor) } : {}),
+            },
+          },
+        },
+      }
+      : {}),
+    responses: {
+      ...Object.fromEntries(
+        Object.entries(route.responses).map(([status, spec]) => [status, response(spec)]),
+      ),
+      ...(route.unsigned ? {} : SIGNED_ERRORS),
+    },
+  };
+}
 
-const commandIdParam = {
-  name: "command_id",
-  in: "path",
-  required: true,
-  schema: { type: "string", format: "uuid" },
-};
+/** The paths of the document, and the body schemas the routes name. */
+function pathsOf(routes: readonly Route[], vendor: DocumentVendor) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const schemas = answerSchemas(vendor);
+  for (const route of routes) {
+    const path = route.path.replace(/:(\w+)/g, "{$1}");
+    const ops = paths[path] ??= {};
+    if (ops[route.method]) throw new Error(`${route.method} ${path} is defined twice`);
+    ops[route.method] = operationOf(route, vendor);
+    if (route.body) {
+      const known = schemas[route.body.name];
+      if (known && known !== route.body.schema) {
+        throw new Error(`Two schemas are named ${route.body.name}`);
+      }
+      schemas[route.body.name] = route.body.schema;
+    }
+  }
+  return { paths, schemas };
+}
 
-function buildDocument(): Record<string, unknown> {
+/** The OpenAPI document of `routes`: each operation from the route's definition, the vendor's
+ * part (example command, requests answered by Downlink) from `vendor`. */
+export function openApiDocument(
+  routes: readonly Route[],
+  vendor: DocumentVendor,
+): Record<string, unknown> {
+  const { paths, schemas } = pathsOf(routes, vendor);
   return {
     openapi: "3.1.0",
     info: {
@@ -288,280 +346,10 @@ function buildDocument(): Record<string, unknown> {
         "Command gateway for DJI docks and drones: accept a signed command, follow it to its end.",
     },
     security: SIGNED,
-    paths: {
-      [COMMANDS_PATH]: {
-        post: {
-          operationId: "createCommand",
-          summary: "Accept a command (scope open:command:create, device grant)",
-          requestBody: {
-            required: true,
-            description: "At most 64 KiB. `payload` is checked against the command type's " +
-              `schema (GET ${CATALOG_PATH}); unknown fields inside it pass through.`,
-            content: {
-              "application/json": { schema: ref("CommandRequest"), example: SEED_COMMAND },
-            },
-          },
-          responses: {
-            "202": {
-              ...json(ref("Accepted"), "Accepted (or an idempotent replay)"),
-              headers: {
-                ...requestIdHeader,
-                "Idempotent-Replayed": {
-                  description: "`true` when the idempotency key was seen with the same request",
-                  schema: { type: "string", enum: ["true"] },
-                },
-              },
-            },
-            "400": errorResponse("BadRequest"),
-            "409": errorResponse("Conflict"),
-            "413": errorResponse("PayloadTooLarge"),
-            "415": errorResponse("UnsupportedMediaType"),
-            ...SIGNED_ERRORS,
-          },
-        },
-        get: {
-          operationId: "listCommands",
-          summary: "The tenant's commands, newest first (scope open:command:read)",
-          parameters: [
-            query("status", { type: "string" }, `Comma list of ${COMMAND_STATUSES.join(", ")}`),
-            query("device_id", { type: "string" }, "Only this device's commands"),
-            query("command_type", { type: "string" }, "Only this command type"),
-            query(
-              "accepted_after",
-              { type: "string", format: "date-time" },
-              "RFC 3339, inclusive (send `+` as `%2B`)",
-            ),
-            query(
-              "accepted_before",
-              { type: "string", format: "date-time" },
-              "RFC 3339, exclusive",
-            ),
-            ...pageParams,
-          ],
-          responses: {
-            "200": { ...json(ref("CommandList"), "One page"), headers: requestIdHeader },
-            "400": errorResponse("BadRequest"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [`${COMMANDS_PATH}/{command_id}`]: {
-        get: {
-          operationId: "getCommand",
-          summary: "The command's state (scope open:command:read)",
-          parameters: [commandIdParam],
-          responses: {
-            "200": { ...json(ref("CommandView"), "The Query Response"), headers: requestIdHeader },
-            "400": errorResponse("BadRequest"),
-            "404": errorResponse("NotFound"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [`${COMMANDS_PATH}/{command_id}/wait`]: {
-        get: {
-          operationId: "waitForCommand",
-          summary: "The command's state once terminal, or after timeout_seconds",
-          parameters: [
-            commandIdParam,
-            query(
-              "timeout_seconds",
-              {
-                type: "integer",
-                minimum: 0,
-                maximum: WAIT_MAX_SECONDS,
-                default: WAIT_DEFAULT_SECONDS,
-              },
-              "How long to wait for a terminal state",
-            ),
-            query(
-              "until",
-              { type: "string", enum: [...WAIT_UNTIL], default: "terminal" },
-              "`terminal`: the reply decided the status; `finished`: the job's terminal progress " +
-                "(finished_at), or a status that ends it without one (FAILED, TIMED_OUT, ...)",
-            ),
-          ],
-          responses: {
-            "200": {
-              ...json(ref("CommandView"), "The Query Response"),
-              headers: {
-                ...requestIdHeader,
-                "X-Wait-Timed-Out": {
-                  description:
-                    "`true` when what `until` waits for had not happened when the wait ended",
-                  schema: { type: "string", enum: ["true"] },
-                },
-              },
-            },
-            "400": errorResponse("BadRequest"),
-            "404": errorResponse("NotFound"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [DEVICES_PATH]: {
-        get: {
-          operationId: "listDevices",
-          summary:
-            `The devices the client's grants cover, by device_id (scope ${DEVICE_READ_SCOPE})`,
-          parameters: [
-            query("online", { type: "boolean" }, "Only online (true) or offline (false) devices"),
-            query("device_id", { type: "string" }, "Only devices whose id starts with this"),
-            ...pageParams,
-          ],
-          responses: {
-            "200": { ...json(ref("DeviceList"), "One page"), headers: requestIdHeader },
-            "400": errorResponse("BadRequest"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [`${DEVICES_PATH}/{device_id}`]: {
-        get: {
-          operationId: "getDevice",
-          summary: `One device (scope ${DEVICE_READ_SCOPE})`,
-          parameters: [{
-            name: "device_id",
-            in: "path",
-            required: true,
-            schema: { type: "string" },
-          }],
-          responses: {
-            "200": { ...json(ref("DeviceView"), "The device"), headers: requestIdHeader },
-            "404": errorResponse("DeviceNotFound"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [DEVICE_REQUESTS_PATH]: {
-        get: {
-          operationId: "listDeviceRequests",
-          summary: "The requests docks sent (thing/product/{gateway_sn}/requests) of the " +
-            `devices the client's grants cover, newest first (scope ${DEVICE_REQUEST_READ_SCOPE})`,
-          parameters: [
-            query("device_id", { type: "string" }, "Only this gateway's requests"),
-            query("method", { type: "string" }, "Only this method, e.g. storage_config_get"),
-            query(
-              "status",
-              { type: "string" },
-              `Comma list of ${DEVICE_REQUEST_STATUSES.join(", ")}`,
-            ),
-            ...pageParams,
-          ],
-          responses: {
-            "200": { ...json(ref("DeviceRequestList"), "One page"), headers: requestIdHeader },
-            "400": errorResponse("BadRequest"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [`${DEVICE_REQUESTS_PATH}/{request_id}`]: {
-        get: {
-          operationId: "getDeviceRequest",
-          summary: `One device request (scope ${DEVICE_REQUEST_READ_SCOPE})`,
-          parameters: [requestIdParam],
-          responses: {
-            "200": { ...json(ref("DeviceRequestView"), "The request"), headers: requestIdHeader },
-            "400": errorResponse("BadRequest"),
-            "404": errorResponse("DeviceRequestNotFound"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [`${DEVICE_REQUESTS_PATH}/{request_id}/reply`]: {
-        post: {
-          operationId: "replyToDeviceRequest",
-          summary: "Answer a device request: the dock gets it on requests_reply, with the " +
-            `request's tid, bid and method (scope ${DEVICE_REQUEST_CREATE_SCOPE})`,
-          parameters: [requestIdParam],
-          requestBody: {
-            required: true,
-            description: "DJI's requests_reply data: `result` (0 is success) and the `output` " +
-              "the method asks for",
-            content: {
-              "application/json": {
-                schema: ref("DeviceRequestReply"),
-                example: { result: 0, output: { files: [] } },
-              },
-            },
-          },
-          responses: {
-            "200": {
-              ...json(ref("DeviceRequestView"), "Answered; the answer is on its way to the dock"),
-              headers: requestIdHeader,
-            },
-            "400": errorResponse("BadRequest"),
-            "404": errorResponse("DeviceRequestNotFound"),
-            "409": errorResponse("DeviceRequestConflict"),
-            "413": errorResponse("PayloadTooLarge"),
-            "415": errorResponse("UnsupportedMediaType"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      [CATALOG_PATH]: {
-        get: {
-          operationId: "getCatalog",
-          summary: "Every command type with its payload's JSON Schema (any active client)",
-          parameters: [query("module", { type: "string" }, "Only this module, e.g. file")],
-          responses: {
-            "200": json(ref("Catalog"), "The catalog, sorted by method"),
-            ...SIGNED_ERRORS,
-          },
-        },
-      },
-      "/": {
-        get: {
-          operationId: "serviceIndex",
-          summary: "Name, version and links to this document, health, readiness and docs",
-          security: UNSIGNED,
-          responses: { "200": json(ref("ServiceIndex"), "The index") },
-        },
-      },
-      "/healthz": {
-        get: {
-          operationId: "health",
-          summary: "200 once the process serves",
-          security: UNSIGNED,
-          responses: { "200": json({ type: "object" }, "Serving") },
-        },
-      },
-      "/readyz": {
-        get: {
-          operationId: "readiness",
-          summary: "200 only when Postgres, NATS and MQTT are reachable",
-          security: UNSIGNED,
-          responses: {
-            "200": json({ type: "object" }, "Ready"),
-            "503": json({ type: "object" }, "A dependency is unreachable (named in `failed`)"),
-          },
-        },
-      },
-      [METRICS_PATH]: {
-        get: {
-          operationId: "metrics",
-          summary: "Process counters, Prometheus text format",
-          security: UNSIGNED,
-          responses: {
-            "200": {
-              description: "Prometheus text exposition format 0.0.4",
-              content: { "text/plain": { schema: { type: "string" } } },
-            },
-          },
-        },
-      },
-      [OPENAPI_PATH]: {
-        get: {
-          operationId: "openapi",
-          summary: "This document",
-          security: UNSIGNED,
-          responses: { "200": json({ type: "object" }, "OpenAPI 3.1") },
-        },
-      },
-    },
+    paths,
     components: {
       schemas: Object.fromEntries(
-        Object.entries(SCHEMAS).map(([name, schema]) => [name, plainJsonSchema(schema)]),
+        Object.entries(schemas).map(([name, schema]) => [name, plainJsonSchema(schema)]),
       ),
       responses: {
         BadRequest: json(
@@ -634,18 +422,13 @@ function buildDocument(): Record<string, unknown> {
   };
 }
 
-let document: string | undefined;
-
-/** The OpenAPI document as JSON text, built once. */
-export function openApiJson(): string {
-  return document ??= JSON.stringify(buildDocument());
-}
-
-export function openApiRoutes(): Hono {
-  const routes = new Hono();
-  routes.get(
-    OPENAPI_PATH,
-    (c) => c.body(openApiJson(), 200, { "Content-Type": "application/json; charset=utf-8" }),
-  );
-  return routes;
-}
+export const openApiRoute = defineRoute({
+  method: "get",
+  path: OPENAPI_PATH,
+  operationId: "openapi",
+  summary: "This document",
+  unsigned: true,
+  responses: { "200": { description: "OpenAPI 3.1", schema: { type: "object" } } },
+  handle: (c: Context, _input, deps: { openApiJson: () => string }) =>
+    c.body(deps.openApiJson(), 200, { "Content-Type": "application/json; charset=utf-8" }),
+});
