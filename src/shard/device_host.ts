@@ -1,13 +1,14 @@
-// Hosts the device-shard actors of the partitions this process owns: feeds them the JetStream
-// messages of those partitions, gives the machines their real effects, and restores them.
+// Hosts the device shards of the partitions this process owns: feeds them the JetStream
+// messages of those partitions, runs the effects their machines return, and restores them.
 //
 // Commands are passivated (as Orleans and Akka passivate idle actors): a waiting command is only
 // its persisted command-machine snapshot, which takes one event at a time through the machine
-// (`command_step.ts`) without an actor living between events. Deadlines live in one schedule
+// (`machine_step.ts`) without an actor living between events; a device shard is its snapshot
+// too. A step returns the actions to run; this host runs them by type and params. Deadlines live in one schedule
 // with one armed timer, so a restore creates no command actor and arms no per-command timer (nor
 // meets statelyai/xstate#5331).
 import { createGroupCommit } from "../store/group_commit.ts";
-import { type Actor, createActor, type InspectionEvent } from "xstate";
+import type { InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { AckedPublisher } from "../bus/acked_publisher.ts";
 import {
@@ -15,15 +16,18 @@ import {
   type CommandEvent,
   type CommandInput,
   commandMachine,
+  type HeldBy,
   type PersistedCommandSnapshot,
   restingSnapshot,
   RESULT_FIELDS,
   statusOf,
   type StoredCommandSnapshot,
+  type TransitionKind,
   withContext,
 } from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
+  type DeviceShardEvent,
   deviceShardMachine,
   type Exclusivity,
   type GatewayPresence,
@@ -44,7 +48,7 @@ import type { Clock } from "../time.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
-import { createCommandStep } from "./command_step.ts";
+import { createMachineStep } from "./machine_step.ts";
 import { createBridgeSender } from "./bridge_sender.ts";
 import { createCommandLookup } from "./command_lookup.ts";
 import { Buffer } from "node:buffer";
@@ -53,12 +57,41 @@ import { TERMINAL_STATUSES } from "../command/status.ts";
 import { lifecycleEvent, unownedProblem } from "../command/lifecycle_event.ts";
 import { readStreamMessage } from "../bus/stream_message.ts";
 
-type DeviceActor = Actor<typeof deviceShardMachine>;
+type DeviceSnapshot = ReturnType<typeof deviceShardMachine.transition>;
 
+/** A device shard at rest: its machine's snapshot, between events. */
 interface HostedDevice {
-  actor: DeviceActor;
+  id: string;
+  snapshot: DeviceSnapshot;
   partition: number;
+  /** While it takes an event: the events that came meanwhile (from its own actions), taken
+   * next in order, as an actor's mailbox would. */
+  inbox: Delivery[] | undefined;
 }
+
+/** An event for a device shard and what its actions need from the host's side: the payload a
+ * dispatched command carries to the bridge, the reply as the vendor sent it. */
+interface Delivery {
+  event: DeviceShardEvent;
+  sendable?: { bid: string; payload_enc: Uint8Array };
+  reply?: ReplyFact;
+}
+
+/** The command machine's named actions, as a step returns them. */
+type CommandAction =
+  | { type: "record"; params: { kind: TransitionKind } }
+  | { type: "reportProblem"; params: { problem: string; detail: string } }
+  | { type: "notifyFinished" };
+
+/** The device shard machine's named actions, as a step returns them. */
+type DeviceAction =
+  | { type: "startCommand"; params: { command: CommandInput } }
+  | { type: "toCommand"; params: { command_id: string; event: CommandEvent } }
+  | { type: "sendToBridge"; params: { command_id: string } }
+  | { type: "reportUnknownReply"; params: { reply: DeviceReplyEvent } }
+  | { type: "reportHeld"; params: { command_id: string; held_by: HeldBy } }
+  | { type: "watchJob"; params: { command_id: string; at: number } }
+  | { type: "unwatchJob"; params: { command_id: string } };
 
 /** A hosted command at rest: its persisted snapshot (the only copy of its context), and until
  * it is handed to the bridge, what the bridge needs besides. The transition writer reads the
@@ -159,7 +192,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       const c = commands.get(command_id);
       const device = c && devices.get(c.snapshot.context.device_id);
       try {
-        device?.actor.send({ type: "deadline.reached", command_id, at });
+        if (device) toDevice(device, { event: { type: "deadline.reached", command_id, at } });
       } catch (err) {
         o.log.error("deadline handling failed", { err, command_id });
       }
@@ -179,60 +212,50 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         device_id,
       });
       try {
-        devices.get(device_id)?.actor.send({ type: "job.deadline", command_id, at });
+        toHostedDevice(device_id, { type: "job.deadline", command_id, at });
       } catch (err) {
         o.log.error("job deadline handling failed", { err, command_id });
       }
     },
   });
-  // The ReplyFact being handled, for the unknown-reply path that needs the raw reply, and the
-  // work the current message must wait for before it is acknowledged.
-  let currentReply: ReplyFact | undefined;
-  let holds: Promise<unknown>[] = [];
-  // What the dispatch being hosted carries for the bridge (read by `startCommand`).
-  let arriving: { bid: string; payload_enc: Uint8Array } | undefined;
-  // Set by the command machine's `notifyFinished` while a command takes its event.
-  let finished = false;
-
-  const commandLogic = commandMachine.provide({
-    actions: {
-      record: ({ context }, { kind }) => {
-        // The entry's snapshot is set once the command has taken its event; the writer reads
-        // it at commit time, after that.
-        if (stepping) o.writer.record(stepping, kind, context);
-      },
-      reportProblem: ({ context }, { problem, detail }) => {
-        o.count("problems");
-        o.log.warn("reply problem", { problem, detail, command_id: context.command_id });
-        // A problem changes no state: the status before the event is the status it reports.
-        const status = statusOf(stepping!.snapshot);
-        o.writer.publish(
-          lifecycleEvent("problem", context, status, o.clock.now(), { problem, detail }),
-        );
-      },
-      notifyFinished: () => {
-        finished = true;
-      },
-    },
+  const commandStep = createMachineStep(commandMachine, { clock: o.clock, inspect: o.inspect });
+  const deviceStep = createMachineStep(deviceShardMachine, {
+    clock: o.clock,
+    inspect: o.inspect,
   });
-  // The command taking an event now: what `record` hands the writer.
-  let stepping: HostedCommand | undefined;
 
-  const step = createCommandStep(commandLogic, { clock: o.clock, inspect: o.inspect });
-
-  /** Has the command take `event` (its machine's actions run meanwhile) and keeps its next
-   * persisted snapshot. Returns whether the command is finished. */
+  /** Has the command take `event`, keeps its next persisted snapshot and runs the actions the
+   * step returned. Returns whether the command is finished (it needs its device no more). */
   function toCommand(c: HostedCommand, event: CommandEvent): boolean {
-    const previous = stepping;
-    stepping = c;
-    finished = false;
-    try {
-      c.snapshot = step(c.id, c.snapshot, event);
-      return finished;
-    } finally {
-      stepping = previous;
-      finished = false;
+    const before = c.snapshot;
+    const [next, actions] = commandStep.step(c.id, commandStep.restore(before), event);
+    // Kept before the actions run: the writer reads it at commit time.
+    c.snapshot = commandMachine.getPersistedSnapshot(next) as unknown as PersistedCommandSnapshot;
+    let finished = false;
+    for (const action of actions as CommandAction[]) {
+      switch (action.type) {
+        case "record":
+          o.writer.record(c, action.params.kind, c.snapshot.context);
+          break;
+        case "reportProblem": {
+          const { problem, detail } = action.params;
+          o.count("problems");
+          o.log.warn("reply problem", { problem, detail, command_id: c.id });
+          // A problem changes no state: the status before the event is the status it reports.
+          o.writer.publish(
+            lifecycleEvent("problem", c.snapshot.context, statusOf(before), o.clock.now(), {
+              problem,
+              detail,
+            }),
+          );
+          break;
+        }
+        case "notifyFinished":
+          finished = true;
+          break;
+      }
     }
+    return finished;
   }
 
   /** Stops hosting a command: no deadline, no payload, no snapshot kept. */
@@ -241,81 +264,124 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     deadlines.delete(command_id);
   }
 
-  const deviceLogic = deviceShardMachine.provide({
-    actions: {
-      startCommand: (_, { command }) => {
+  /** Has the device shard take an event, then the events its own actions gave it meanwhile,
+   * running each step's actions in order. Returns the lookups of replies it hosts no command
+   * for (what the reply's acknowledgement waits for). */
+  function toDevice(d: HostedDevice, delivery: Delivery): Promise<unknown>[] | undefined {
+    if (d.inbox) {
+      d.inbox.push(delivery);
+      return undefined;
+    }
+    const inbox = d.inbox = [delivery];
+    let holds: Promise<unknown>[] | undefined;
+    try {
+      for (let i = 0; i < inbox.length; i++) {
+        const taken = inbox[i];
+        const [next, actions] = deviceStep.step(d.id, d.snapshot, taken.event);
+        d.snapshot = next;
+        for (const action of actions) {
+          const hold = runDeviceAction(d, action as DeviceAction, taken);
+          if (hold) (holds ??= []).push(hold);
+        }
+      }
+    } finally {
+      d.inbox = undefined;
+    }
+    return holds;
+  }
+
+  function runDeviceAction(
+    d: HostedDevice,
+    action: DeviceAction,
+    taken: Delivery,
+  ): Promise<void> | undefined {
+    switch (action.type) {
+      case "startCommand": {
+        const { command } = action.params;
         const c = new HostedCommand(
           command.command_id,
           restingSnapshot("ACCEPTED", command),
-          arriving?.bid,
-          arriving?.payload_enc,
+          taken.sendable?.bid,
+          taken.sendable?.payload_enc,
         );
         commands.set(c.id, c);
         deadlines.set(c.id, command.deadline_at);
-      },
-      toCommand: ({ self }, { command_id, event }) => {
-        const c = commands.get(command_id);
-        if (!c) {
-          o.log.error("no snapshot for a hosted command", { command_id });
-          return;
-        }
-        if (toCommand(c, event)) {
-          // Never published: its gateway was not online before the deadline.
-          if (event.type === "deadline.reached" && event.device_offline) {
-            o.count("commands_device_offline");
-          }
-          // Never published: the job of its class ran on its dock until its deadline.
-          if (event.type === "deadline.reached" && event.held_by) {
-            o.count("commands_held_timed_out");
-            o.log.warn("a command held behind its class's running job reached its deadline", {
-              command_id,
-              device_id: c.snapshot.context.device_id,
-              class: event.held_by.class,
-              held_by: event.held_by.command_id,
-            });
-          }
-          forget(command_id);
-          // Queued: the device actor takes it right after the event it is processing.
-          self.send({ type: "command.finished", command_id, status: statusOf(c.snapshot) });
-        }
-      },
-      sendToBridge: (_, { command_id }) => sendToBridge(command_id),
-      reportUnknownReply: (_, { reply }) => {
-        holds.push(unknownReply(reply, currentReply));
-      },
-      reportHeld: ({ context }, { command_id, held_by }) => {
+        return;
+      }
+      case "toCommand":
+        commandTakes(d, action.params.command_id, action.params.event);
+        return;
+      case "sendToBridge":
+        sendToBridge(action.params.command_id);
+        return;
+      case "reportUnknownReply":
+        return unknownReply(action.params.reply, taken.reply);
+      case "reportHeld": {
+        const { command_id, held_by } = action.params;
         o.count("commands_held_by_class");
         o.log.debug("command held behind its class's running job", {
           command_id,
-          device_id: context.device_id,
+          device_id: d.id,
           class: held_by.class,
           held_by: held_by.command_id,
         });
-      },
-      watchJob: ({ context }, { command_id, at }) => {
-        jobDevices.set(command_id, context.device_id);
-        jobDeadlines.set(command_id, at);
-      },
-      unwatchJob: (_, { command_id }) => {
-        jobDevices.delete(command_id);
-        jobDeadlines.delete(command_id);
-      },
-    },
-  });
-
-  function createDevice(device_id: string, partition: number, snapshot?: unknown): DeviceActor {
-    const actor = createActor(deviceLogic, {
-      id: `device:${device_id}`,
-      clock: o.clock,
-      input: { device_id, gateway: o.presenceOf(device_id) },
-      ...(snapshot ? { snapshot: snapshot as never } : {}),
-      ...(o.inspect ? { inspect: o.inspect } : {}),
-    });
-    actor.start();
-    devices.set(device_id, { actor, partition });
-    return actor;
+        return;
+      }
+      case "watchJob":
+        jobDevices.set(action.params.command_id, d.id);
+        jobDeadlines.set(action.params.command_id, action.params.at);
+        return;
+      case "unwatchJob":
+        jobDevices.delete(action.params.command_id);
+        jobDeadlines.delete(action.params.command_id);
+        return;
+    }
   }
 
+  function commandTakes(d: HostedDevice, command_id: string, event: CommandEvent): void {
+    const c = commands.get(command_id);
+    if (!c) {
+      o.log.error("no snapshot for a hosted command", { command_id });
+      return;
+    }
+    if (!toCommand(c, event)) return;
+    // Never published: its gateway was not online before the deadline.
+    if (event.type === "deadline.reached" && event.device_offline) {
+      o.count("commands_device_offline");
+    }
+    // Never published: the job of its class ran on its dock until its deadline.
+    if (event.type === "deadline.reached" && event.held_by) {
+      o.count("commands_held_timed_out");
+      o.log.warn("a command held behind its class's running job reached its deadline", {
+        command_id,
+        device_id: d.id,
+        class: event.held_by.class,
+        held_by: event.held_by.command_id,
+      });
+    }
+    forget(command_id);
+    // Taken by the device right after the event it is taking.
+    toDevice(d, { event: { type: "command.finished", command_id, status: statusOf(c.snapshot) } });
+  }
+
+  /** An event for the device's shard, if it is hosted here. */
+  function toHostedDevice(device_id: string, event: DeviceShardEvent): void {
+    const d = devices.get(device_id);
+    if (d) toDevice(d, { event });
+  }
+
+  function createDevice(device_id: string, partition: number, restored?: unknown): HostedDevice {
+    const d: HostedDevice = {
+      id: device_id,
+      snapshot: restored
+        ? deviceStep.restore(restored)
+        : deviceStep.initial({ device_id, gateway: o.presenceOf(device_id) }),
+      partition,
+      inbox: undefined,
+    };
+    devices.set(device_id, d);
+    return d;
+  }
   const lookup = createCommandLookup(o.store);
   const sender = createBridgeSender({
     store: o.store,
@@ -325,14 +391,11 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     log: o.log,
     count: o.count,
     onSkipped: (command) =>
-      devices.get(command.device_id)?.actor.send({
-        type: "send.skipped",
-        command_id: command.command_id,
-      }),
+      toHostedDevice(command.device_id, { type: "send.skipped", command_id: command.command_id }),
     onGone: (command) => {
       if (!commands.has(command.command_id)) return;
       forget(command.command_id);
-      devices.get(command.device_id)?.actor.send({
+      toHostedDevice(command.device_id, {
         type: "command.finished",
         command_id: command.command_id,
       });
@@ -421,18 +484,16 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         settle.ack();
         continue;
       }
-      const actor = hosted?.actor ?? createDevice(d.device_id, partition);
-      arriving = { bid: d.bid, payload_enc };
+      const device = hosted ?? createDevice(d.device_id, partition);
       const exclusivity = o.exclusivity?.of(d.command_type);
-      try {
-        actor.send({
+      toDevice(device, {
+        event: {
           type: "command.dispatched",
           command: toInput(d, intern),
           ...(exclusivity ? { exclusivity } : {}),
-        });
-      } finally {
-        arriving = undefined;
-      }
+        },
+        sendable: { bid: d.bid, payload_enc },
+      });
       // Hosting writes nothing: the committed ACCEPTED row is the command's initial state (a
       // restore starts a command without a snapshot from its row), so the ack can go now.
       settle.ack();
@@ -442,7 +503,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   function handleReply(msg: Settle, fact: ReplyFact) {
     if (fact.reply.tid !== undefined) o.beforeReply?.(fact.reply.tid);
     const hosted = devices.get(fact.gateway);
-    const context = hosted?.actor.getSnapshot().context;
+    const context = hosted?.snapshot.context;
     const match = context
       ? matchReply(context, {
         tid: fact.reply.tid,
@@ -460,22 +521,13 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       received_at: fact.received_at,
       outcome: o.vendor.mapReply(method ?? fact.reply.method ?? "", fact.reply),
     };
-    currentReply = fact;
-    holds = [];
-    if (hosted) {
-      hosted.actor.send(event);
-    } else {
-      holds.push(unknownReply(event, fact));
-    }
-    const waitFor = holds;
-    currentReply = undefined;
-    holds = [];
+    const waitFor = hosted ? toDevice(hosted, { event, reply: fact }) : [unknownReply(event, fact)];
     const taken = o.replyTaken?.(fact.received_at);
     const done = () => {
       taken?.committed();
       msg.ack();
     };
-    if (waitFor.length === 0) o.writer.afterCommit(done);
+    if (waitFor === undefined) o.writer.afterCommit(done);
     else {
       Promise.all(waitFor).then(
         () => o.writer.afterCommit(done),
@@ -549,7 +601,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   }
 
   function handleDelivered(msg: Settle, command_id: string, device_id: string, at: number) {
-    devices.get(device_id)?.actor.send({ type: "bridge.delivered", command_id, at });
+    toHostedDevice(device_id, { type: "bridge.delivered", command_id, at });
     o.writer.afterCommit(() => msg.ack());
   }
 
@@ -608,7 +660,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       forgetRestored = o.clock.setTimeout(() => restoredUnsent.clear(), 10 * 60_000);
       for (const device_id of new Set([...byDevice.keys(), ...jobsByDevice.keys()])) {
         const list = byDevice.get(device_id) ?? [];
-        const actor = createDevice(
+        const device = createDevice(
           device_id,
           partition,
           restoredDeviceSnapshot(
@@ -632,7 +684,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
             jobsByDevice.get(device_id) ?? [],
           ),
         );
-        actor.send({ type: "commands.resume" });
+        toDevice(device, { event: { type: "commands.resume" } });
       }
       return rows.length;
     },
@@ -676,12 +728,12 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
 
     gatewayPresence(device_id, presence) {
       // A device with no actor has nothing waiting: its next actor asks presenceOf.
-      devices.get(device_id)?.actor.send({ type: "gateway.presence", ...presence });
+      toHostedDevice(device_id, { type: "gateway.presence", ...presence });
     },
 
     jobFinished(device_id, command_id) {
       // A device with no actor runs no job this host knows of.
-      devices.get(device_id)?.actor.send({ type: "job.finished", command_id });
+      toHostedDevice(device_id, { type: "job.finished", command_id });
     },
 
     fact(fact, settle) {
@@ -698,13 +750,12 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     drop(partition) {
       for (const [id, d] of devices) {
         if (d.partition !== partition) continue;
-        const context = d.actor.getSnapshot().context;
+        const context = d.snapshot.context;
         for (const p of context.pending) forget(p.id);
         for (const job of Object.values(context.running)) {
           jobDevices.delete(job.command_id);
           jobDeadlines.delete(job.command_id);
         }
-        d.actor.stop();
         devices.delete(id);
       }
     },
@@ -712,10 +763,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     sweepIdle() {
       let n = 0;
       for (const [id, d] of devices) {
-        const context = d.actor.getSnapshot().context;
+        const context = d.snapshot.context;
         // A running job is known only here: the device's next command must still wait for it.
         if (context.pending.length > 0 || Object.keys(context.running).length > 0) continue;
-        d.actor.stop();
         devices.delete(id);
         n++;
       }
@@ -732,7 +782,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       jobDevices.clear();
       o.clock.clearTimeout(forgetRestored);
       restoredUnsent.clear();
-      for (const d of devices.values()) d.actor.stop();
       devices.clear();
       commands.clear();
     },
