@@ -4,109 +4,42 @@
 // Commands are passivated (as Orleans and Akka passivate idle actors): a waiting command is only
 // its persisted command-machine snapshot, which takes one event at a time through the machine
 // (`machine_step.ts`) without an actor living between events; a device shard is its snapshot
-// too. A step returns the actions to run; this host runs them by type and params. Deadlines live in one schedule
-// with one armed timer, so a restore creates no command actor and arms no per-command timer (nor
-// meets statelyai/xstate#5331).
-import { createGroupCommit } from "../store/group_commit.ts";
+// too. A step returns the actions to run, and this host runs them by type and params. Deadlines
+// live in one schedule with one armed timer, so a restore creates no command actor and arms no
+// per-command timer (nor meets statelyai/xstate#5331). The parts: `device_inbox.ts` (the
+// shard's inbox), `hosted_command.ts`, `dispatch_intake.ts`, `reply_triage.ts`,
+// `command_restore.ts`, `bridge_sender.ts`.
 import type { InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
+import { Buffer } from "node:buffer";
+import type { CommandEvent } from "../../machines/command_machine.ts";
+import { statusOf } from "../../machines/command_machine.ts";
+import type { Exclusivity, GatewayPresence } from "../../machines/device_shard_machine.ts";
 import type { AckedPublisher } from "../bus/acked_publisher.ts";
-import {
-  type CommandContext,
-  type CommandEvent,
-  type CommandInput,
-  commandMachine,
-  type HeldBy,
-  type PersistedCommandSnapshot,
-  restingSnapshot,
-  RESULT_FIELDS,
-  statusOf,
-  type StoredCommandSnapshot,
-  type TransitionKind,
-  withContext,
-} from "../../machines/command_machine.ts";
-import {
-  type DeviceReplyEvent,
-  type DeviceShardEvent,
-  deviceShardMachine,
-  type Exclusivity,
-  type GatewayPresence,
-  matchReply,
-  restoredDeviceSnapshot,
-  type RestoredJob,
-} from "../../machines/device_shard_machine.ts";
-import {
-  type CommandDispatch,
-  type DeliveredFact,
-  type ReplyFact,
-  type ShardMessage,
-} from "../bus/messages.ts";
+import type { DeliveredFact, ReplyFact, ShardMessage } from "../bus/messages.ts";
+import { readStreamMessage } from "../bus/stream_message.ts";
 import type { TopologyNames } from "../bus/subjects.ts";
-import type { LifecycleCommand, LifecycleStore } from "../store/lifecycle_store.ts";
+import type { LocalBridge, LocalDispatch } from "../local_link.ts";
 import type { Logger } from "../log.ts";
+import type { LifecycleStore } from "../store/lifecycle_store.ts";
 import type { Clock } from "../time.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
-import type { TransitionWriter } from "./transition_writer.ts";
-import { createDeadlineSchedule } from "./deadline_schedule.ts";
-import { createMachineStep } from "./machine_step.ts";
 import { createBridgeSender } from "./bridge_sender.ts";
-import { createCommandLookup } from "./command_lookup.ts";
-import { Buffer } from "node:buffer";
-import type { LocalBridge, LocalDispatch } from "../local_link.ts";
-import { TERMINAL_STATUSES } from "../command/status.ts";
-import { lifecycleEvent, unownedProblem } from "../command/lifecycle_event.ts";
-import { readStreamMessage } from "../bus/stream_message.ts";
+import { restorePartition } from "./command_restore.ts";
+import { createDeadlineSchedule } from "./deadline_schedule.ts";
+import {
+  createDeviceInbox,
+  type Delivery,
+  type DeviceAction,
+  type HostedDevice,
+} from "./device_inbox.ts";
+import { createDispatchIntake, NOTHING_TO_SETTLE, type Settle } from "./dispatch_intake.ts";
+import { createCommandTaker, createInterner, HostedCommand } from "./hosted_command.ts";
+import { restingSnapshot } from "../../machines/command_machine.ts";
+import { createReplyTriage } from "./reply_triage.ts";
+import type { TransitionWriter } from "./transition_writer.ts";
 
-type DeviceSnapshot = ReturnType<typeof deviceShardMachine.transition>;
-
-/** A device shard at rest: its machine's snapshot, between events. */
-interface HostedDevice {
-  id: string;
-  snapshot: DeviceSnapshot;
-  partition: number;
-  /** While it takes an event: the events that came meanwhile (from its own actions), taken
-   * next in order, as an actor's mailbox would. */
-  inbox: Delivery[] | undefined;
-}
-
-/** An event for a device shard and what its actions need from the host's side: the payload a
- * dispatched command carries to the bridge, the reply as the vendor sent it. */
-interface Delivery {
-  event: DeviceShardEvent;
-  sendable?: { bid: string; payload_enc: Uint8Array };
-  reply?: ReplyFact;
-}
-
-/** The command machine's named actions, as a step returns them. */
-type CommandAction =
-  | { type: "record"; params: { kind: TransitionKind } }
-  | { type: "reportProblem"; params: { problem: string; detail: string } }
-  | { type: "notifyFinished" };
-
-/** The device shard machine's named actions, as a step returns them. */
-type DeviceAction =
-  | { type: "startCommand"; params: { command: CommandInput } }
-  | { type: "toCommand"; params: { command_id: string; event: CommandEvent } }
-  | { type: "sendToBridge"; params: { command_id: string } }
-  | { type: "reportUnknownReply"; params: { reply: DeviceReplyEvent } }
-  | { type: "reportHeld"; params: { command_id: string; held_by: HeldBy } }
-  | { type: "watchJob"; params: { command_id: string; at: number } }
-  | { type: "unwatchJob"; params: { command_id: string } };
-
-/** A hosted command at rest: its persisted snapshot (the only copy of its context), and until
- * it is handed to the bridge, what the bridge needs besides. The transition writer reads the
- * snapshot at commit time. A class, so that entries share their method and hold no closure. */
-class HostedCommand {
-  constructor(
-    readonly id: string,
-    public snapshot: PersistedCommandSnapshot,
-    public bid: string | undefined,
-    public payload_enc: Uint8Array | undefined,
-  ) {}
-  getPersistedSnapshot(): PersistedCommandSnapshot {
-    return this.snapshot;
-  }
-}
+export { NOTHING_TO_SETTLE, type Settle };
 
 export interface DeviceHostOptions {
   /** JetStream publishes (commands for a bridge in another process). */
@@ -140,9 +73,6 @@ export interface DeviceHostOptions {
   };
 }
 
-/** How a fact's source learns it was handled: a JetStream message, or the bridge next door. */
-export type Settle = Pick<JsMsg, "ack" | "nak">;
-
 export interface DeviceHost {
   /** Restores every in-flight command of a partition (before its consumer starts);
    * `beforeStart` runs once they are read and before any of them is driven. */
@@ -168,24 +98,19 @@ export interface DeviceHost {
   stop(): void;
 }
 
-/** A command on its way to being hosted, from JetStream or from the API next door. */
-interface Arriving {
-  d: Omit<CommandDispatch, "kind" | "payload_enc" | "recovered">;
-  payload_enc: Uint8Array;
-  partition: number;
-  settle: Settle;
-  /** May have been hosted or finished before (a redelivery, an outbox pass): the row decides. */
-  check: boolean;
-}
-
-/** For what needs no acknowledgement: its commit (or its outbox row) is its record. */
-export const NOTHING_TO_SETTLE: Settle = { ack() {}, nak() {} };
-
 export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const intern = createInterner();
-  const devices = new Map<string, HostedDevice>();
-  /** Every hosted, unfinished command (the device actors' `pending`, by id). */
+  /** Every hosted, unfinished command (the device shards' `pending`, by id). */
   const commands = new Map<string, HostedCommand>();
+  const inbox = createDeviceInbox({
+    clock: o.clock,
+    inspect: o.inspect,
+    presenceOf: o.presenceOf,
+    run: runDeviceAction,
+  });
+  const { devices } = inbox;
+  const toDevice = inbox.deliver;
+  const toHostedDevice = inbox.deliverTo;
   const deadlines = createDeadlineSchedule<string>({
     clock: o.clock,
     onDue: (command_id, at) => {
@@ -218,76 +143,14 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       }
     },
   });
-  const commandStep = createMachineStep(commandMachine, { clock: o.clock, inspect: o.inspect });
-  const deviceStep = createMachineStep(deviceShardMachine, {
-    clock: o.clock,
-    inspect: o.inspect,
-  });
-
-  /** Has the command take `event`, keeps its next persisted snapshot and runs the actions the
-   * step returned. Returns whether the command is finished (it needs its device no more). */
-  function toCommand(c: HostedCommand, event: CommandEvent): boolean {
-    const before = c.snapshot;
-    const [next, actions] = commandStep.step(c.id, commandStep.restore(before), event);
-    // Kept before the actions run: the writer reads it at commit time.
-    c.snapshot = commandMachine.getPersistedSnapshot(next) as unknown as PersistedCommandSnapshot;
-    let finished = false;
-    for (const action of actions as CommandAction[]) {
-      switch (action.type) {
-        case "record":
-          o.writer.record(c, action.params.kind, c.snapshot.context);
-          break;
-        case "reportProblem": {
-          const { problem, detail } = action.params;
-          o.count("problems");
-          o.log.warn("reply problem", { problem, detail, command_id: c.id });
-          // A problem changes no state: the status before the event is the status it reports.
-          o.writer.publish(
-            lifecycleEvent("problem", c.snapshot.context, statusOf(before), o.clock.now(), {
-              problem,
-              detail,
-            }),
-          );
-          break;
-        }
-        case "notifyFinished":
-          finished = true;
-          break;
-      }
-    }
-    return finished;
-  }
+  const toCommand = createCommandTaker(o);
+  const intake = createDispatchIntake({ ...o, inbox, commands, intern });
+  const triage = createReplyTriage({ ...o, inbox, commands, toCommand, intern });
 
   /** Stops hosting a command: no deadline, no payload, no snapshot kept. */
   function forget(command_id: string): void {
     commands.delete(command_id);
     deadlines.delete(command_id);
-  }
-
-  /** Has the device shard take an event, then the events its own actions gave it meanwhile,
-   * running each step's actions in order. Returns the lookups of replies it hosts no command
-   * for (what the reply's acknowledgement waits for). */
-  function toDevice(d: HostedDevice, delivery: Delivery): Promise<unknown>[] | undefined {
-    if (d.inbox) {
-      d.inbox.push(delivery);
-      return undefined;
-    }
-    const inbox = d.inbox = [delivery];
-    let holds: Promise<unknown>[] | undefined;
-    try {
-      for (let i = 0; i < inbox.length; i++) {
-        const taken = inbox[i];
-        const [next, actions] = deviceStep.step(d.id, d.snapshot, taken.event);
-        d.snapshot = next;
-        for (const action of actions) {
-          const hold = runDeviceAction(d, action as DeviceAction, taken);
-          if (hold) (holds ??= []).push(hold);
-        }
-      }
-    } finally {
-      d.inbox = undefined;
-    }
-    return holds;
   }
 
   function runDeviceAction(
@@ -315,7 +178,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         sendToBridge(action.params.command_id);
         return;
       case "reportUnknownReply":
-        return unknownReply(action.params.reply, taken.reply);
+        return triage.unknownReply(action.params.reply, taken.reply);
       case "reportHeld": {
         const { command_id, held_by } = action.params;
         o.count("commands_held_by_class");
@@ -364,25 +227,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     toDevice(d, { event: { type: "command.finished", command_id, status: statusOf(c.snapshot) } });
   }
 
-  /** An event for the device's shard, if it is hosted here. */
-  function toHostedDevice(device_id: string, event: DeviceShardEvent): void {
-    const d = devices.get(device_id);
-    if (d) toDevice(d, { event });
-  }
-
-  function createDevice(device_id: string, partition: number, restored?: unknown): HostedDevice {
-    const d: HostedDevice = {
-      id: device_id,
-      snapshot: restored
-        ? deviceStep.restore(restored)
-        : deviceStep.initial({ device_id, gateway: o.presenceOf(device_id) }),
-      partition,
-      inbox: undefined,
-    };
-    devices.set(device_id, d);
-    return d;
-  }
-  const lookup = createCommandLookup(o.store);
   const sender = createBridgeSender({
     store: o.store,
     publisher: o.publisher,
@@ -425,268 +269,18 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     sender.send(command, partition);
   }
 
-  // Dispatches of one event-loop turn share one Postgres read. One batch at a time: a later
-  // batch's read must not finish first and host its commands ahead of earlier ones (FIFO per
-  // device); what arrives meanwhile goes in the next batch.
-  const dispatches = createGroupCommit<Arriving>((batch) =>
-    hostDispatches(batch).catch((err) => {
-      o.log.error("hosting dispatched commands failed", { err });
-      for (const b of batch) b.settle.nak(1_000);
-    })
-  );
-  function queueDispatch(a: Arriving) {
-    if (commands.has(a.d.command_id) || o.writer.uncommitted(a.d.command_id)) {
-      a.settle.ack(); // redelivery of a hosted command
-      return;
-    }
-    dispatches.add(a);
-  }
-
-  // Commands restored as ACCEPTED whose dispatch may still be waiting in JetStream: that
-  // first-time dispatch must not host them a second time.
-  const restoredUnsent = new Set<string>();
-  let forgetRestored: unknown;
-
-  async function hostDispatches(batch: Arriving[]): Promise<void> {
-    // A first delivery carries all the shard needs (bid, sealed payload): no Postgres read.
-    // Only a redelivered dispatch (its first delivery's ack was lost) or one an outbox pass
-    // recovered may belong to a command that has finished since: for those, the row decides.
-    const redelivered = batch.filter((b) => b.check).map((b) => b.d.command_id);
-    let rows: Map<string, { status: string }> | undefined;
-    if (redelivered.length > 0) {
-      try {
-        rows = await o.store.loadOutbound(redelivered);
-      } catch (err) {
-        o.log.error("could not load dispatched commands, will retry", { err });
-        for (const b of batch) b.settle.nak(1_000);
-        return;
-      }
-    }
-    for (const { d, payload_enc, partition, settle, check } of batch) {
-      const hosted = devices.get(d.device_id);
-      if (restoredUnsent.delete(d.command_id)) {
-        // Restored from its row before its dispatch was pulled: hosted (or finished) already.
-        settle.ack();
-        continue;
-      }
-      if (check) {
-        const row = rows!.get(d.command_id);
-        if (!row || row.status !== "ACCEPTED") {
-          // Finished already, or restored from Postgres and hosted from there.
-          if (!row) o.log.warn("dispatch for a command with no row", { command_id: d.command_id });
-          settle.ack();
-          continue;
-        }
-      }
-      // Hosted, or finished here with its commit still on the way (its row reads as in flight
-      // until then): hosting it again would drive it a second time.
-      if (commands.has(d.command_id) || o.writer.uncommitted(d.command_id)) {
-        settle.ack();
-        continue;
-      }
-      const device = hosted ?? createDevice(d.device_id, partition);
-      const exclusivity = o.exclusivity?.of(d.command_type);
-      toDevice(device, {
-        event: {
-          type: "command.dispatched",
-          command: toInput(d, intern),
-          ...(exclusivity ? { exclusivity } : {}),
-        },
-        sendable: { bid: d.bid, payload_enc },
-      });
-      // Hosting writes nothing: the committed ACCEPTED row is the command's initial state (a
-      // restore starts a command without a snapshot from its row), so the ack can go now.
-      settle.ack();
-    }
-  }
-
-  function handleReply(msg: Settle, fact: ReplyFact) {
-    if (fact.reply.tid !== undefined) o.beforeReply?.(fact.reply.tid);
-    const hosted = devices.get(fact.gateway);
-    const context = hosted?.snapshot.context;
-    const match = context
-      ? matchReply(context, {
-        tid: fact.reply.tid,
-        method: fact.reply.method,
-        channel: fact.channel,
-      })
-      : undefined;
-    const method = match ? context!.pending.find((p) => p.id === match)!.method : undefined;
-    const event: DeviceReplyEvent = {
-      type: "device.reply",
-      gateway: fact.gateway,
-      channel: fact.channel,
-      tid: fact.reply.tid,
-      method: fact.reply.method,
-      received_at: fact.received_at,
-      outcome: o.vendor.mapReply(method ?? fact.reply.method ?? "", fact.reply),
-    };
-    const waitFor = hosted ? toDevice(hosted, { event, reply: fact }) : [unknownReply(event, fact)];
-    const taken = o.replyTaken?.(fact.received_at);
-    const done = () => {
-      taken?.committed();
-      msg.ack();
-    };
-    if (waitFor === undefined) o.writer.afterCommit(done);
-    else {
-      Promise.all(waitFor).then(
-        () => o.writer.afterCommit(done),
-        (err) => {
-          taken?.committed();
-          o.log.error("reply lookup failed; JetStream will redeliver it", { err });
-          msg.nak(1_000);
-        },
-      );
-    }
-  }
-
-  /** A reply no hosted command took: a late reply to a TIMED_OUT command, a reply to a command
-   * that already finished, one from another device's gateway, or a tid nobody knows. */
-  async function unknownReply(event: DeviceReplyEvent, fact: ReplyFact | undefined): Promise<void> {
-    const now = o.clock.now();
-    const tid = event.tid;
-    // A lookup failure rejects: the reply's message is not acked and JetStream redelivers it.
-    let row = tid ? await lookup.find(tid) : undefined;
-    if (row && !TERMINAL_STATUSES.has(row.status) && tid && !commands.has(tid)) {
-      // It finished here a moment ago and the commit is on its way (a reply racing the
-      // deadline, a copy of the reply): read the row again once what is recorded now is
-      // committed. Not writer.settled(): under a steady load the writer is never idle.
-      await new Promise<void>((resolve) => o.writer.afterCommit(resolve));
-      row = await lookup.find(tid);
-    }
-    if (!row) {
-      o.count("unknown_replies");
-      o.log.warn("reply with an unknown tid", {
-        tid,
-        gateway: event.gateway,
-        method: event.method,
-      });
-      o.writer.publish(unownedProblem(now, "UNKNOWN_TID", `no command has tid ${tid ?? "(none)"}`, {
-        device_id: event.gateway,
-        ...(tid ? { command_id: tid } : {}),
-      }));
-      return;
-    }
-    if (row.device_id !== event.gateway) {
-      o.count("foreign_replies");
-      const detail = `reply from gateway ${event.gateway} for a command of device ${row.device_id}`;
-      o.log.warn("reply from another gateway", { command_id: row.command_id, detail });
-      o.writer.publish(lifecycleEvent("problem", row, row.status, now, {
-        problem: "FOREIGN_GATEWAY_REPLY",
-        detail,
-      }));
-      return;
-    }
-    if (row.status === "TIMED_OUT" && row.snapshot && fact) {
-      // Late reply: the command machine itself keeps it (TIMED_OUT takes device.reply).
-      const snapshot = withContext(row.snapshot as StoredCommandSnapshot, contextOf(row, intern));
-      const c = new HostedCommand(row.command_id, snapshot, undefined, undefined);
-      toCommand(c, {
-        type: "device.reply",
-        gateway: event.gateway,
-        channel: event.channel,
-        received_at: event.received_at,
-        outcome: o.vendor.mapReply(row.command_type, fact.reply),
-      });
-      return;
-    }
-    o.count("stray_replies");
-    const detail = TERMINAL_STATUSES.has(row.status)
-      ? `reply for a command already ${row.status}; ignored`
-      : `reply for a command this shard does not host (status ${row.status}); ignored`;
-    o.log.warn("reply for a command not in flight here", { command_id: row.command_id, detail });
-    o.writer.publish(
-      lifecycleEvent("problem", row, row.status, now, { problem: "REPLY_NOT_EXPECTED", detail }),
-    );
-  }
-
   function handleDelivered(msg: Settle, command_id: string, device_id: string, at: number) {
     toHostedDevice(device_id, { type: "bridge.delivered", command_id, at });
     o.writer.afterCommit(() => msg.ack());
   }
 
   return {
-    async restore(partition, beforeStart) {
-      const rows = await o.store.loadInFlight([partition]);
-      // The jobs not known to have ended: the in-flight commands' (sent, a job may run) and the
-      // SUCCEEDED commands' whose end has not been reported (their job runs on).
-      const unfinished = o.exclusivity
-        ? await o.store.loadUnfinishedJobs(
-          partition,
-          o.exclusivity.lastingMethods,
-          o.clock.now(),
-        )
-        : [];
-      await beforeStart?.();
-      const unfinishedIds = new Set(unfinished.map((j) => j.command_id));
-      const jobsByDevice = new Map<string, RestoredJob[]>();
-      for (const j of unfinished) {
-        const kind = j.status === "SUCCEEDED" ? o.exclusivity?.of(j.command_type) : undefined;
-        if (!kind) continue;
-        let list = jobsByDevice.get(j.device_id);
-        if (!list) jobsByDevice.set(j.device_id, list = []);
-        list.push({ command_id: j.command_id, deadline_at: j.deadline_at, class: kind.class });
-      }
-      // O(n): one pass over the rows keeps each command's snapshot and deadline; one device
-      // actor per device; no command actor and no per-command timer.
-      const byDevice = new Map<string, HostedCommand[]>();
-      const claimed = new Set<string>();
-      for (const r of rows) {
-        if (r.sent) claimed.add(r.command_id);
-        const stored = r.snapshot as StoredCommandSnapshot | undefined;
-        const context = contextOf(r, intern);
-        const snapshot = stored
-          ? withContext(stored, context)
-          // A command accepted but never moved has no snapshot yet: start it from its row.
-          : restingSnapshot(r.status === "DELIVERED" ? "DELIVERED" : "ACCEPTED", context);
-        const accepted = snapshot.value === "ACCEPTED" && r.payload_enc !== undefined;
-        const c = new HostedCommand(
-          r.command_id,
-          snapshot,
-          accepted ? r.bid : undefined,
-          accepted ? r.payload_enc : undefined,
-        );
-        commands.set(c.id, c);
-        if (accepted) restoredUnsent.add(c.id);
-        // The original absolute deadline: a command overdue already times out at once.
-        deadlines.set(c.id, snapshot.context.deadline_at);
-        let list = byDevice.get(r.device_id);
-        if (!list) byDevice.set(r.device_id, list = []);
-        list.push(c);
-      }
-      // A dispatch still waiting in JetStream is pulled right after the restore; past this,
-      // none can be left, and the ids need not be kept.
-      o.clock.clearTimeout(forgetRestored);
-      forgetRestored = o.clock.setTimeout(() => restoredUnsent.clear(), 10 * 60_000);
-      for (const device_id of new Set([...byDevice.keys(), ...jobsByDevice.keys()])) {
-        const list = byDevice.get(device_id) ?? [];
-        const device = createDevice(
-          device_id,
-          partition,
-          restoredDeviceSnapshot(
-            device_id,
-            list.map((c) => {
-              const exclusivity = o.exclusivity?.of(c.snapshot.context.command_type);
-              return {
-                snapshot: c.snapshot,
-                sent: claimed.has(c.id),
-                ...(exclusivity
-                  ? {
-                    exclusivity,
-                    // A job that reports progress ended when it said so (the restore found no
-                    // unfinished job of the command); one that does not, at its reply.
-                    job_finished: exclusivity.progress && !unfinishedIds.has(c.id),
-                  }
-                  : {}),
-              };
-            }),
-            o.presenceOf(device_id),
-            jobsByDevice.get(device_id) ?? [],
-          ),
-        );
-        toDevice(device, { event: { type: "commands.resume" } });
-      }
-      return rows.length;
+    restore(partition, beforeStart) {
+      return restorePartition(
+        { ...o, inbox, intake, commands, deadlines, intern },
+        partition,
+        beforeStart,
+      );
     },
 
     handle(msg, partition) {
@@ -694,7 +288,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       if (m === undefined) return;
       try {
         if (m.kind === "command") {
-          queueDispatch({
+          intake.queue({
             d: m,
             payload_enc: Buffer.from(m.payload_enc, "base64"),
             partition,
@@ -702,7 +296,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
             check: msg.redelivered || m.recovered === true,
           });
         } else if (m.kind === "delivered") handleDelivered(msg, m.command_id, m.device_id, m.at);
-        else if (m.kind === "reply") handleReply(msg, m);
+        else if (m.kind === "reply") triage.handleReply(msg, m);
         else msg.term();
       } catch (err) {
         // A bug, not an expected outcome: keep the process alive, let JetStream redeliver.
@@ -717,7 +311,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
 
     dispatch(command) {
       // Its outbox row is the record: nothing to acknowledge.
-      queueDispatch({
+      intake.queue({
         d: command,
         payload_enc: command.payload_enc,
         partition: command.partition,
@@ -740,7 +334,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       try {
         if (fact.kind === "delivered") {
           handleDelivered(settle, fact.command_id, fact.device_id, fact.at);
-        } else handleReply(settle, fact);
+        } else triage.handleReply(settle, fact);
       } catch (err) {
         o.log.error("shard fact failed", { err, kind: fact.kind });
         settle.nak(1_000);
@@ -780,43 +374,9 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       deadlines.clear();
       jobDeadlines.clear();
       jobDevices.clear();
-      o.clock.clearTimeout(forgetRestored);
-      restoredUnsent.clear();
+      intake.stop();
       devices.clear();
       commands.clear();
     },
   };
-}
-
-/** One copy of each string that repeats across commands (tenant, client, vendor, type, channel,
- * device): every parsed message and row brings its own copies, ~150 B per command in all. */
-function createInterner(): (s: string) => string {
-  const table = new Map<string, string>();
-  return (s) => {
-    const known = table.get(s);
-    if (known !== undefined) return known;
-    table.set(s, s);
-    return s;
-  };
-}
-
-function toInput(d: CommandInput, intern: (s: string) => string): CommandInput {
-  return {
-    command_id: d.command_id,
-    tenant_id: intern(d.tenant_id),
-    client_id: intern(d.client_id),
-    vendor: intern(d.vendor),
-    device_id: intern(d.device_id),
-    command_type: intern(d.command_type),
-    channel: intern(d.channel) as CommandInput["channel"],
-    accepted_at: d.accepted_at,
-    deadline_at: d.deadline_at,
-  };
-}
-
-/** A command's machine context rebuilt from its row: the stored snapshot holds none. */
-function contextOf(r: LifecycleCommand, intern: (s: string) => string): CommandContext {
-  const context: Partial<CommandContext> = toInput(r, intern);
-  for (const k of RESULT_FIELDS) if (r[k] !== undefined) context[k] = r[k] as never;
-  return context as CommandContext;
 }
