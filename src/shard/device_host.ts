@@ -12,8 +12,6 @@
 import type { InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
 import { Buffer } from "node:buffer";
-import type { CommandEvent } from "../../machines/command_machine.ts";
-import { statusOf } from "../../machines/command_machine.ts";
 import type { Exclusivity, GatewayPresence } from "../../machines/device_shard_machine.ts";
 import type { AckedPublisher } from "../bus/acked_publisher.ts";
 import type { DeliveredFact, ReplyFact, ShardMessage } from "../bus/messages.ts";
@@ -27,15 +25,10 @@ import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { createBridgeSender } from "./bridge_sender.ts";
 import { restorePartition } from "./command_restore.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
-import {
-  createDeviceInbox,
-  type Delivery,
-  type DeviceAction,
-  type HostedDevice,
-} from "./device_inbox.ts";
+import { createDeviceEffects } from "./device_effects.ts";
+import { createDeviceInbox } from "./device_inbox.ts";
 import { createDispatchIntake, NOTHING_TO_SETTLE, type Settle } from "./dispatch_intake.ts";
-import { createCommandTaker, createInterner, HostedCommand } from "./hosted_command.ts";
-import { restingSnapshot } from "../../machines/command_machine.ts";
+import { createCommandTaker, createInterner, type HostedCommand } from "./hosted_command.ts";
 import { createReplyTriage } from "./reply_triage.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 
@@ -106,7 +99,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     clock: o.clock,
     inspect: o.inspect,
     presenceOf: o.presenceOf,
-    run: runDeviceAction,
+    run: (d, action, taken) => runDeviceAction(d, action, taken),
   });
   const { devices } = inbox;
   const toDevice = inbox.deliver;
@@ -143,88 +136,35 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       }
     },
   });
+  const jobs = {
+    watch(command_id: string, device_id: string, at: number) {
+      jobDevices.set(command_id, device_id);
+      jobDeadlines.set(command_id, at);
+    },
+    unwatch(command_id: string) {
+      jobDevices.delete(command_id);
+      jobDeadlines.delete(command_id);
+    },
+  };
   const toCommand = createCommandTaker(o);
   const intake = createDispatchIntake({ ...o, inbox, commands, intern });
   const triage = createReplyTriage({ ...o, inbox, commands, toCommand, intern });
+  const runDeviceAction = createDeviceEffects({
+    ...o,
+    inbox,
+    commands,
+    deadlines,
+    toCommand,
+    forget,
+    sendToBridge: (command_id) => sendToBridge(command_id),
+    unknownReply: triage.unknownReply,
+    jobs,
+  });
 
   /** Stops hosting a command: no deadline, no payload, no snapshot kept. */
   function forget(command_id: string): void {
     commands.delete(command_id);
     deadlines.delete(command_id);
-  }
-
-  function runDeviceAction(
-    d: HostedDevice,
-    action: DeviceAction,
-    taken: Delivery,
-  ): Promise<void> | undefined {
-    switch (action.type) {
-      case "startCommand": {
-        const { command } = action.params;
-        const c = new HostedCommand(
-          command.command_id,
-          restingSnapshot("ACCEPTED", command),
-          taken.sendable?.bid,
-          taken.sendable?.payload_enc,
-        );
-        commands.set(c.id, c);
-        deadlines.set(c.id, command.deadline_at);
-        return;
-      }
-      case "toCommand":
-        commandTakes(d, action.params.command_id, action.params.event);
-        return;
-      case "sendToBridge":
-        sendToBridge(action.params.command_id);
-        return;
-      case "reportUnknownReply":
-        return triage.unknownReply(action.params.reply, taken.reply);
-      case "reportHeld": {
-        const { command_id, held_by } = action.params;
-        o.count("commands_held_by_class");
-        o.log.debug("command held behind its class's running job", {
-          command_id,
-          device_id: d.id,
-          class: held_by.class,
-          held_by: held_by.command_id,
-        });
-        return;
-      }
-      case "watchJob":
-        jobDevices.set(action.params.command_id, d.id);
-        jobDeadlines.set(action.params.command_id, action.params.at);
-        return;
-      case "unwatchJob":
-        jobDevices.delete(action.params.command_id);
-        jobDeadlines.delete(action.params.command_id);
-        return;
-    }
-  }
-
-  function commandTakes(d: HostedDevice, command_id: string, event: CommandEvent): void {
-    const c = commands.get(command_id);
-    if (!c) {
-      o.log.error("no snapshot for a hosted command", { command_id });
-      return;
-    }
-    if (!toCommand(c, event)) return;
-    // Never published: its gateway was not online before the deadline.
-    if (event.type === "deadline.reached" && event.device_offline) {
-      o.count("commands_device_offline");
-    }
-    // Never published: the job of its class ran on its dock until its deadline.
-    if (event.type === "deadline.reached" && event.held_by) {
-      o.count("commands_held_timed_out");
-      o.log.warn("a command held behind its class's running job reached its deadline", {
-        command_id,
-        device_id: d.id,
-        class: event.held_by.class,
-        held_by: event.held_by.command_id,
-      });
-    }
-    forget(command_id);
-    // Taken by the device right after the event it is taking.
-    toDevice(d, { event: { type: "command.finished", command_id, status: statusOf(c.snapshot) } });
   }
 
   const sender = createBridgeSender({
@@ -347,8 +287,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         const context = d.snapshot.context;
         for (const p of context.pending) forget(p.id);
         for (const job of Object.values(context.running)) {
-          jobDevices.delete(job.command_id);
-          jobDeadlines.delete(job.command_id);
+          jobs.unwatch(job.command_id);
         }
         devices.delete(id);
       }
