@@ -5,6 +5,7 @@ import { type CommandEvent, restingSnapshot, statusOf } from "../../machines/com
 import type { DeviceReplyEvent } from "../../machines/device_shard_machine.ts";
 import type { ReplyFact } from "../bus/messages.ts";
 import type { Logger } from "../log.ts";
+import type { BridgeSender } from "./bridge_sender.ts";
 import type { Delivery, DeviceAction, DeviceInbox, HostedDevice } from "./device_inbox.ts";
 import { type CommandTaker, HostedCommand } from "./hosted_command.ts";
 
@@ -17,7 +18,7 @@ export interface DeviceEffectsOptions {
   toCommand: CommandTaker;
   /** Stops hosting a finished command. */
   forget(command_id: string): void;
-  sendToBridge(command_id: string): void;
+  sender: Pick<BridgeSender, "send">;
   unknownReply(event: DeviceReplyEvent, fact: ReplyFact | undefined): Promise<void>;
   /** The running jobs' deadlines. */
   jobs: {
@@ -53,7 +54,7 @@ export function createDeviceEffects(
         commandTakes(d, action.params.command_id, action.params.event);
         return;
       case "sendToBridge":
-        o.sendToBridge(action.params.command_id);
+        sendToBridge(action.params.command_id);
         return;
       case "reportUnknownReply":
         return o.unknownReply(action.params.reply, taken.reply);
@@ -103,6 +104,29 @@ export function createDeviceEffects(
     o.inbox.deliver(d, {
       event: { type: "command.finished", command_id, status: statusOf(c.snapshot) },
     });
+  }
+
+  function sendToBridge(command_id: string): void {
+    const c = o.commands.get(command_id);
+    if (!c?.bid || !c.payload_enc) {
+      o.log.error("no payload to send for command", { command_id });
+      return;
+    }
+    const ctx = c.snapshot.context;
+    const partition = o.inbox.devices.get(ctx.device_id)!.partition;
+    const command = {
+      command_id,
+      device_id: ctx.device_id,
+      method: ctx.command_type,
+      channel: ctx.channel,
+      bid: c.bid,
+      deadline_at: ctx.deadline_at,
+      payload_enc: c.payload_enc,
+    };
+    // The payload is kept only until it is handed over.
+    c.bid = undefined;
+    c.payload_enc = undefined;
+    o.sender.send(command, partition);
   }
 
   return runDeviceAction;

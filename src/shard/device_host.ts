@@ -156,7 +156,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     deadlines,
     toCommand,
     forget,
-    sendToBridge: (command_id) => sendToBridge(command_id),
+    sender: { send: (command, partition) => sender.send(command, partition) },
     unknownReply: triage.unknownReply,
     jobs,
   });
@@ -185,29 +185,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       });
     },
   });
-
-  function sendToBridge(command_id: string): void {
-    const c = commands.get(command_id);
-    if (!c?.bid || !c.payload_enc) {
-      o.log.error("no payload to send for command", { command_id });
-      return;
-    }
-    const ctx = c.snapshot.context;
-    const partition = devices.get(ctx.device_id)!.partition;
-    const command = {
-      command_id,
-      device_id: ctx.device_id,
-      method: ctx.command_type,
-      channel: ctx.channel,
-      bid: c.bid,
-      deadline_at: ctx.deadline_at,
-      payload_enc: c.payload_enc,
-    };
-    // The payload is kept only until it is handed over.
-    c.bid = undefined;
-    c.payload_enc = undefined;
-    sender.send(command, partition);
-  }
 
   function handleDelivered(msg: Settle, command_id: string, device_id: string, at: number) {
     toHostedDevice(device_id, { type: "bridge.delivered", command_id, at });
