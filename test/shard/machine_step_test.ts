@@ -1,5 +1,6 @@
-// A passivated command taking events: the actor-less step and the materialising one (used with
-// the inspector on) must leave the same snapshots and run the same actions in the same order.
+// A passivated command taking events: the step returns its next snapshot and the actions to run,
+// running none; the actor-less step and the materialising one (used with the inspector on) must
+// return the same snapshots and the same actions in the same order.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type InspectionEvent, SimulatedClock } from "xstate";
@@ -10,7 +11,7 @@ import {
   type ReplyOutcome,
   restingSnapshot,
 } from "../../machines/command_machine.ts";
-import { createCommandStep } from "../../src/shard/command_step.ts";
+import { createMachineStep, type StepAction } from "../../src/shard/machine_step.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 
 const T0 = 1_700_000_000_000;
@@ -37,17 +38,9 @@ const SEQUENCES: Record<string, CommandEvent[]> = {
 };
 
 function run(events: CommandEvent[], inspect?: (e: InspectionEvent) => void) {
-  const actions: string[] = [];
-  const logic = commandMachine.provide({
-    actions: {
-      record: ({ context }, { kind }) => actions.push(`record ${kind} ${context.completed_at}`),
-      reportProblem: (_, { problem }) => actions.push(`problem ${problem}`),
-      notifyFinished: () => actions.push("finished"),
-    },
-  });
   const clock = new SimulatedClock();
   clock.set(T0);
-  const step = createCommandStep(logic, { clock, ...(inspect ? { inspect } : {}) });
+  const machine = createMachineStep(commandMachine, { clock, ...(inspect ? { inspect } : {}) });
   let snapshot: PersistedCommandSnapshot = restingSnapshot("ACCEPTED", {
     command_id: ID,
     ...SAMPLE_COMMAND,
@@ -55,11 +48,27 @@ function run(events: CommandEvent[], inspect?: (e: InspectionEvent) => void) {
     deadline_at: T0 + 30_000,
   });
   const snapshots: PersistedCommandSnapshot[] = [];
+  const steps: StepAction[][] = [];
   for (const e of events) {
-    snapshot = step(ID, snapshot, e);
+    const [next, actions] = machine.step(ID, machine.restore(snapshot), e);
+    snapshot = commandMachine.getPersistedSnapshot(next) as unknown as PersistedCommandSnapshot;
     snapshots.push(snapshot);
+    steps.push(actions.map(({ type, params }) => ({ type, params })));
   }
-  return { actions, snapshots };
+  // Each action with what it says, as the host reads it: the kind it records and the
+  // completion time the next snapshot holds then, the problem it reports.
+  const actions = steps.flatMap((list, i) =>
+    list.map((a) =>
+      a.type === "record"
+        ? `record ${(a.params as { kind: string }).kind} ${snapshots[i].context.completed_at}`
+        : a.type === "reportProblem"
+        ? `problem ${(a.params as { problem: string }).problem}`
+        : a.type === "notifyFinished"
+        ? "finished"
+        : a.type
+    )
+  );
+  return { actions, steps, snapshots };
 }
 
 for (const [name, events] of Object.entries(SEQUENCES)) {
@@ -94,4 +103,26 @@ test("command step: each transition's actions, in order, with the context they s
     ["ACCEPTED", "active"],
     ["SUCCEEDED", "done"],
   ]);
+});
+
+test("command step: accepted, delivered, replied returns each effect with its params and runs none", () => {
+  const delivered = T0 + 1_000;
+  const { steps, snapshots } = run(SEQUENCES["delivered, then replied"]);
+  assert.deepEqual(steps, [
+    [{ type: "record", params: { kind: "delivered" } }],
+    [{ type: "record", params: { kind: "completed" } }, {
+      type: "notifyFinished",
+      params: undefined,
+    }],
+  ]);
+  assert.equal(snapshots[0].context.delivered_at, delivered);
+  assert.deepEqual(snapshots.map((s) => s.value), ["DELIVERED", "SUCCEEDED"]);
+  const wrong = run(SEQUENCES["the wrong channel, then the right one"]).steps[0];
+  assert.deepEqual(wrong, [{
+    type: "reportProblem",
+    params: {
+      problem: "REPLY_WRONG_CHANNEL",
+      detail: "reply on the drc channel for a command of the services channel; ignored",
+    },
+  }]);
 });
