@@ -113,7 +113,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   const roles: RunningRole[] = [];
   // The queue tables must not wait for autovacuum (see queue_vacuum.ts).
   const vacuum = config.roles.has("api") || config.roles.has("shard")
-    ? startQueueVacuum(sql, { clock, log })
+    ? startQueueVacuum(createSql(config, { max: 1 }), { clock, log })
     : undefined;
   const mqttProbe = config.roles.has("api") ? createMqttProbe(config.mqttUrl) : undefined;
   let port: number | undefined;

@@ -22,36 +22,41 @@ export interface QueueVacuum {
   stop(): Promise<void>;
 }
 
+/** Starts vacuuming every `everyMs` through `session`: a client of one connection (`max: 1`) that
+ * nothing else uses, handed over: stop() ends it. The advisory lock belongs to a session and VACUUM cannot run in a
+ * transaction, so both need one connection outside a transaction; `sql.reserve()` would give one,
+ * but postgres.js 3.4.9 crashes the process (an uncaught TypeError) when a reserved connection's
+ * backend dies and the connection is used again (porsager/postgres#1208), as a PostgreSQL restart
+ * does to a pass under way. A pool of one reconnects instead. */
 export function startQueueVacuum(
-  sql: Sql,
+  session: Sql,
   o: { clock: Clock; log: Logger; everyMs?: number },
 ): QueueVacuum {
+  if (session.options.max !== 1) {
+    throw new Error(
+      `the queue vacuum needs a client of its own with one connection (max: 1), got max ${session.options.max}`,
+    );
+  }
   const everyMs = o.everyMs ?? 60_000;
   let stopped = false;
   let running: Promise<boolean> = Promise.resolve(false);
   let timer: unknown;
 
   async function vacuum(): Promise<boolean> {
-    // VACUUM cannot run in a transaction, and a session's advisory lock belongs to its
-    // connection: one reserved connection does both.
-    const conn = await sql.reserve();
+    // Keyed by schema too: deployments (or test runs) in other schemas of one database vacuum
+    // their own tables and must not skip theirs because this one holds the lock.
+    const [{ locked }] = await session`
+      select pg_try_advisory_lock(${LOCK_KEY}, hashtext(current_schema())) as locked`;
+    if (!locked) return false;
     try {
-      // Keyed by schema too: deployments (or test runs) in other schemas of one database vacuum
-      // their own tables and must not skip theirs because this one holds the lock.
-      const [{ locked }] = await conn`
-        select pg_try_advisory_lock(${LOCK_KEY}, hashtext(current_schema())) as locked`;
-      if (!locked) return false;
-      try {
-        // No truncation: cutting a table's empty tail pages takes an ACCESS EXCLUSIVE lock and a
-        // WAL flush while every accept waits to insert into these tables; they refill within
-        // seconds, so the pages would come back anyway.
-        await conn.unsafe(`vacuum (analyze, truncate false) ${QUEUE_TABLES.join(", ")}`);
-        return true;
-      } finally {
-        await conn`select pg_advisory_unlock(${LOCK_KEY}, hashtext(current_schema()))`;
-      }
+      // No truncation: cutting a table's empty tail pages takes an ACCESS EXCLUSIVE lock and a
+      // WAL flush while every accept waits to insert into these tables; they refill within
+      // seconds, so the pages would come back anyway.
+      await session.unsafe(`vacuum (analyze, truncate false) ${QUEUE_TABLES.join(", ")}`);
+      return true;
     } finally {
-      conn.release();
+      // After a lost session this unlocks nothing (the lock went with it); harmless.
+      await session`select pg_advisory_unlock(${LOCK_KEY}, hashtext(current_schema()))`;
     }
   }
 
@@ -71,6 +76,7 @@ export function startQueueVacuum(
       stopped = true;
       o.clock.clearTimeout(timer);
       await running;
+      await session.end({ timeout: 1 });
     },
   };
 }

@@ -13,8 +13,16 @@ test("a vacuum pass leaves no dead rows in the queue tables", async () => {
   const config = loadConfig(testEnv());
   const sql = createSql(config, { max: 3 });
   const log = createLogger("silent");
-  const a = startQueueVacuum(sql, { clock: systemClock, log, everyMs: 3_600_000 });
-  const b = startQueueVacuum(sql, { clock: systemClock, log, everyMs: 3_600_000 });
+  const a = startQueueVacuum(createSql(config, { max: 1 }), {
+    clock: systemClock,
+    log,
+    everyMs: 3_600_000,
+  });
+  const b = startQueueVacuum(createSql(config, { max: 1 }), {
+    clock: systemClock,
+    log,
+    everyMs: 3_600_000,
+  });
   try {
     await runMigrations(sql, config.dbSchema);
     for (let i = 0; i < 3; i++) {
@@ -52,8 +60,16 @@ test("a vacuum in another schema of the database does not stop this one", async 
   const there = loadConfig(testEnv());
   const sqlHere = createSql(here, { max: 2 });
   const sqlThere = createSql(there, { max: 3 });
-  const vHere = startQueueVacuum(sqlHere, { clock: systemClock, log, everyMs: 3_600_000 });
-  const vThere = startQueueVacuum(sqlThere, { clock: systemClock, log, everyMs: 3_600_000 });
+  const vHere = startQueueVacuum(createSql(here, { max: 1 }), {
+    clock: systemClock,
+    log,
+    everyMs: 3_600_000,
+  });
+  const vThere = startQueueVacuum(createSql(there, { max: 1 }), {
+    clock: systemClock,
+    log,
+    everyMs: 3_600_000,
+  });
   try {
     await runMigrations(sqlHere, here.dbSchema);
     await runMigrations(sqlThere, there.dbSchema);
@@ -98,7 +114,7 @@ test("a vacuum in another schema of the database does not stop this one", async 
 test("a vacuum pass keeps an emptied queue table's pages (no exclusive lock to cut them)", async () => {
   const config = loadConfig(testEnv());
   const sql = createSql(config, { max: 2 });
-  const v = startQueueVacuum(sql, {
+  const v = startQueueVacuum(createSql(config, { max: 1 }), {
     clock: systemClock,
     log: createLogger("silent"),
     everyMs: 3_600_000,
@@ -122,4 +138,61 @@ test("a vacuum pass keeps an emptied queue table's pages (no exclusive lock to c
     await sql.unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
     await sql.end({ timeout: 1 });
   }
+});
+
+test("the vacuum's session dying mid-pass is a failed pass, not a crashed process", async () => {
+  const config = loadConfig(testEnv());
+  const sql = createSql(config, { max: 2 });
+  const session = createSql(config, { max: 1 });
+  const warnings: string[] = [];
+  const log = createLogger("silent");
+  const v = startQueueVacuum(session, {
+    clock: systemClock,
+    log: { ...log, warn: (msg: string) => void warnings.push(msg) },
+    everyMs: 3_600_000,
+  });
+  try {
+    await runMigrations(sql, config.dbSchema);
+    // The pass holds its advisory lock and waits on a table kept locked here; then its backend
+    // is terminated, as when PostgreSQL restarts or an operator ends the session.
+    let release!: () => void;
+    const held = new Promise<void>((r) => release = r);
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => locked = r);
+    const blocker = sql.begin(async (tx) => {
+      await tx.unsafe(`lock table "${config.dbSchema}".api_nonces in access exclusive mode`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    const pass = v.run();
+    let pid: number | undefined;
+    while (pid === undefined) {
+      [{ pid }] = await sql<{ pid?: number }[]>`
+        select (select pid from pg_stat_activity
+          where query like 'vacuum (analyze%' and datname = current_database() limit 1) as pid`;
+      if (pid === null) pid = undefined;
+      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+    }
+    await sql`select pg_terminate_backend(${pid})`;
+    release();
+    await blocker;
+    assert.equal(await pass, false, "the pass failed");
+    assert.deepEqual(warnings, ["could not vacuum the queue tables; trying again in a minute"]);
+    // The next pass gets a new session and vacuums.
+    assert.equal(await v.run(), true);
+  } finally {
+    await v.stop();
+    await sql.unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
+    await sql.end({ timeout: 1 });
+  }
+});
+
+test("the vacuum refuses a pooled client: its lock and VACUUM need one session", () => {
+  const sql = createSql(loadConfig(testEnv()), { max: 2 });
+  assert.throws(
+    () => startQueueVacuum(sql, { clock: systemClock, log: createLogger("silent") }),
+    /needs a client of its own with one connection \(max: 1\), got max 2/,
+  );
+  return sql.end({ timeout: 1 });
 });
