@@ -2,21 +2,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { createSql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
 import { QUEUE_TABLES, startQueueVacuum } from "../../src/store/queue_vacuum.ts";
 import { createLogger } from "../../src/log.ts";
 import { systemClock } from "../../src/time.ts";
 import { testEnv } from "../support/test_env.ts";
+import { openStorage } from "../../src/composition_root.ts";
 
 test("a vacuum pass leaves no dead rows in the queue tables", async () => {
   const config = loadConfig(testEnv());
-  const sql = createSql(config, { max: 3 });
+  const { sql } = await openStorage(config, { poolSize: 3 });
   const log = createLogger("silent");
   const a = startQueueVacuum(sql, { clock: systemClock, log, everyMs: 3_600_000 });
   const b = startQueueVacuum(sql, { clock: systemClock, log, everyMs: 3_600_000 });
   try {
-    await runMigrations(sql, config.dbSchema);
     for (let i = 0; i < 3; i++) {
       await sql`insert into event_outbox (event_id, partition, subject, body)
         select gen_random_uuid(), 0, 's', 'b' from generate_series(1, 500)`;
@@ -50,13 +48,11 @@ test("a vacuum in another schema of the database does not stop this one", async 
   const log = createLogger("silent");
   const here = loadConfig(testEnv());
   const there = loadConfig(testEnv());
-  const sqlHere = createSql(here, { max: 2 });
-  const sqlThere = createSql(there, { max: 3 });
+  const { sql: sqlHere } = await openStorage(here, { poolSize: 2 });
+  const { sql: sqlThere } = await openStorage(there, { poolSize: 3 });
   const vHere = startQueueVacuum(sqlHere, { clock: systemClock, log, everyMs: 3_600_000 });
   const vThere = startQueueVacuum(sqlThere, { clock: systemClock, log, everyMs: 3_600_000 });
   try {
-    await runMigrations(sqlHere, here.dbSchema);
-    await runMigrations(sqlThere, there.dbSchema);
     // The other deployment's vacuum holds its lock and waits on a table we keep locked.
     let release!: () => void;
     const held = new Promise<void>((r) => release = r);
@@ -97,14 +93,13 @@ test("a vacuum in another schema of the database does not stop this one", async 
 
 test("a vacuum pass keeps an emptied queue table's pages (no exclusive lock to cut them)", async () => {
   const config = loadConfig(testEnv());
-  const sql = createSql(config, { max: 2 });
+  const { sql } = await openStorage(config, { poolSize: 2 });
   const v = startQueueVacuum(sql, {
     clock: systemClock,
     log: createLogger("silent"),
     everyMs: 3_600_000,
   });
   try {
-    await runMigrations(sql, config.dbSchema);
     await sql`insert into event_outbox (event_id, partition, subject, body)
       select gen_random_uuid(), 0, 's', repeat('b', 200) from generate_series(1, 2000)`;
     await sql`delete from event_outbox`;
