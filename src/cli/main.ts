@@ -9,7 +9,6 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.ts";
 import type { Sql } from "../store/db.ts";
 import { type ClientStore, ClientStoreError } from "../store/client_store.ts";
-import { openStorage } from "../composition_root.ts";
 import { newNonce, signedHeaders } from "../http/signing.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 import { API_COMMANDS, type ApiCommand, apiErrorLines, UsageError } from "./api_commands.ts";
@@ -127,6 +126,9 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     }
     const options = parse(rest, entry.spec);
     const config = loadConfig(env);
+    // Loaded here, not at the top: the root brings every role's modules, which help, sign and
+    // the API commands do not need.
+    const { openStorage } = await import("../composition_root.ts");
     // Migrated, and the data key checked: a client made under a wrong key would have a secret
     // the API cannot open.
     const storage = await openStorage(config, { poolSize: 2 });
