@@ -19,8 +19,9 @@ import { latencyChartSvg } from "./chart.ts";
 import { describeGauges, readEventLoopDelay, readMemoryGauges } from "./downlink_gauges.ts";
 import { createSignedPoster, type SignedPoster } from "./signed_http.ts";
 import { cpuPerUnit, cpuSnapshot } from "./process_cpu.ts";
-import { connectNats, deleteNamespaceStreams } from "../src/bus/nats.ts";
+import { deleteNamespaceStreams } from "../src/bus/nats.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
+import { openNats } from "../src/composition_root.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -283,7 +284,7 @@ async function main() {
     await docks.stop();
     await silentDocks?.stop();
     await nc.close();
-    const nc2 = await connectNats(NATS_URL, "bench-cleanup");
+    const nc2 = await openNats(NATS_URL, "bench-cleanup");
     await deleteNamespaceStreams(nc2, topologyNames(ns));
     await nc2.close();
     const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });

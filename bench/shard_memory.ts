@@ -12,7 +12,7 @@ import type { CommandDispatch } from "../src/bus/messages.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
 import type { Logger } from "../src/log.ts";
 import { systemClock } from "../src/time.ts";
-import { djiAdapter } from "../src/vendors/dji/dji_adapter.ts";
+import { vendor } from "../src/composition_root.ts";
 
 const COMMANDS = Number(process.env.COMMANDS ?? 100_000);
 const DEVICES = Number(process.env.DEVICES ?? 10_000);
@@ -61,7 +61,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     publisher,
     names: topologyNames("bench"),
     store,
-    vendor: djiAdapter,
+    vendor,
     writer,
     clock: systemClock,
     log: silent,

@@ -6,10 +6,6 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { freePort } from "../bench/loopback_port.ts";
 import { loadConfig } from "../src/config.ts";
-import { createSql } from "../src/store/db.ts";
-import { runMigrations } from "../src/store/migrations.ts";
-import { createPostgresClientStore } from "../src/store/client_store.ts";
-import { createDataCipher } from "../src/crypto/data_key.ts";
 import { cleanupAll, onCleanup } from "./cleanup.ts";
 import { startPostgresCluster } from "./postgres_cluster.ts";
 import { startNatsServer } from "./nats_server.ts";
@@ -23,6 +19,7 @@ import { readCommandRows } from "./command_rows.ts";
 import { type Audit, auditCommands } from "./command_audit.ts";
 import type { FaultNotes, Scenario, Stage } from "./scenarios.ts";
 import type { RunPlan } from "./run_plan.ts";
+import { openStorage } from "../src/composition_root.ts";
 
 export interface ScenarioResult {
   scenario: string;
@@ -197,14 +194,12 @@ export async function createApiClient(
   },
 ): Promise<{ clientId: string; secret: string }> {
   const config = loadConfig(env);
-  const sql = createSql(config, { max: 1 });
+  const storage = await openStorage(config, { poolSize: 1 });
   try {
-    await runMigrations(sql, config.dbSchema);
-    const store = createPostgresClientStore(sql, createDataCipher(config.dataKey));
-    const { client, secret } = await store.createClient(who);
+    const { client, secret } = await storage.clients.createClient(who);
     return { clientId: client.client_id, secret };
   } finally {
-    await sql.end({ timeout: 1 });
+    await storage.close();
   }
 }
 

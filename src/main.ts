@@ -1,30 +1,13 @@
-// The composition root: reads the configuration, connects the real Postgres, NATS and MQTT,
-// and starts the roles this process runs (api, shard, bridge; all three by default).
+// The process entry (`npm start`): reads the configuration, starts embedded services in
+// development, and runs Downlink through the composition root (composition_root.ts).
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { type Config, ConfigError, DEFAULT_SERVICE_URLS, loadConfig } from "./config.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { ConfigError, DEFAULT_SERVICE_URLS, loadConfig } from "./config.ts";
 import { limitHeapGrowth } from "./process_memory.ts";
-import { type Clock, systemClock } from "./time.ts";
-import { createSql } from "./store/db.ts";
-import { runMigrations } from "./store/migrations.ts";
-import { checkDataKey } from "./store/data_key_check.ts";
-import { connectNats, ensureStreams } from "./bus/nats.ts";
-import { topologyNames } from "./bus/subjects.ts";
-import { createEventPublisher } from "./bus/event_publisher.ts";
-import { createAckedPublisher } from "./bus/acked_publisher.ts";
-import { createDataCipher } from "./crypto/data_key.ts";
-import type { RoleContext, RunningRole } from "./role_context.ts";
-import { startApiRole } from "./http/api_role.ts";
-import { startShardRole } from "./shard/shard_role.ts";
-import { startBridgeRole } from "./bridge/bridge_role.ts";
-import { checkMqttReachable, createMqttProbe } from "./bridge/mqtt_probe.ts";
-import { DependencyUnreachableError, reachDependency } from "./dependency_unreachable.ts";
-import { roleCounters } from "./metrics.ts";
-import { startQueueVacuum } from "./store/queue_vacuum.ts";
+import { type Downlink, startDownlink } from "./composition_root.ts";
+import { DependencyUnreachableError } from "./dependency_unreachable.ts";
 import { createPostgresClientStore } from "./store/client_store.ts";
 import { ensureLocalServices, type LocalServices } from "./embedded/local_services.ts";
 import { MissingBinaryError } from "./embedded/server_binary.ts";
@@ -34,171 +17,6 @@ import { ensureDevClient } from "./dev/dev_client.ts";
 import { runDemo } from "./dev/demo.ts";
 import { SEED_COMMAND } from "./vendors/dji/seed_command.ts";
 import type { DockSimulator } from "./cli/dock_simulate.ts";
-import { djiAdapter } from "./vendors/dji/dji_adapter.ts";
-
-export interface Downlink {
-  /** The HTTP port when this process runs the api role. */
-  port?: number;
-  context: RoleContext;
-  stop(): Promise<void>;
-}
-
-export interface StartOptions {
-  log?: Logger;
-  clock?: Clock;
-}
-
-/** Starts every role of `config` in this process; resolves once the API (if any) serves. */
-export async function startDownlink(config: Config, options: StartOptions = {}): Promise<Downlink> {
-  const log = options.log ?? createLogger(config.logLevel, { instance: config.instanceId });
-  const clock = options.clock ?? systemClock;
-  if (config.dataKeyIsDevelopment) {
-    log.warn("DOWNLINK_DATA_KEY is not set: using the well-known development key", {
-      hint: "set DOWNLINK_DATA_KEY (openssl rand -base64 32) and DOWNLINK_ENV=production",
-    });
-  }
-
-  const sql = createSql(config);
-  const cipher = createDataCipher(config.dataKey);
-  let nc: NatsConnection | undefined;
-  try {
-    await reachDependency(
-      { service: "PostgreSQL", url: config.databaseUrl, variable: "DATABASE_URL" },
-      log,
-      () => sql`select 1`,
-    );
-    await runMigrations(sql, config.dbSchema);
-    await checkDataKey(sql, cipher, config.dbSchema);
-    nc = await reachDependency(
-      { service: "NATS", url: config.natsUrl, variable: "NATS_URL" },
-      log,
-      () => connectNats(config.natsUrl, `downlink-${config.instanceId}`),
-    );
-    // Only the bridge needs the broker to work; the API merely reports it in /readyz.
-    if (config.roles.has("bridge")) {
-      await reachDependency(
-        { service: "MQTT", url: config.mqttUrl, variable: "MQTT_URL" },
-        log,
-        () => checkMqttReachable(config.mqttUrl),
-      );
-    }
-  } catch (err) {
-    await nc?.close().catch(() => {});
-    await sql.end({ timeout: 1 });
-    throw err;
-  }
-  const names = topologyNames(config.namespace);
-  const identity = await claimInstanceId(nc, config, names.instanceSubject(config.instanceId))
-    .catch(async (err) => {
-      await nc.close();
-      await sql.end({ timeout: 1 });
-      throw err;
-    });
-  await ensureStreams(nc, names);
-
-  const publisher = createAckedPublisher(nc, { clock });
-  const context: RoleContext = {
-    config,
-    log,
-    clock,
-    sql,
-    nc,
-    names,
-    cipher,
-    publisher,
-    events: createEventPublisher(publisher),
-    vendor: djiAdapter,
-  };
-
-  const roles: RunningRole[] = [];
-  // The queue tables must not wait for autovacuum (see queue_vacuum.ts).
-  const vacuum = config.roles.has("api") || config.roles.has("shard")
-    ? startQueueVacuum(createSql(config, { max: 1 }), { clock, log })
-    : undefined;
-  const mqttProbe = config.roles.has("api") ? createMqttProbe(config.mqttUrl) : undefined;
-  let port: number | undefined;
-  try {
-    // Shard and bridge first: the API should only accept once the pipeline behind it runs.
-    const shard = config.roles.has("shard") ? await startShardRole(context) : undefined;
-    if (shard) roles.push(shard);
-    const bridge = config.roles.has("bridge")
-      ? await startBridgeRole(context, { shard: shard?.local })
-      : undefined;
-    if (bridge) roles.push(bridge);
-    // Shard and bridge in one process hand each other commands and facts directly.
-    if (shard && bridge) shard.connectBridge(bridge.local);
-    if (config.roles.has("api")) {
-      const api = await startApiRole(context, {
-        metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
-        shard: shard?.local,
-        pressure: shard?.pressure,
-        readiness: async () => ({
-          // The shard keeps up (pipeline_pressure.ts); new commands are refused while not.
-          ...(shard ? { pipeline: shard.pressure.overloaded() ?? true } : {}),
-          nats: !nc.isClosed() && await nc.flush().then(() => true, () => false),
-          mqtt: mqttProbe?.connected() ?? false,
-          // The bridge of this process hears device replies (see reply_path_probe.ts).
-          ...(bridge ? { mqtt_replies: bridge.hearsReplies() } : {}),
-        }),
-      });
-      port = api.port;
-      roles.push(api);
-    }
-  } catch (err) {
-    await Promise.allSettled(roles.reverse().map((r) => r.stop()));
-    await vacuum?.stop();
-    await mqttProbe?.close();
-    identity.unsubscribe();
-    await nc.close().catch(() => {});
-    await sql.end({ timeout: 1 });
-    throw err;
-  }
-  log.info("downlink started", {
-    roles: [...config.roles].join(","),
-    port,
-    namespace: config.namespace,
-    partitions: config.partitions,
-  });
-
-  let stopping: Promise<void> | undefined;
-  return {
-    port,
-    context,
-    stop: () =>
-      stopping ??= (async () => {
-        // Reverse order: stop taking requests first, then drain the pipeline.
-        for (const role of roles.reverse()) {
-          await role.stop().catch((err) => log.error("role failed to stop", { err }));
-        }
-        await mqttProbe?.close();
-        await vacuum?.stop();
-        identity.unsubscribe();
-        await nc.drain().catch(() => nc.close());
-        await sql.end({ timeout: 2 });
-        log.info("downlink stopped");
-      })(),
-  };
-}
-
-/** Leases and the bridge's MQTT session are keyed by the instance id, so two live processes
- * sharing one would both drive the same devices. A live holder answers on its instance
- * subject; a crashed one's subscription died with its connection. */
-async function claimInstanceId(nc: NatsConnection, config: Config, subject: string) {
-  const answer = await nc.request(subject, undefined, { timeout: 1_000 }).then(
-    (m) => m.string(),
-    () => undefined, // no responders (or no answer): nobody holds the id
-  );
-  if (answer !== undefined) {
-    throw new ConfigError(
-      `DOWNLINK_INSTANCE_ID=${config.instanceId} is in use by a running process (${answer}) in namespace ${config.namespace}: give each process its own`,
-    );
-  }
-  return nc.subscribe(subject, {
-    callback: (_err, msg) => {
-      msg.respond(`pid ${process.pid}`);
-    },
-  });
-}
 
 function isEntryPoint(): boolean {
   const meta = import.meta as ImportMeta & { main?: boolean };

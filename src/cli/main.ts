@@ -7,15 +7,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.ts";
-import { createDataCipher } from "../crypto/data_key.ts";
-import { createSql, type Sql } from "../store/db.ts";
-import { runMigrations } from "../store/migrations.ts";
-import { checkDataKey } from "../store/data_key_check.ts";
-import {
-  type ClientStore,
-  ClientStoreError,
-  createPostgresClientStore,
-} from "../store/client_store.ts";
+import type { Sql } from "../store/db.ts";
+import { type ClientStore, ClientStoreError } from "../store/client_store.ts";
 import { newNonce, signedHeaders } from "../http/signing.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 import { API_COMMANDS, type ApiCommand, apiErrorLines, UsageError } from "./api_commands.ts";
@@ -133,14 +126,14 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
     }
     const options = parse(rest, entry.spec);
     const config = loadConfig(env);
-    const sql = createSql(config, { max: 2 });
+    // Loaded here, not at the top: the root brings every role's modules, which help, sign and
+    // the API commands do not need.
+    const { openStorage } = await import("../composition_root.ts");
+    // Migrated, and the data key checked: a client made under a wrong key would have a secret
+    // the API cannot open.
+    const storage = await openStorage(config, { poolSize: 2 });
     try {
-      await runMigrations(sql, config.dbSchema);
-      const cipher = createDataCipher(config.dataKey);
-      // A client made under a wrong key would have a secret the API cannot open.
-      await checkDataKey(sql, cipher, config.dbSchema);
-      const store = createPostgresClientStore(sql, cipher);
-      const result = await entry.run(options, store, sql);
+      const result = await entry.run(options, storage.clients, storage.sql);
       if (options.out !== undefined) {
         // A secret goes to a file only its owner can read, never through the terminal.
         mkdirSync(dirname(options.out), { recursive: true });
@@ -153,7 +146,7 @@ export async function runCli(argv: string[], io: CliIo = {}): Promise<number> {
       }
       return 0;
     } finally {
-      await sql.end({ timeout: 1 });
+      await storage.close();
     }
   } catch (e) {
     if (e instanceof DownlinkApiError) {

@@ -11,7 +11,7 @@ import { watchConnection } from "../bus/connection_watch.ts";
 import { createPostgresNonceStore } from "../store/nonce_store.ts";
 import { createPostgresGate, type PostgresGate } from "../store/postgres_gate.ts";
 import { createDeviceReader, type DeviceReader } from "../store/device_list.ts";
-import { createSql } from "../store/db.ts";
+import type { Sql } from "../store/db.ts";
 import {
   createDeviceRequestReader,
   createDeviceRequestStore,
@@ -29,6 +29,9 @@ export interface ApiRoleOptions {
   /** Checks of the dependencies other than Postgres (the role checks Postgres through its gate,
    * and names it first). */
   readiness: Readiness;
+  /** A pool of its own for the readiness probe of Postgres (one connection is enough); the role
+   * ends it when it stops. */
+  probeSql: Sql;
   /** Overrides config.port (0 = ephemeral). */
   port?: number;
   /** How long a client lookup is trusted (default 2 s). */
@@ -64,12 +67,11 @@ export async function startApiRole(
   opts: ApiRoleOptions,
 ): Promise<RunningApiRole> {
   const { config, log, clock, sql, nc, cipher } = ctx;
-  const { shard } = opts;
+  const { shard, probeSql } = opts;
   const relay = await startOutboxRelay(ctx, { shard });
   // The API's statements answer 503 within the deadline while Postgres is away (the relay's and
   // the shard's are not gated: they wait and retry). Its clock is the host's real one, even
   // where a test moves `clock` by hand: it is compared with Postgres' clock.
-  const probeSql = createSql(config, { max: 1 });
   const gate = createPostgresGate(sql, {
     log,
     probeSql,

@@ -3,17 +3,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
-import { connectNats } from "../../src/bus/nats.ts";
 import { broadcastPressure, watchPressure } from "../../src/bus/pressure_broadcast.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import { loadConfig } from "../../src/config.ts";
 import { testEnv } from "../support/test_env.ts";
 import { eventually } from "../support/api_fixtures.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 test("an API refuses while a shard says it is behind, and not once the word is stale", async () => {
   const config = loadConfig(testEnv());
   const subject = topologyNames(config.namespace).pressureSubject;
-  const nc = await connectNats(config.natsUrl, "pressure-test");
+  const nc = await openNats(config.natsUrl, "pressure-test");
   const clock = new SimulatedClock();
   clock.set(1_000_000);
   let reason: string | undefined = "lifecycle commits take 3.1 s (limit 2 s)";

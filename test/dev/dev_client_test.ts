@@ -6,13 +6,12 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
-import { createDataCipher } from "../../src/crypto/data_key.ts";
-import { createSql, type Sql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
-import { type ClientStore, createPostgresClientStore } from "../../src/store/client_store.ts";
+import type { Sql } from "../../src/store/db.ts";
+import type { ClientStore } from "../../src/store/client_store.ts";
 import { ensureDevClient } from "../../src/dev/dev_client.ts";
 import { resolveCredentials } from "../../src/cli/api_credentials.ts";
 import { testEnv, uniqueName } from "../support/test_env.ts";
+import { openStorage } from "../../src/composition_root.ts";
 
 let sql: Sql;
 let store: ClientStore;
@@ -22,9 +21,7 @@ let dir: string;
 before(async () => {
   schema = uniqueName();
   const config = loadConfig(testEnv({ DOWNLINK_NAMESPACE: schema, DOWNLINK_DB_SCHEMA: schema }));
-  sql = createSql(config, { max: 2 });
-  await runMigrations(sql, config.dbSchema);
-  store = createPostgresClientStore(sql, createDataCipher(config.dataKey));
+  ({ sql, clients: store } = await openStorage(config, { poolSize: 2 }));
   dir = mkdtempSync(join(tmpdir(), "downlink-dev-client-"));
 });
 after(async () => {

@@ -8,7 +8,7 @@ import {
   storedDeviceRequestEvent,
 } from "../../src/device/device_request.ts";
 import type { RequestFact } from "../../src/bus/messages.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
+import { vendor } from "../../src/composition_root.ts";
 
 const timing = { graceMs: 5_000, expiryMs: 60_000 };
 const fact = (method: string, tid = "tid-1", gateway = "DOCK.1"): RequestFact => ({
@@ -27,12 +27,12 @@ test("one id per gateway and tid: the same request sent again is the same reques
 });
 
 test("a request Downlink can answer gets an auto-answer time; every request an expiry", () => {
-  const auto = newDeviceRequest(fact("flight_areas_get"), 3, timing, djiAdapter);
+  const auto = newDeviceRequest(fact("flight_areas_get"), 3, timing, vendor);
   assert.equal(auto.status, "PENDING");
   assert.equal(auto.partition, 3);
   assert.equal(auto.auto_answer_at, 1_800_000_005_000);
   assert.equal(auto.expires_at, 1_800_000_060_000);
-  const waits = newDeviceRequest(fact("storage_config_get"), 3, timing, djiAdapter);
+  const waits = newDeviceRequest(fact("storage_config_get"), 3, timing, vendor);
   assert.equal(waits.auto_answer_at, undefined);
   assert.equal(waits.expires_at, 1_800_000_060_000);
   // A grace no shorter than the expiry would answer a dock that gave up: no auto-answer.
@@ -40,13 +40,13 @@ test("a request Downlink can answer gets an auto-answer time; every request an e
     fact("offline_map_get"),
     3,
     { graceMs: 60_000, expiryMs: 60_000 },
-    djiAdapter,
+    vendor,
   );
   assert.equal(late.auto_answer_at, undefined);
 });
 
 test("the view and the event say what came, with RFC 3339 times; the event id is the request's", () => {
-  const r = newDeviceRequest(fact("flight_areas_get"), 0, timing, djiAdapter);
+  const r = newDeviceRequest(fact("flight_areas_get"), 0, timing, vendor);
   assert.deepEqual(deviceRequestView(r), {
     request_id: r.request_id,
     device_id: "DOCK.1",
@@ -66,7 +66,7 @@ test("the view and the event say what came, with RFC 3339 times; the event id is
   assert.equal(event.request_id, r.request_id);
   assert.equal(event.occurred_at, "2027-01-15T08:00:00.000Z");
   assert.equal(
-    deviceRequestEvent(newDeviceRequest(fact("flight_areas_get"), 0, timing, djiAdapter)).event_id,
+    deviceRequestEvent(newDeviceRequest(fact("flight_areas_get"), 0, timing, vendor)).event_id,
     event.event_id,
   );
   const stored = storedDeviceRequestEvent(event);

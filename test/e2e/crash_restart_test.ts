@@ -5,13 +5,12 @@ import process from "node:process";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { loadConfig } from "../../src/config.ts";
-import { createSql } from "../../src/store/db.ts";
-import { createDataCipher } from "../../src/crypto/data_key.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
 import { seedCommand } from "../support/api_fixtures.ts";
 import { dropNamespace, testEnv } from "../support/harness.ts";
+import { dataCipher, openPostgres } from "../../src/composition_root.ts";
 
 const env = testEnv({
   DOWNLINK_LOG_LEVEL: "info",
@@ -77,9 +76,9 @@ async function waitTerminal(http: DownlinkClient, id: string, ms: number) {
 
 test("commands in flight at a SIGKILL all end right, at their original deadlines", async () => {
   const first = await startDownlinkProcess();
-  const sql = createSql(config, { max: 2 });
+  const sql = openPostgres(config, { poolSize: 2 });
   const prefix = `dock-${crypto.randomUUID().slice(0, 8)}`;
-  const { client, secret } = await createPostgresClientStore(sql, createDataCipher(config.dataKey))
+  const { client, secret } = await createPostgresClientStore(sql, dataCipher(config))
     .createClient({
       tenantId: `tenant_${prefix.slice(5)}`,
       name: "crash",

@@ -4,13 +4,13 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { loadConfig } from "../../src/config.ts";
-import { type Downlink, startDownlink } from "../../src/main.ts";
+import { type Downlink, startDownlink } from "../../src/composition_root.ts";
 import { createLogger } from "../../src/log.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient } from "../../src/client/downlink_client.ts";
-import { connectNats } from "../../src/bus/nats.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";
 import { dropNamespace, testEnv } from "../support/harness.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 const OFFLINE_AFTER_SECONDS = 3;
 const config = loadConfig(testEnv({
@@ -50,7 +50,7 @@ test("a restarted Downlink knows the dock is online, and takes it offline by its
     first.context.sql,
     first.context.cipher,
   ).createClient({ tenantId: `tenant_${sn.slice(8)}`, name: "presence restart", devices: [sn] });
-  const nc = await connectNats(config.natsUrl, "presence-restart-test");
+  const nc = await openNats(config.natsUrl, "presence-restart-test");
   const events: DeviceEvent[] = [];
   const sub = nc.subscribe(`downlink.device.${sn}.*`);
   void (async () => {

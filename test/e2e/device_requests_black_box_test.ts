@@ -5,9 +5,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { connectNats } from "../../src/bus/nats.ts";
 import { type BlackBox, type DockEar, startBlackBox, until } from "../support/black_box.ts";
 import { streamEvents } from "../support/stream_events.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 const GRACE_SECONDS = 1;
 const sn = `bb-req-${crypto.randomUUID().slice(0, 8)}`;
@@ -114,7 +114,7 @@ test("a dock played with mosquitto_pub/sub sends a request, a client answers it 
   assert.equal(byDownlink.answered_by, "downlink");
 
   // Each request was announced once on the events stream.
-  const nc = await connectNats(loadConfig(bb.env).natsUrl, "black-box");
+  const nc = await openNats(loadConfig(bb.env).natsUrl, "black-box");
   try {
     const events = await until("two request events in the stream", async () => {
       const all = await streamEvents(nc, `downlink.device.${sn}.request`) as any[];

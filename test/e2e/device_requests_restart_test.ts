@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
 import { loadConfig } from "../../src/config.ts";
-import { type Downlink, startDownlink } from "../../src/main.ts";
+import { type Downlink, startDownlink } from "../../src/composition_root.ts";
 import { createLogger } from "../../src/log.ts";
 import { dropNamespace, testEnv } from "../support/harness.ts";
 

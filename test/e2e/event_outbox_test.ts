@@ -4,13 +4,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
-import { createEventPublisher } from "../../src/bus/event_publisher.ts";
-import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { loadConfig } from "../../src/config.ts";
-import { createSql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
-import { connectNats } from "../../src/bus/nats.ts";
-import { systemClock } from "../../src/time.ts";
+import { createLogger } from "../../src/log.ts";
 import {
   eventSubject,
   type LifecycleEvent,
@@ -19,6 +14,7 @@ import {
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { startHarness, testEnv } from "../support/harness.ts";
 import { streamEvents } from "../support/stream_events.ts";
+import { openNats, openStorage, startDownlink } from "../../src/composition_root.ts";
 
 let f: LifecycleFixture;
 let dock: DockSimulator;
@@ -55,8 +51,8 @@ test("a finished command's events are in the stream once each, in order, and lea
 test("events a crashed process committed are published, once and in order, by the partition's next owner", async () => {
   const env = testEnv();
   const config = loadConfig(env);
-  const sql = createSql(config, { max: 1 });
-  const nc = await connectNats(config.natsUrl, "event-outbox-test");
+  const { sql, close } = await openStorage(config, { poolSize: 1 });
+  const nc = await openNats(config.natsUrl, "event-outbox-test");
   const tenant = `tenant_${crypto.randomUUID().slice(0, 8)}`;
   const command_id = crypto.randomUUID();
   const event = (type: "delivered" | "completed", status: "DELIVERED" | "SUCCEEDED") =>
@@ -77,14 +73,13 @@ test("events a crashed process committed are published, once and in order, by th
   try {
     // What a process killed after its commit leaves: two events of one command in the outbox,
     // the first of them published already (its row's deletion was lost with the process).
-    await runMigrations(sql, config.dbSchema);
     for (const e of [delivered, completed]) {
       await sql`insert into event_outbox (event_id, partition, command_id, subject, body)
         values (${e.event_id}, 1, ${command_id}, ${e.subject}, ${e.body})`;
     }
-    const publisher = createAckedPublisher(nc, { clock: systemClock });
-    await createEventPublisher(publisher).publish(delivered);
-    publisher.close();
+    const killed = await startDownlink(config, { log: createLogger("silent"), roles: new Set() });
+    await killed.context.events.publish(delivered);
+    await killed.stop();
 
     harness = await startHarness({ env });
     const [{ n }] = await sql`select count(*)::int as n from event_outbox`;
@@ -100,6 +95,6 @@ test("events a crashed process committed are published, once and in order, by th
   } finally {
     await harness?.stop();
     await nc.close();
-    await sql.end({ timeout: 1 });
+    await close();
   }
 });

@@ -8,11 +8,11 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { loadConfig } from "../../src/config.ts";
-import { connectNats } from "../../src/bus/nats.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { SEED_COMMAND } from "../../src/vendors/dji/seed_command.ts";
 import { type BlackBox, type DockEar, startBlackBox, until } from "../support/black_box.ts";
 import { streamEvents } from "../support/stream_events.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 const PREFIX = `bbj-${crypto.randomUUID().slice(0, 8)}`;
 const tenant = `bbj_${crypto.randomUUID().slice(0, 8)}`;
@@ -44,7 +44,7 @@ before(async () => {
     "thing/product/+/events_reply",
     "sys/product/+/status_reply",
   ]);
-  nc = await connectNats(loadConfig(bb.env).natsUrl, "jobs-black-box");
+  nc = await openNats(loadConfig(bb.env).natsUrl, "jobs-black-box");
 });
 
 after(async () => {

@@ -5,7 +5,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { connectNats } from "../../src/bus/nats.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";
 import {
@@ -16,6 +15,7 @@ import {
 } from "../support/black_box.ts";
 import { seedCommand } from "../support/api_fixtures.ts";
 import { streamEvents } from "../support/stream_events.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 // Long enough for the CLI (a few seconds to start on a loaded 2-core machine) to see the dock
 // online before its silence makes it offline.
@@ -159,7 +159,7 @@ test("a dock played with mosquitto_pub/sub: presence, a command held while it is
 
   // Silent again: offline again. The stream holds the story, in order.
   await until("offline again", async () => (await device(sn)).online === false ? true : undefined);
-  const nc = await connectNats(loadConfig(bb.env).natsUrl, "black-box");
+  const nc = await openNats(loadConfig(bb.env).natsUrl, "black-box");
   try {
     const events = await until("four presence changes in the stream", async () => {
       const all = (await streamEvents(nc, `downlink.device.${sn}.*`)) as unknown as DeviceEvent[];

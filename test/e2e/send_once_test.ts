@@ -4,14 +4,12 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
-import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { partitionOf } from "../../src/command/partition.ts";
-import { systemClock } from "../../src/time.ts";
-import { createSql } from "../../src/store/db.ts";
 import { createLifecycleStore } from "../../src/store/lifecycle_store.ts";
 import type { CommandDispatch } from "../../src/bus/messages.ts";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { uniqueName } from "../support/harness.ts";
+import { openPostgres } from "../../src/composition_root.ts";
 
 const docks: DockSimulator[] = [];
 const fixtures: LifecycleFixture[] = [];
@@ -31,7 +29,7 @@ test("a dispatch of a finished command delivered again as new is not sent to the
 
   // What JetStream hands a shard after nats-server lost its consumer's acks: the command's
   // dispatch again, as a first delivery.
-  const { sql, nc, names, config } = f.harness.downlink.context;
+  const { sql, names, config, publisher } = f.harness.downlink.context;
   const [row] = await sql`select * from commands where command_id = ${id}`;
   const dispatch: CommandDispatch = {
     kind: "command",
@@ -48,13 +46,11 @@ test("a dispatch of a finished command delivered again as new is not sent to the
     deadline_at: Date.now() + 10_000,
     payload_enc: Buffer.from(row.payload_enc).toString("base64"),
   };
-  const publisher = createAckedPublisher(nc, { clock: systemClock });
   await publisher.publish(
     names.commandSubject(partitionOf(sn, config.partitions), sn),
     new TextEncoder().encode(JSON.stringify(dispatch)),
     uniqueName("again"),
   );
-  publisher.close();
   await new Promise((r) => setTimeout(r, 1_000));
   assert.equal(dock.received.filter((c) => c.tid === id).length, 1, "received once");
   assert.equal((await f.get(id)).status, "SUCCEEDED");
@@ -74,7 +70,7 @@ test("a command claimed for sending before a crash is not sent again by the rest
   // command claimed for sending, its row still ACCEPTED.
   await first.harness.downlink.stop();
   await first.nc.close();
-  const direct = createSql(first.harness.config, { max: 1 });
+  const direct = openPostgres(first.harness.config, { poolSize: 1 });
   await direct`update commands set status = 'ACCEPTED', delivered_at = null, snapshot = null
     where command_id = ${id}`;
   const [{ sending_at }] = await direct`select sending_at from in_flight_commands

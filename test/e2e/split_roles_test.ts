@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
-import { type Downlink, startDownlink } from "../../src/main.ts";
+import { type Downlink, startDownlink } from "../../src/composition_root.ts";
 import { createLogger } from "../../src/log.ts";
 
 let f: LifecycleFixture;

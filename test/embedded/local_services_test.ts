@@ -10,12 +10,12 @@ import process from "node:process";
 import postgres from "postgres";
 import mqtt from "mqtt";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connectNats } from "../../src/bus/nats.ts";
 import { ensureLocalServices } from "../../src/embedded/local_services.ts";
 import { MissingBinaryError } from "../../src/embedded/server_binary.ts";
 import { serviceUser } from "../../src/embedded/service_user.ts";
 import { portAnswers } from "../../src/embedded/port_answers.ts";
 import { freePort } from "../../bench/loopback_port.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 const dirs: string[] = [];
 after(() => {
@@ -93,7 +93,7 @@ test("where nothing answers, embedded PostgreSQL, NATS and Mosquitto start, keep
     await sql`insert into kept values (42)`;
     await sql.end();
 
-    const nc = await connectNats(first.urls.NATS_URL, "embedded-test");
+    const nc = await openNats(first.urls.NATS_URL, "embedded-test");
     await (await jetstreamManager(nc)).streams.add({ name: "KEPT", subjects: ["kept.>"] });
     await nc.close();
 
@@ -112,7 +112,7 @@ test("where nothing answers, embedded PostgreSQL, NATS and Mosquitto start, keep
     const sql = postgres(second.urls.DATABASE_URL, { max: 1, onnotice: () => {} });
     assert.deepEqual([...await sql`select x from kept`], [{ x: 42 }]);
     await sql.end();
-    const nc = await connectNats(second.urls.NATS_URL, "embedded-test");
+    const nc = await openNats(second.urls.NATS_URL, "embedded-test");
     const info = await (await jetstreamManager(nc)).streams.info("KEPT");
     assert.deepEqual(info.config.subjects, ["kept.>"]);
     await nc.close();

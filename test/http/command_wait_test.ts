@@ -9,7 +9,7 @@ import {
   type TestClient,
 } from "../support/api_fixtures.ts";
 import { COMMANDS_PATH } from "../../src/client/downlink_client.ts";
-import { startApiRole } from "../../src/http/api_role.ts";
+import { startDownlink } from "../../src/composition_root.ts";
 import { createDownlinkClient } from "../../src/client/downlink_client.ts";
 import { eventSubject } from "../../src/command/lifecycle_event.ts";
 
@@ -173,7 +173,13 @@ describe("GET /api/v1/open/downlink/commands/{id}/wait", () => {
   });
 
   test("stopping the api answers pending waits at once with the state they read", async () => {
-    const api = await startApiRole(f.ctx, { port: 0, readiness: async () => ({}) });
+    // A second api process on the same namespace, which the test stops.
+    const api = await startDownlink({ ...f.config, instanceId: "second-api" }, {
+      log: f.ctx.log,
+      roles: new Set(["api"]),
+      port: 0,
+      readiness: () => async () => ({}),
+    });
     const http = createDownlinkClient({
       baseUrl: `http://127.0.0.1:${api.port}`,
       clientId: caller.client_id,

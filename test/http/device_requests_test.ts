@@ -21,7 +21,7 @@ import {
   parseDeviceRequestReply,
 } from "../../src/http/device_requests.ts";
 import { ValidationError } from "../../src/http/errors.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
+import { vendor } from "../../src/composition_root.ts";
 
 let f: ApiFixture;
 const run = crypto.randomUUID().slice(0, 8);
@@ -51,7 +51,7 @@ async function arrange(
     },
     partitionOf(gateway, f.config.partitions),
     { graceMs: 5_000, expiryMs: ago + expiresIn },
-    djiAdapter,
+    vendor,
   );
   const outcome = await createDeviceRequestStore(f.sql).record(r, {
     ...storedDeviceRequestEvent(deviceRequestEvent(r)),

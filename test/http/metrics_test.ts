@@ -1,13 +1,11 @@
 // GET /metrics on a real api role: unsigned Prometheus text, HTTP responses counted by status,
-// the counters other roles hand in through startApiRole's `metrics` option, process memory and
-// how late the event loop runs.
+// process memory and how late the event loop runs (the counters other roles hand in are in
+// api_role_test.ts).
 import { after, before, describe, test } from "node:test";
 import { performance } from "node:perf_hooks";
 import { setTimeout } from "node:timers";
 import assert from "node:assert/strict";
 import { type ApiFixture, seedCommand, startApiFixture } from "../support/api_fixtures.ts";
-import { startApiRole } from "../../src/http/api_role.ts";
-import { roleCounters } from "../../src/metrics.ts";
 
 let f: ApiFixture;
 
@@ -102,26 +100,5 @@ describe("GET /metrics", () => {
     const now = (await scrape()).text;
     assert.equal(count(now) - count(before), 2);
     assert.match(now, /^downlink_http_accept_seconds_bucket\{le="\+Inf"\} \d+$/m);
-  });
-
-  test("shows the counters other roles hand to startApiRole, read at each scrape", async () => {
-    const shard: Record<string, number> = { transitions: 3 };
-    const bridge: Record<string, number> = { delivered: 2 };
-    const api = await startApiRole(f.ctx, {
-      port: 0,
-      readiness: async () => ({}),
-      metrics: roleCounters({ shard, bridge }),
-    });
-    try {
-      const baseUrl = `http://127.0.0.1:${api.port}`;
-      const first = (await scrape(baseUrl)).text;
-      assert.match(first, /^downlink_shard_transitions_total 3$/m);
-      assert.match(first, /^downlink_bridge_delivered_total 2$/m);
-
-      shard.transitions = 10;
-      assert.match((await scrape(baseUrl)).text, /^downlink_shard_transitions_total 10$/m);
-    } finally {
-      await api.stop();
-    }
   });
 });

@@ -16,8 +16,8 @@ import {
 import { cursorParam, limitParam, LIST_DEFAULT_LIMIT } from "../../src/http/list_query.ts";
 import { errorHandler, ValidationError } from "../../src/http/errors.ts";
 import { openApiDocument } from "../../src/http/openapi.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
 import type { Logger } from "../../src/log.ts";
+import { vendor } from "../../src/composition_root.ts";
 
 const listQuery = {
   cannot: "Cannot list things",
@@ -158,7 +158,7 @@ test("a route is served only as its definition documents it, signed or not", () 
 
 test("the document describes a served route from its definition", () => {
   const { table } = thingApp([]);
-  const doc = openApiDocument(table.routes, djiAdapter) as any;
+  const doc = openApiDocument(table.routes, vendor) as any;
   const op = doc.paths["/things/{id}"].get;
   assert.equal(op.operationId, "getThing");
   assert.deepEqual(op.parameters, [

@@ -19,7 +19,7 @@ import type { GatewayPresence } from "../../machines/device_shard_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import type { Logger } from "../../src/log.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
+import { vendor } from "../../src/composition_root.ts";
 
 const T0 = 1_700_000_000_000;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -96,7 +96,7 @@ function start(
     names: topologyNames("test"),
     store,
     writer,
-    vendor: djiAdapter,
+    vendor,
     clock,
     log: silent,
     count() {},

@@ -15,7 +15,7 @@ import {
 } from "../../src/device/device_request.ts";
 import type { RequestFact } from "../../src/bus/messages.ts";
 import { createLogger } from "../../src/log.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
+import { vendor } from "../../src/composition_root.ts";
 
 const START = 1_800_000_000_000;
 const GRACE_MS = 5_000;
@@ -114,7 +114,7 @@ function setup(mem = memoryStore()) {
   };
   const host = createDeviceRequestHost({
     store: mem.store,
-    vendor: djiAdapter,
+    vendor,
     outbox,
     events: {
       publish: (e) => {
@@ -177,11 +177,11 @@ test("a copy of a request whose event was committed and not published publishes 
   const mem = memoryStore();
   // An earlier take committed the row and its event, then died before publishing it.
   await mem.store.record(
-    { ...newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING, djiAdapter) },
+    { ...newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING, vendor) },
     {
       ...storedDeviceRequestEvent(
         deviceRequestEvent(
-          newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING, djiAdapter),
+          newDeviceRequest(fact("storage_config_get", "t1"), 0, TIMING, vendor),
         ),
       ),
       partition: 0,

@@ -5,15 +5,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Kvm } from "@nats-io/kv";
 import { SimulatedClock } from "xstate";
-import { connectNats } from "../../src/bus/nats.ts";
 import { startPartitionLeases } from "../../src/shard/partition_leases.ts";
 import { createLogger } from "../../src/log.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test("a lease is renewed when a third of its TTL has passed on its clock, and freed on stop", async () => {
-  const nc = await connectNats(NATS_URL, "test-partition-leases");
+  const nc = await openNats(NATS_URL, "test-partition-leases");
   const bucket = `test_leases_${crypto.randomUUID().slice(0, 8)}`;
   const kv = await new Kvm(nc).create(bucket, { ttl: 30_000, history: 1 });
   try {

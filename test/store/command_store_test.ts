@@ -11,8 +11,8 @@ import {
   createPostgresCommandStore,
   requestHash,
 } from "../../src/store/command_store.ts";
-import { createSql } from "../../src/store/db.ts";
 import { partitionOf } from "../../src/command/partition.ts";
+import { openPostgres } from "../../src/composition_root.ts";
 
 let f: ApiFixture;
 let store: CommandStore;
@@ -114,7 +114,7 @@ test("two accept statements that deadlock on crossed keys both end: the one Post
     W: crypto.randomUUID(),
     V: crypto.randomUUID(),
   };
-  const pools = [createSql(f.config, { max: 1 }), createSql(f.config, { max: 1 })];
+  const pools = [openPostgres(f.config, { poolSize: 1 }), openPostgres(f.config, { poolSize: 1 })];
   const [storeA, storeB] = pools.map((sql) => createPostgresCommandStore(sql, f.cipher));
   const holder = await f.sql.reserve();
   try {

@@ -4,15 +4,12 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { ConfigError, loadConfig } from "../../src/config.ts";
-import { startDownlink } from "../../src/main.ts";
+import { startDownlink } from "../../src/composition_root.ts";
 import { silentLogger } from "../../src/log.ts";
-import { createSql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
 import { checkDataKey } from "../../src/store/data_key_check.ts";
-import { createDataCipher } from "../../src/crypto/data_key.ts";
-import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { dropNamespace } from "../support/harness.ts";
 import { testEnv, uniqueName } from "../support/test_env.ts";
+import { dataCipher, openStorage } from "../../src/composition_root.ts";
 
 const KEY_A = Buffer.alloc(32, 0xa1).toString("base64");
 const KEY_B = Buffer.alloc(32, 0xb2).toString("base64");
@@ -54,22 +51,20 @@ test("a database from before the check is refused when its client secrets do not
   const ns = uniqueName();
   namespaces.push(ns);
   const a = configFor(ns, KEY_A);
-  const sql = createSql(a, { max: 1 });
+  const { sql, clients, close } = await openStorage(a, { poolSize: 1 });
   try {
-    await runMigrations(sql, ns);
-    const store = createPostgresClientStore(sql, createDataCipher(a.dataKey));
-    await store.createClient({ tenantId: uniqueName("acme"), name: "ops", devices: ["dock-1"] });
+    await clients.createClient({ tenantId: uniqueName("acme"), name: "ops", devices: ["dock-1"] });
     // As a database upgraded from version 5 has it: clients, but no check value yet.
     await sql`delete from data_key_check`;
 
     await assert.rejects(
-      checkDataKey(sql, createDataCipher(configFor(ns, KEY_B).dataKey), ns),
+      checkDataKey(sql, dataCipher(configFor(ns, KEY_B)), ns),
       /DOWNLINK_DATA_KEY does not open the data in/,
     );
     assert.equal((await sql`select count(*)::int as n from data_key_check`)[0].n, 0);
-    await checkDataKey(sql, createDataCipher(a.dataKey), ns);
+    await checkDataKey(sql, dataCipher(a), ns);
     assert.equal((await sql`select count(*)::int as n from data_key_check`)[0].n, 1);
   } finally {
-    await sql.end({ timeout: 1 });
+    await close();
   }
 });

@@ -3,8 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { createSql, type Sql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
+import type { Sql } from "../../src/store/db.ts";
 import {
   createDeviceRequestStore,
   type DeviceRequestStore,
@@ -15,7 +14,7 @@ import {
   storedDeviceRequestEvent,
 } from "../../src/device/device_request.ts";
 import { testEnv } from "../support/test_env.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
+import { openStorage, vendor } from "../../src/composition_root.ts";
 
 const config = loadConfig(testEnv());
 let sql: Sql;
@@ -23,8 +22,7 @@ let store: DeviceRequestStore;
 const NOW = Date.parse("2026-12-01T12:00:00Z");
 
 before(async () => {
-  sql = createSql(config, { max: 8 });
-  await runMigrations(sql, config.dbSchema);
+  ({ sql } = await openStorage(config, { poolSize: 8 }));
   store = createDeviceRequestStore(sql);
 });
 after(async () => {
@@ -42,7 +40,7 @@ async function arrange(method: string, partition = 1, at = NOW) {
     },
     partition,
     { graceMs: 5_000, expiryMs: 60_000 },
-    djiAdapter,
+    vendor,
   );
   const event = { ...storedDeviceRequestEvent(deviceRequestEvent(r)), partition };
   return { r, event, outcome: await store.record(r, event) };

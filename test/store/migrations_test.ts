@@ -1,16 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { createSql } from "../../src/store/db.ts";
 import { MIGRATIONS, runMigrations } from "../../src/store/migrations.ts";
 import { testEnv } from "../support/test_env.ts";
+import { openPostgres } from "../../src/composition_root.ts";
 
 test("instances starting at once apply each migration exactly once", async () => {
   const config = loadConfig(testEnv());
   const pools = [
-    createSql(config, { max: 1 }),
-    createSql(config, { max: 1 }),
-    createSql(config, { max: 1 }),
+    openPostgres(config, { poolSize: 1 }),
+    openPostgres(config, { poolSize: 1 }),
+    openPostgres(config, { poolSize: 1 }),
   ];
   try {
     const results = await Promise.all(pools.map((sql) => runMigrations(sql, config.dbSchema)));
@@ -44,7 +44,7 @@ test("instances starting at once apply each migration exactly once", async () =>
 
 test("upgrading to the in-flight table keeps every in-flight command, and only those", async () => {
   const config = loadConfig(testEnv());
-  const sql = createSql(config, { max: 1 });
+  const sql = openPostgres(config, { poolSize: 1 });
   try {
     // A deployment at version 3, with one command of each kind.
     await sql.unsafe(`create schema "${config.dbSchema}"`);

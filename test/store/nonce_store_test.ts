@@ -6,14 +6,14 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { SimulatedClock } from "xstate";
 import { type Config, loadConfig } from "../../src/config.ts";
-import { createSql, type Sql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
+import type { Sql } from "../../src/store/db.ts";
 import { createPostgresNonceStore, type PostgresNonceStore } from "../../src/store/nonce_store.ts";
 import { dependencyDown } from "../../src/http/errors.ts";
 import { newNonce } from "../../src/http/signing.ts";
 import { eventually } from "../support/api_fixtures.ts";
 import { startTcpProxy } from "../support/tcp_proxy.ts";
 import { testEnv } from "../support/test_env.ts";
+import { openPostgres, openStorage } from "../../src/composition_root.ts";
 
 const T0 = Date.parse("2026-04-22T12:00:00.000Z");
 
@@ -22,8 +22,7 @@ let sql: Sql;
 
 before(async () => {
   config = loadConfig(testEnv());
-  sql = createSql(config, { max: 4 });
-  await runMigrations(sql, config.dbSchema);
+  ({ sql } = await openStorage(config, { poolSize: 4 }));
 });
 after(async () => {
   await sql?.unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
@@ -107,7 +106,7 @@ test("claims of one turn share one statement, and a nonce twice in it is fresh o
 });
 
 test("the asynchronous commit of a claim does not leak into the pooled connection", async () => {
-  const one = createSql(config, { max: 1 });
+  const one = openPostgres(config, { poolSize: 1 });
   const { store } = storeOn(one);
   try {
     assert.equal(await store.claim("ak_w", newNonce(), 300), true);
@@ -121,7 +120,7 @@ test("the asynchronous commit of a claim does not leak into the pooled connectio
 });
 
 test("two API instances share their nonces, and race for one exactly once", async () => {
-  const other = createSql(config, { max: 2 });
+  const other = openPostgres(config, { poolSize: 2 });
   const a = storeOn(sql);
   const b = storeOn(other);
   try {
@@ -194,8 +193,8 @@ test("the prune returns how many it deleted and leaves unexpired nonces", () =>
 test("with Postgres unreachable a claim rejects with an error the API answers 503", async () => {
   const url = new URL(config.databaseUrl);
   const proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
-  const through = createSql({ ...config, databaseUrl: proxy.url(config.databaseUrl) }, {
-    max: 2,
+  const through = openPostgres({ ...config, databaseUrl: proxy.url(config.databaseUrl) }, {
+    poolSize: 2,
   });
   const { store } = storeOn(through);
   try {

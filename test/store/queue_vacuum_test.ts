@@ -2,8 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config.ts";
-import { createSql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
+import { openPostgres, openStorage } from "../../src/composition_root.ts";
 import { QUEUE_TABLES, startQueueVacuum } from "../../src/store/queue_vacuum.ts";
 import { createLogger } from "../../src/log.ts";
 import { systemClock } from "../../src/time.ts";
@@ -11,20 +10,19 @@ import { testEnv } from "../support/test_env.ts";
 
 test("a vacuum pass leaves no dead rows in the queue tables", async () => {
   const config = loadConfig(testEnv());
-  const sql = createSql(config, { max: 3 });
+  const { sql } = await openStorage(config, { poolSize: 3 });
   const log = createLogger("silent");
-  const a = startQueueVacuum(createSql(config, { max: 1 }), {
+  const a = startQueueVacuum(openPostgres(config, { poolSize: 1 }), {
     clock: systemClock,
     log,
     everyMs: 3_600_000,
   });
-  const b = startQueueVacuum(createSql(config, { max: 1 }), {
+  const b = startQueueVacuum(openPostgres(config, { poolSize: 1 }), {
     clock: systemClock,
     log,
     everyMs: 3_600_000,
   });
   try {
-    await runMigrations(sql, config.dbSchema);
     for (let i = 0; i < 3; i++) {
       await sql`insert into event_outbox (event_id, partition, subject, body)
         select gen_random_uuid(), 0, 's', 'b' from generate_series(1, 500)`;
@@ -58,21 +56,19 @@ test("a vacuum in another schema of the database does not stop this one", async 
   const log = createLogger("silent");
   const here = loadConfig(testEnv());
   const there = loadConfig(testEnv());
-  const sqlHere = createSql(here, { max: 2 });
-  const sqlThere = createSql(there, { max: 3 });
-  const vHere = startQueueVacuum(createSql(here, { max: 1 }), {
+  const { sql: sqlHere } = await openStorage(here, { poolSize: 2 });
+  const { sql: sqlThere } = await openStorage(there, { poolSize: 3 });
+  const vHere = startQueueVacuum(openPostgres(here, { poolSize: 1 }), {
     clock: systemClock,
     log,
     everyMs: 3_600_000,
   });
-  const vThere = startQueueVacuum(createSql(there, { max: 1 }), {
+  const vThere = startQueueVacuum(openPostgres(there, { poolSize: 1 }), {
     clock: systemClock,
     log,
     everyMs: 3_600_000,
   });
   try {
-    await runMigrations(sqlHere, here.dbSchema);
-    await runMigrations(sqlThere, there.dbSchema);
     // The other deployment's vacuum holds its lock and waits on a table we keep locked.
     let release!: () => void;
     const held = new Promise<void>((r) => release = r);
@@ -113,14 +109,13 @@ test("a vacuum in another schema of the database does not stop this one", async 
 
 test("a vacuum pass keeps an emptied queue table's pages (no exclusive lock to cut them)", async () => {
   const config = loadConfig(testEnv());
-  const sql = createSql(config, { max: 2 });
-  const v = startQueueVacuum(createSql(config, { max: 1 }), {
+  const { sql } = await openStorage(config, { poolSize: 2 });
+  const v = startQueueVacuum(openPostgres(config, { poolSize: 1 }), {
     clock: systemClock,
     log: createLogger("silent"),
     everyMs: 3_600_000,
   });
   try {
-    await runMigrations(sql, config.dbSchema);
     await sql`insert into event_outbox (event_id, partition, subject, body)
       select gen_random_uuid(), 0, 's', repeat('b', 200) from generate_series(1, 2000)`;
     await sql`delete from event_outbox`;
@@ -142,8 +137,8 @@ test("a vacuum pass keeps an emptied queue table's pages (no exclusive lock to c
 
 test("the vacuum's session dying mid-pass is a failed pass, not a crashed process", async () => {
   const config = loadConfig(testEnv());
-  const sql = createSql(config, { max: 2 });
-  const session = createSql(config, { max: 1 });
+  const { sql } = await openStorage(config, { poolSize: 2 });
+  const session = openPostgres(config, { poolSize: 1 });
   const warnings: string[] = [];
   const log = createLogger("silent");
   const v = startQueueVacuum(session, {
@@ -152,7 +147,6 @@ test("the vacuum's session dying mid-pass is a failed pass, not a crashed proces
     everyMs: 3_600_000,
   });
   try {
-    await runMigrations(sql, config.dbSchema);
     // The pass holds its advisory lock and waits on a table kept locked here; then its backend
     // is terminated, as when PostgreSQL restarts or an operator ends the session.
     let release!: () => void;
@@ -189,7 +183,7 @@ test("the vacuum's session dying mid-pass is a failed pass, not a crashed proces
 });
 
 test("the vacuum refuses a pooled client: its lock and VACUUM need one session", () => {
-  const sql = createSql(loadConfig(testEnv()), { max: 2 });
+  const sql = openPostgres(loadConfig(testEnv()), { poolSize: 2 });
   assert.throws(
     () => startQueueVacuum(sql, { clock: systemClock, log: createLogger("silent") }),
     /needs a client of its own with one connection \(max: 1\), got max 2/,

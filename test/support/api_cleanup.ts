@@ -1,15 +1,14 @@
-// Removes a test namespace (JetStream streams and buckets, Postgres schema) without loading
-// the composition root, so API tests run before the shard and bridge roles exist.
+// Removes a test namespace: its JetStream streams and buckets, and its Postgres schema.
 import type { Config } from "../../src/config.ts";
-import { connectNats, deleteNamespaceStreams } from "../../src/bus/nats.ts";
+import { deleteNamespaceStreams } from "../../src/bus/nats.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
-import { createSql } from "../../src/store/db.ts";
+import { openNats, openPostgres } from "../../src/composition_root.ts";
 
 export async function dropNamespace(config: Config): Promise<void> {
-  const nc = await connectNats(config.natsUrl, "api-fixture-cleanup");
+  const nc = await openNats(config.natsUrl, "test-cleanup");
   await deleteNamespaceStreams(nc, topologyNames(config.namespace));
   await nc.close();
-  const sql = createSql(config, { max: 1 });
+  const sql = openPostgres(config, { poolSize: 1 });
   await sql.unsafe(`drop schema if exists "${config.dbSchema}" cascade`);
   await sql.end({ timeout: 1 });
 }

@@ -1,27 +1,21 @@
 // A real api role (HTTP server + outbox relay) on the machine's Postgres and NATS, in its own
 // namespace and schema, with helpers to make API clients; stop() removes what it created.
-import { type Config, loadConfig } from "../../src/config.ts";
+// The role is wired by the composition root, as in production.
+import type { Hono } from "hono";
+import { type Config, loadConfig, type Role } from "../../src/config.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import { type Clock, systemClock } from "../../src/time.ts";
-import { createSql, type Sql } from "../../src/store/db.ts";
-import { runMigrations } from "../../src/store/migrations.ts";
-import { connectNats, ensureStreams } from "../../src/bus/nats.ts";
+import type { Sql } from "../../src/store/db.ts";
 import { type TopologyNames, topologyNames } from "../../src/bus/subjects.ts";
-import { createEventPublisher } from "../../src/bus/event_publisher.ts";
-import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
-import { createDataCipher, type DataCipher } from "../../src/crypto/data_key.ts";
+import type { DataCipher } from "../../src/crypto/data_key.ts";
 import type { RoleContext } from "../../src/role_context.ts";
-import { type RunningApiRole, startApiRole } from "../../src/http/api_role.ts";
-import {
-  type ClientStore,
-  createPostgresClientStore,
-  type NewClient,
-} from "../../src/store/client_store.ts";
+import type { ApiEnv } from "../../src/http/api_env.ts";
+import type { ClientStore, NewClient } from "../../src/store/client_store.ts";
+import { openNats, openStorage, startDownlink } from "../../src/composition_root.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { dropNamespace } from "./api_cleanup.ts";
 import { testEnv } from "./test_env.ts";
-import { djiAdapter } from "../../src/vendors/dji/dji_adapter.ts";
 
 export interface TestClient {
   tenant_id: string;
@@ -39,7 +33,7 @@ export interface ApiFixture {
   names: TopologyNames;
   cipher: DataCipher;
   ctx: RoleContext;
-  api?: RunningApiRole;
+  api?: { port: number; app: Hono<ApiEnv> };
   baseUrl: string;
   clients: ClientStore;
   createClient(options?: Partial<NewClient>): Promise<TestClient>;
@@ -66,12 +60,10 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const config = loadConfig(testEnv(options.env));
   const clock = options.clock ?? systemClock;
   const log = options.log ?? createLogger(config.logLevel, { ns: config.namespace });
-  const sql = createSql(config, { max: 4 });
-  await runMigrations(sql, config.dbSchema);
-  const nc = await connectNats(config.natsUrl, `test-${config.namespace}`);
+  // Direct connections for arranging and asserting, never through a proxy.
+  const { sql, cipher, clients } = await openStorage(config, { poolSize: 4 });
+  const nc = await openNats(config.natsUrl, `test-${config.namespace}`);
   const names = topologyNames(config.namespace);
-  await ensureStreams(nc, names);
-  const cipher = createDataCipher(config.dataKey);
 
   // The role's own connections, possibly through proxies the test controls.
   const roleConfig = {
@@ -79,28 +71,19 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     databaseUrl: options.databaseUrl ?? config.databaseUrl,
     natsUrl: options.natsUrl ?? config.natsUrl,
   };
-  const roleSql = options.databaseUrl ? createSql(roleConfig, { max: 4 }) : sql;
-  const roleNc = options.natsUrl ? await connectNats(roleConfig.natsUrl, "test-role") : nc;
-  const publisher = createAckedPublisher(roleNc, { clock });
-  const ctx: RoleContext = {
-    config: roleConfig,
+  const downlink = await startDownlink(roleConfig, {
     log,
     clock,
-    sql: roleSql,
-    nc: roleNc,
-    names,
-    cipher,
-    publisher,
-    events: createEventPublisher(publisher),
-    vendor: djiAdapter,
-  };
-  const api = options.serve === false ? undefined : await startApiRole(ctx, {
+    roles: new Set<Role>(options.serve === false ? [] : ["api"]),
+    natsName: "test-role",
     port: 0,
-    readiness: options.readiness ?? (async () => ({
-      nats: !roleNc.isClosed() && await roleNc.flush().then(() => true, () => false),
-    })),
+    readiness: (ctx) =>
+      options.readiness ?? (async () => ({
+        nats: !ctx.nc.isClosed() && await ctx.nc.flush().then(() => true, () => false),
+      })),
   });
-  const clients = createPostgresClientStore(sql, cipher);
+  const ctx = downlink.context;
+  const api = downlink.app && { port: downlink.port!, app: downlink.app };
   const baseUrl = `http://127.0.0.1:${api?.port ?? 0}`;
 
   return {
@@ -135,9 +118,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
       };
     },
     async stop() {
-      await api?.stop();
-      if (roleNc !== nc) await roleNc.close().catch(() => {});
-      if (roleSql !== sql) await roleSql.end({ timeout: 1 }).catch(() => {});
+      await downlink.stop();
       await nc.close().catch(() => {});
       await sql.end({ timeout: 1 });
       await dropNamespace(config);

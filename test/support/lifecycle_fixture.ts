@@ -5,8 +5,8 @@ import { type Harness, startHarness } from "./harness.ts";
 import { seedCommand } from "./api_fixtures.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
-import { connectNats } from "../../src/bus/nats.ts";
 import { type LifecycleEvent, UNOWNED_PROBLEM_SUBJECT } from "../../src/command/lifecycle_event.ts";
+import { openNats } from "../../src/composition_root.ts";
 
 export interface LifecycleFixture {
   harness: Harness;
@@ -50,7 +50,7 @@ export async function startLifecycleFixture(
     clientId: client.client_id,
     secret,
   });
-  const nc = await connectNats(harness.config.natsUrl, "lifecycle-test");
+  const nc = await openNats(harness.config.natsUrl, "lifecycle-test");
   const events: LifecycleEvent[] = [];
   const unownedProblems: LifecycleEvent[] = [];
   const collect = (sub: Subscription, into: LifecycleEvent[]) =>
