@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type Config, ConfigError, DEFAULT_SERVICE_URLS, loadConfig } from "./config.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { limitHeapGrowth } from "./process_memory.ts";
+import { limitHeapGrowth } from "./heap_growth.ts";
 import { type Clock, systemClock } from "./time.ts";
 import { createSql } from "./store/db.ts";
 import { runMigrations } from "./store/migrations.ts";
@@ -284,7 +284,10 @@ async function main(argv: string[]): Promise<void> {
       throw new ConfigError("--demo runs in development only, got DOWNLINK_ENV=production");
     }
     // A process-wide setting, so here and not in startDownlink, which tests run in their own.
-    limitHeapGrowth(config.heapGrowthPercent);
+    limitHeapGrowth({
+      percent: config.heapGrowthPercent,
+      heldBelowBytes: config.heapGrowthHeldBelowBytes,
+    });
     if (demo && !config.roles.has("api")) {
       throw new ConfigError(`--demo needs the api role, got DOWNLINK_ROLES=${[...config.roles]}`);
     }
