@@ -152,3 +152,20 @@ test("a live heap past the threshold is not held: far fewer full collections", a
     `old generation ${past.largestOldMiB} MiB past the threshold, ${held.largestOldMiB} MiB held`,
   );
 });
+
+test("a running sampler does not keep the process alive, on Node or on Deno", async () => {
+  const script = `import { limitHeapGrowth } from "./src/heap_growth.ts";
+    limitHeapGrowth({ percent: 40, heldBelowBytes: 128 * 2 ** 20 });`;
+  const runtimes: Array<[string, string[]]> = [
+    ["node", ["--import", "tsx", "--input-type=module", "-e", script]],
+    ["node_modules/.bin/deno", ["eval", script]],
+  ];
+  for (const [command, args] of runtimes) {
+    // A sampler that held the process would run until the timeout kills it.
+    const exit = await new Promise<{ code: number | null; killed: boolean }>((resolve) => {
+      const child = execFile(command, args, { timeout: 15_000 }, () => {});
+      child.on("exit", (code) => resolve({ code, killed: child.killed }));
+    });
+    assert.deepEqual(exit, { code: 0, killed: false }, command);
+  }
+});
