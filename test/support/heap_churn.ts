@@ -1,4 +1,4 @@
-// A child process for process_memory_test: keeps about 40 MiB of objects alive while replacing
+// A child process for heap_growth_test: keeps about 40 MiB of objects alive while replacing
 // them at random (so the replaced ones die old, in the old generation, like a command that
 // lived for a few seconds), and prints the largest old generation it saw, in MiB, the full
 // collections during the churn, the growth given to V8 at the end, and the live objects a full
