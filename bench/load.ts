@@ -4,7 +4,8 @@
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 
 export type Submit = (deviceId: string, key: string, timeoutSeconds: number) => Promise<
-  { status: number; commandId?: string }
+  // `refusal`: why a non-202 was answered (status and message), to tell overload from faults.
+  { status: number; commandId?: string; refusal?: string }
 >;
 
 /** The seed's payload, as a caller would send it. */
@@ -142,16 +143,22 @@ export async function submitMany(
   concurrency: number,
   keyPrefix: string,
   timeoutSeconds: number,
-): Promise<{ accepted: number; errors: number }> {
+): Promise<{ accepted: number; errors: number; refusals: Record<string, number> }> {
   let next = 0, accepted = 0, errors = 0;
+  const refusals: Record<string, number> = {};
   const worker = async () => {
     while (next < count) {
       const i = next++;
       const res = await submit(devices[i % devices.length], `${keyPrefix}-${i}`, timeoutSeconds);
       if (res.status === 202) accepted++;
-      else errors++;
+      else {
+        errors++;
+        // Figures (a lag of 2.3 s, a count) differ at each refusal: counted by their wording.
+        const why = (res.refusal ?? String(res.status)).replace(/\d+(\.\d+)?/g, "N");
+        refusals[why] = (refusals[why] ?? 0) + 1;
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { accepted, errors };
+  return { accepted, errors, refusals };
 }

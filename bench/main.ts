@@ -130,11 +130,18 @@ async function main() {
         timeout_seconds: timeoutSeconds,
         payload,
       });
-      return { status: res.status, commandId: res.body.command_id as string | undefined };
+      return {
+        status: res.status,
+        commandId: res.body.command_id as string | undefined,
+        refusal: res.status === 202 ? undefined : `${res.status} ${String(res.body.message)}`,
+      };
     };
     // A refused or reset connection is an error of the run, counted like a non-202.
     const submit: Submit = (deviceId, key, timeoutSeconds) =>
-      submitOnce(deviceId, key, timeoutSeconds).catch(() => ({ status: 0 }));
+      submitOnce(deviceId, key, timeoutSeconds).catch((err) => ({
+        status: 0,
+        refusal: `connection: ${err?.code ?? err?.message ?? err}`,
+      }));
     const completed = new EventWatch(nc, created.tenant_id, "completed");
     const dockSns = docks.sns;
 
@@ -212,6 +219,7 @@ async function main() {
     const t0 = performance.now();
     const many = await submitMany(submit, silent, plan.inflight, 64, "mem", 300);
     const acceptSeconds = (performance.now() - t0) / 1000;
+    log(`memory: ${many.accepted} accepted, refused: ${JSON.stringify(many.refusals)}`);
     await waitUntil(() => delivered.count >= many.accepted, 300_000, "all in-flight delivered");
     delivered.stop();
     await new Promise((r) => setTimeout(r, 1000));
@@ -230,6 +238,7 @@ async function main() {
     const perCommand = (loadedRss - idleRss) / inFlight;
     results.memory = {
       accepted: many.accepted,
+      refusals: many.refusals,
       in_flight: inFlight,
       in_flight_at_burst: inFlightAtBurst,
       devices: plan.inflightDevices,

@@ -38,8 +38,10 @@ const Env = Type.Object({
   DOWNLINK_MAX_IN_FLIGHT: Type.Integer({ default: 200_000, minimum: 1 }),
   // V8 lets its old generation grow up to four times the live objects between collections: at
   // 200 commands/s Downlink's RSS swung 155-260 MiB; held to 40 % it stays within ±6 % (see
-  // process_memory.ts). 0 leaves V8's own heuristic.
+  // heap_growth.ts). 0 leaves V8's own heuristic. Held only while the live heap is below
+  // DOWNLINK_HEAP_GROWTH_HELD_BELOW_MIB: above, the many full collections cost a burst accepts.
   DOWNLINK_HEAP_GROWTH_PERCENT: Type.Integer({ default: 40, minimum: 0, maximum: 1_000 }),
+  DOWNLINK_HEAP_GROWTH_HELD_BELOW_MIB: Type.Integer({ default: 128, minimum: 1 }),
   // DJI's own server declares a device offline 30-60 s after its last message; docks send osd
   // every 2 s (PROTOCOL §8.2, §8.3).
   DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS: Type.Integer({ default: 30, minimum: 1, maximum: 86_400 }),
@@ -102,8 +104,10 @@ export interface Config {
   maxCommitSeconds: number;
   maxInFlight: number;
   /** How far V8's old generation may grow past its live objects before it is collected, in
-   * percent; 0 leaves V8's own heuristic. */
+   * percent, while the live heap is below `heapGrowthHeldBelowBytes`; 0 leaves V8's own
+   * heuristic. */
   heapGrowthPercent: number;
+  heapGrowthHeldBelowBytes: number;
   /** A gateway from which nothing came for this long is offline. */
   deviceOfflineAfterSeconds: number;
   /** Development data: the embedded servers' data and the development client's file. */
@@ -236,6 +240,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     maxCommitSeconds: e.DOWNLINK_MAX_COMMIT_SECONDS,
     maxInFlight: e.DOWNLINK_MAX_IN_FLIGHT,
     heapGrowthPercent: e.DOWNLINK_HEAP_GROWTH_PERCENT,
+    heapGrowthHeldBelowBytes: e.DOWNLINK_HEAP_GROWTH_HELD_BELOW_MIB * 2 ** 20,
     deviceOfflineAfterSeconds: e.DOWNLINK_DEVICE_OFFLINE_AFTER_SECONDS,
     dataDir: e.DOWNLINK_DATA_DIR,
     deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,

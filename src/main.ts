@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, DEFAULT_SERVICE_URLS, loadConfig } from "./config.ts";
-import { limitHeapGrowth } from "./process_memory.ts";
+import { limitHeapGrowth } from "./heap_growth.ts";
 import { type Downlink, startDownlink } from "./composition_root.ts";
 import { DependencyUnreachableError } from "./dependency_unreachable.ts";
 import { createPostgresClientStore } from "./store/client_store.ts";
@@ -102,7 +102,10 @@ async function main(argv: string[]): Promise<void> {
       throw new ConfigError("--demo runs in development only, got DOWNLINK_ENV=production");
     }
     // A process-wide setting, so here and not in startDownlink, which tests run in their own.
-    limitHeapGrowth(config.heapGrowthPercent);
+    limitHeapGrowth({
+      percent: config.heapGrowthPercent,
+      heldBelowBytes: config.heapGrowthHeldBelowBytes,
+    });
     if (demo && !config.roles.has("api")) {
       throw new ConfigError(`--demo needs the api role, got DOWNLINK_ROLES=${[...config.roles]}`);
     }

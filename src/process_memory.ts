@@ -1,8 +1,7 @@
-// The process's memory: how far V8's heap may grow, and Prometheus gauges of resident memory
-// next to what V8 and Node account for, so an operator can tell a growing heap from memory held
-// below it (allocator, buffers).
+// The process's memory as Prometheus gauges: resident memory next to what V8 and Node account
+// for, so an operator can tell a growing heap from memory held below it (allocator, buffers).
+// How far V8's heap may grow is heap_growth.ts.
 import process from "node:process";
-import v8 from "node:v8";
 import type { MetricsRegistry } from "./metrics.ts";
 
 const HELP: Record<string, string> = {
@@ -28,14 +27,4 @@ export function registerProcessMemory(registry: MetricsRegistry): void {
       downlink_array_buffers_bytes: m.arrayBuffers,
     };
   }, HELP);
-}
-
-/** Holds V8's old generation to `percent` above what survived the last full collection. V8's own
- * heuristic lets it grow up to about four times the live objects when allocation is fast: at 200
- * commands/s the old generation swung 42-125 MiB around 35-45 MiB of live objects (RSS 155-260
- * MiB); held to 40 % it stayed at 45 MiB (RSS 155-173 MiB), for more, smaller collections. V8
- * reads the flag at every collection, so setting it after start takes effect; Deno passes it on
- * too. 0 leaves V8's heuristic alone. */
-export function limitHeapGrowth(percent: number): void {
-  if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
