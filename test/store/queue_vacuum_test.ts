@@ -159,14 +159,16 @@ test("the vacuum's session dying mid-pass is a failed pass, not a crashed proces
       await held;
     });
     await isLocked;
+    // The vacuum's one session: this test ends it and no other one.
+    const [{ pid }] = await session<{ pid: number }[]>`select pg_backend_pid() as pid`;
     const pass = v.run();
-    let pid: number | undefined;
-    while (pid === undefined) {
-      [{ pid }] = await sql<{ pid?: number }[]>`
-        select (select pid from pg_stat_activity
-          where query like 'vacuum (analyze%' and datname = current_database() limit 1) as pid`;
-      if (pid === null) pid = undefined;
-      if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+    // Until its VACUUM waits on the locked table.
+    for (;;) {
+      const [{ waiting }] = await sql<{ waiting: boolean }[]>`
+        select exists (select 1 from pg_stat_activity
+          where pid = ${pid} and query like 'vacuum (analyze%') as waiting`;
+      if (waiting) break;
+      await new Promise((r) => setTimeout(r, 10));
     }
     await sql`select pg_terminate_backend(${pid})`;
     release();
