@@ -1,8 +1,15 @@
-// The shard's inbox: the device shards hosted here, each its machine's snapshot between events,
-// and how one takes an event. The actions a step returns are run in order by the host's runner;
-// events an action gives the same device meanwhile wait in its inbox, as in an actor's mailbox.
-import type { InspectionEvent } from "xstate";
-import type { CommandEvent, CommandInput, HeldBy } from "../../machines/command_machine.ts";
+// The shard's inbox: the device shards hosted here, each a live actor with a child actor per
+// command in flight, and how one takes an event. The actions its step returns are run in order by
+// the host's runner; events an action gives the same device meanwhile wait in its inbox, as in an
+// actor's mailbox.
+import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from "xstate";
+import {
+  type CommandEvent,
+  type CommandInput,
+  commandMachine,
+  type HeldBy,
+  spawnableCommand,
+} from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
   type DeviceShardEvent,
@@ -11,17 +18,28 @@ import {
 } from "../../machines/device_shard_machine.ts";
 import type { ReplyFact } from "../bus/messages.ts";
 import type { Clock } from "../time.ts";
-import { createMachineStep } from "./machine_step.ts";
+import { type ActorStepper, createActorStepper } from "./actor_step.ts";
 
-type DeviceSnapshot = ReturnType<typeof deviceShardMachine.transition>;
+type DeviceActor = Actor<typeof deviceShardMachine>;
 
-/** A device shard at rest: its machine's snapshot, between events. */
-export interface HostedDevice {
-  id: string;
-  snapshot: DeviceSnapshot;
-  partition: number;
+/** A device shard hosted here: its live actor (the root of its own actor system, its commands'
+ * actors its children) and the host's stepper, which returns what each step ran. */
+export class HostedDevice {
   /** While it takes an event: the events that came meanwhile, taken next in order. */
-  inbox: Delivery[] | undefined;
+  inbox: Delivery[] | undefined = undefined;
+  constructor(
+    readonly id: string,
+    readonly partition: number,
+    readonly actor: DeviceActor,
+    readonly stepper: ActorStepper,
+  ) {}
+  get snapshot() {
+    return this.actor.getSnapshot();
+  }
+  /** The live actor of a hosted command; undefined while it is passivated (only its snapshot). */
+  commandActor(command_id: string): AnyActorRef | undefined {
+    return this.actor.getSnapshot().children[command_id] as AnyActorRef | undefined;
+  }
 }
 
 /** An event for a device shard and what its actions need from the host's side: the payload a
@@ -52,6 +70,8 @@ export interface DeviceInbox {
   deliverTo(device_id: string, event: DeviceShardEvent): void;
   /** A device shard, new (asking its gateway's presence) or restored from a persisted snapshot. */
   create(device_id: string, partition: number, restored?: unknown): HostedDevice;
+  /** Stops a device shard's actor and its commands' actors, and forgets it. */
+  remove(d: HostedDevice): void;
 }
 
 export function createDeviceInbox(o: {
@@ -62,9 +82,15 @@ export function createDeviceInbox(o: {
   run(d: HostedDevice, action: DeviceAction, taken: Delivery): Promise<unknown> | undefined;
 }): DeviceInbox {
   const devices = new Map<string, HostedDevice>();
-  const deviceStep = createMachineStep(deviceShardMachine, {
-    clock: o.clock,
-    inspect: o.inspect,
+  // The machines with their named effects reporting to the stepper, once per host.
+  const stepper = createActorStepper();
+  const machine = deviceShardMachine.provide({
+    actions: stepper.effectsOf(deviceShardMachine) as never,
+    actors: {
+      command: spawnableCommand(
+        commandMachine.provide({ actions: stepper.effectsOf(commandMachine) as never }),
+      ),
+    },
   });
 
   function deliver(d: HostedDevice, delivery: Delivery): Promise<unknown>[] | undefined {
@@ -77,8 +103,7 @@ export function createDeviceInbox(o: {
     try {
       for (let i = 0; i < inbox.length; i++) {
         const taken = inbox[i];
-        const [next, actions] = deviceStep.step(d.id, d.snapshot, taken.event);
-        d.snapshot = next;
+        const [, actions] = d.stepper.step(d.actor, taken.event);
         for (const action of actions) {
           const hold = o.run(d, action as DeviceAction, taken);
           if (hold) (holds ??= []).push(hold);
@@ -98,16 +123,26 @@ export function createDeviceInbox(o: {
       if (d) deliver(d, { event });
     },
     create(device_id, partition, restored) {
-      const d: HostedDevice = {
-        id: device_id,
-        snapshot: restored
-          ? deviceStep.restore(restored)
-          : deviceStep.initial({ device_id, gateway: o.presenceOf(device_id) }),
-        partition,
-        inbox: undefined,
-      };
+      // Restored: the snapshot holds what the input would give (and its commands' children).
+      const actor = createActor(
+        machine,
+        {
+          id: device_id,
+          clock: o.clock,
+          ...(o.inspect ? { inspect: o.inspect } : {}),
+          ...(restored
+            ? { snapshot: restored }
+            : { input: { device_id, gateway: o.presenceOf(device_id) } }),
+        } as Parameters<typeof createActor<typeof machine>>[1],
+      );
+      actor.start();
+      const d = new HostedDevice(device_id, partition, actor, stepper);
       devices.set(device_id, d);
       return d;
+    },
+    remove(d) {
+      d.actor.stop();
+      devices.delete(d.id);
     },
   };
 }
