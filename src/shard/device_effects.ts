@@ -92,7 +92,7 @@ export function createDeviceEffects(
       // Passivated (idle, or restored after a restart): its device spawns it from its snapshot.
       // The device is between steps (this runs the actions its step returned), so it takes the
       // wake at once; spawning returns no action of ours.
-      d.stepper.step(d.actor, { type: "command.wake", command_id, snapshot: c.snapshot });
+      d.stepper.step(d.actor!, { type: "command.wake", command_id, snapshot: c.snapshot });
       actor = d.commandActor(command_id);
       if (!actor) {
         o.log.error("a hosted command's actor could not be woken", { command_id });

@@ -12,6 +12,7 @@ import {
 } from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
+  type DeviceShardContext,
   type DeviceShardEvent,
   deviceShardMachine,
   type GatewayPresence,
@@ -23,23 +24,35 @@ import { type ActorStepper, createActorStepper } from "./actor_step.ts";
 type DeviceActor = Actor<typeof deviceShardMachine>;
 
 /** A device shard hosted here: its live actor (the root of its own actor system, its commands'
- * actors its children) and the host's stepper, which returns what each step ran. */
+ * actors its children), or while it is passivated, its persisted snapshot; and the host's
+ * stepper, which returns what each step ran. */
 export class HostedDevice {
   /** While it takes an event: the events that came meanwhile, taken next in order. */
   inbox: Delivery[] | undefined = undefined;
+  /** Its persisted snapshot while it has no live actor (no command actor is live then). */
+  rest: DeviceRest | undefined = undefined;
+  /** It took an event since the host last looked for idle actors. */
+  stepped = true;
   constructor(
     readonly id: string,
     readonly partition: number,
-    readonly actor: DeviceActor,
+    public actor: DeviceActor | undefined,
     readonly stepper: ActorStepper,
   ) {}
-  get snapshot() {
-    return this.actor.getSnapshot();
+  /** Its state, live or at rest. */
+  get snapshot(): DeviceRest {
+    return this.actor ? this.actor.getSnapshot() : this.rest!;
   }
   /** The live actor of a hosted command; undefined while it is passivated (only its snapshot). */
   commandActor(command_id: string): AnyActorRef | undefined {
-    return this.actor.getSnapshot().children[command_id] as AnyActorRef | undefined;
+    return this.actor?.getSnapshot().children[command_id] as AnyActorRef | undefined;
   }
+}
+
+/** What the host reads of a device shard, live or passivated. */
+export interface DeviceRest {
+  context: DeviceShardContext;
+  children: Record<string, unknown>;
 }
 
 /** An event for a device shard and what its actions need from the host's side: the payload a
@@ -72,12 +85,17 @@ export interface DeviceInbox {
   create(device_id: string, partition: number, restored?: unknown): HostedDevice;
   /** Stops a device shard's actor and its commands' actors, and forgets it. */
   remove(d: HostedDevice): void;
+  /** Stops the actor of a device shard none of whose commands is live, keeping its persisted
+   * snapshot; its next event spawns it again from that snapshot. */
+  passivate(d: HostedDevice): void;
 }
 
 export function createDeviceInbox(o: {
   clock: Clock;
   inspect?: (event: InspectionEvent) => void;
   presenceOf(device_id: string): GatewayPresence;
+  /** A passivated device shard's actor was started again (the host passivates it once idle). */
+  awake(): void;
   /** Runs one returned action; a promise is work the event's acknowledgement waits for. */
   run(d: HostedDevice, action: DeviceAction, taken: Delivery): Promise<unknown> | undefined;
 }): DeviceInbox {
@@ -100,10 +118,17 @@ export function createDeviceInbox(o: {
     }
     const inbox = d.inbox = [delivery];
     let holds: Promise<unknown>[] | undefined;
+    d.stepped = true;
+    if (!d.actor) {
+      d.actor = spawn(d.id, d.rest);
+      d.rest = undefined;
+      o.awake();
+    }
+    const actor = d.actor;
     try {
       for (let i = 0; i < inbox.length; i++) {
         const taken = inbox[i];
-        const [, actions] = d.stepper.step(d.actor, taken.event);
+        const [, actions] = d.stepper.step(actor, taken.event);
         for (const action of actions) {
           const hold = o.run(d, action as DeviceAction, taken);
           if (hold) (holds ??= []).push(hold);
@@ -115,6 +140,24 @@ export function createDeviceInbox(o: {
     return holds;
   }
 
+  /** A device shard's actor, new or from a persisted snapshot (restored, or passivated). */
+  function spawn(device_id: string, restored?: unknown): DeviceActor {
+    // Restored: the snapshot holds what the input would give (and any live commands' children).
+    const actor = createActor(
+      machine,
+      {
+        id: device_id,
+        clock: o.clock,
+        ...(o.inspect ? { inspect: o.inspect } : {}),
+        ...(restored
+          ? { snapshot: restored }
+          : { input: { device_id, gateway: o.presenceOf(device_id) } }),
+      } as Parameters<typeof createActor<typeof machine>>[1],
+    );
+    actor.start();
+    return actor;
+  }
+
   return {
     devices,
     deliver,
@@ -123,26 +166,19 @@ export function createDeviceInbox(o: {
       if (d) deliver(d, { event });
     },
     create(device_id, partition, restored) {
-      // Restored: the snapshot holds what the input would give (and its commands' children).
-      const actor = createActor(
-        machine,
-        {
-          id: device_id,
-          clock: o.clock,
-          ...(o.inspect ? { inspect: o.inspect } : {}),
-          ...(restored
-            ? { snapshot: restored }
-            : { input: { device_id, gateway: o.presenceOf(device_id) } }),
-        } as Parameters<typeof createActor<typeof machine>>[1],
-      );
-      actor.start();
-      const d = new HostedDevice(device_id, partition, actor, stepper);
+      const d = new HostedDevice(device_id, partition, spawn(device_id, restored), stepper);
       devices.set(device_id, d);
       return d;
     },
     remove(d) {
-      d.actor.stop();
+      d.actor?.stop();
       devices.delete(d.id);
+    },
+    passivate(d) {
+      if (!d.actor || d.inbox) return;
+      d.rest = d.actor.getPersistedSnapshot() as unknown as DeviceRest;
+      d.actor.stop();
+      d.actor = undefined;
     },
   };
 }

@@ -196,19 +196,25 @@ test("an idle command is passivated to its snapshot and comes back as an actor t
   const [first] = actorsOf(c.command_id);
   const device = first._parent as AnyActorRef;
 
-  // Idle past the threshold (5 s by default): seen once as stepped, stopped at the next look.
-  clock.increment(5_000);
+  // Idle past the threshold (2 s by default): seen once as stepped, stopped at the next look.
+  clock.increment(2_000);
   assert.equal(host.liveCommands(), 1, "it took an event since the last look");
-  clock.increment(5_000);
+  clock.increment(2_000);
   assert.equal(host.liveCommands(), 0);
   assert.equal(first.getSnapshot().status, "stopped");
   assert.equal(device.getSnapshot().children[c.command_id], undefined);
   assert.deepEqual(host.size(), { devices: 1, commands: 1 }, "still hosted, as its snapshot");
+  assert.equal(host.liveDevices(), 1, "its device stepped to passivate it");
+  clock.increment(2_000);
+  assert.equal(host.liveDevices(), 0, "then the idle device is kept as its snapshot too");
+  assert.equal(device.getSnapshot().status, "stopped");
 
-  host.fact(replyTo(c.command_id, T0 + 10_050), { ack() {}, nak: () => assert.fail("nak") });
+  host.fact(replyTo(c.command_id, T0 + 6_050), { ack() {}, nak: () => assert.fail("nak") });
   const again = actorsOf(c.command_id);
   assert.equal(again.length, 2, "a second actor for the command");
-  assert.equal(again[1]._parent, device, "spawned by its device shard again");
+  const [, deviceAgain] = actorsOf("DOCK1");
+  assert.ok(deviceAgain, "its device shard's actor started again from its snapshot");
+  assert.equal(again[1]._parent, deviceAgain, "which spawned the command's actor again");
   const done = stored().at(-1)!;
   assert.deepEqual([done.kind, done.status], ["completed", "SUCCEEDED"]);
   assert.equal(done.context.delivered_at, T0 + 5, "its state came back from its snapshot");
