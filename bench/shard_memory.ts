@@ -1,5 +1,6 @@
 // Micro-benchmark of the shard's device host on its own: heap bytes per in-flight command with
-// 100,000 commands on 10,000 devices, and the time to restore as many from in-memory rows.
+// 100,000 commands on 10,000 devices (right after their dispatch, each a live actor, and once
+// passivated), and the time to restore as many from in-memory rows.
 // Effects are fakes (no NATS, no Postgres). Run: node --expose-gc --import tsx bench/shard_memory.ts
 import process from "node:process";
 import { setImmediate } from "node:timers";
@@ -68,6 +69,8 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     count() {},
     // Every dock listening: commands are handed to the (fake) bridge as in production.
     presenceOf: () => ({ online: true }),
+    // Passivated by hand below, so that both states are measured.
+    passivateAfterMs: 0,
   });
 }
 
@@ -167,9 +170,22 @@ async function hostByDispatch() {
   const after = heap();
   const size = host.size();
   console.log(
-    `dispatch: hosted ${size.commands} commands on ${size.devices} devices in ${ms.toFixed(0)} ms`,
+    `dispatch: hosted ${size.commands} commands on ${size.devices} devices in ${
+      ms.toFixed(0)
+    } ms, ${host.liveCommands()} of them live actors`,
   );
-  report("dispatch", before, after);
+  report("dispatch (each command a live actor)", before, after);
+  // What the host's passivation does once they have been idle: the second look stops the command
+  // actors (idle since the first), the third the device actors (idle since the second).
+  host.passivateIdle();
+  const stopped = host.passivateIdle().stopped;
+  host.passivateIdle();
+  const passivated = heap();
+  console.log(
+    `passivated: ${stopped} command actors stopped, ${host.liveCommands()} commands and ` +
+      `${host.liveDevices()} devices live`,
+  );
+  report("dispatch, then passivated", before, passivated);
   host.stop();
 }
 

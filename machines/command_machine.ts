@@ -1,7 +1,9 @@
 // The lifecycle of one command, as pure data: ACCEPTED → DELIVERED → terminal, or TIMED_OUT at
-// the absolute deadline. Effects (persisting, reporting problems) are named actions provided later.
-// The machine arms no timer: its host keeps the deadline schedule and sends `deadline.reached`.
-import { assign, setup } from "xstate";
+// the absolute deadline. Effects (persisting, reporting problems) are named actions the host runs
+// from what a step returns. The machine arms no timer: its host keeps the deadline schedule and
+// sends `deadline.reached`. A command in flight is a child actor of its device shard
+// (`commandActorLogic`), spawned new or from its persisted snapshot.
+import { type ActorScope, assign, setup } from "xstate";
 import type { CommandChannel } from "../src/command/channel.ts";
 import type { CommandStatus } from "../src/command/status.ts";
 import type { CommandContext, CommandInput } from "../src/command/command_facts.ts";
@@ -239,6 +241,31 @@ function timeoutTransition() {
     ],
   };
 }
+
+/** What a device shard spawns a command actor from: a new command's input, or the persisted
+ * snapshot of a command made live again (passivated while idle, or restored after a restart). */
+export type CommandSpawnInput = CommandInput | { resume: PersistedCommandSnapshot };
+
+/** A command machine (this one, or it with actions provided) as its device shard spawns it.
+ * xstate's `spawnChild` takes an input but no snapshot (only `createActor` does), so this logic,
+ * the machine in every other respect, starts a child from `{ resume }` by restoring that snapshot:
+ * no entry action runs, as in any restore. A child's persisted form names it `command`, the key
+ * its parent's `setup` gives it, so a device shard restored from its own persisted snapshot
+ * restores its children with it. */
+export function spawnableCommand(machine: CommandMachine): CommandMachine {
+  return Object.create(machine, {
+    getInitialSnapshot: {
+      value(scope: ActorScope<never, never>, input: CommandSpawnInput) {
+        return "resume" in input
+          ? machine.restoreSnapshot(input.resume as never, scope as never)
+          : machine.getInitialSnapshot(scope as never, input);
+      },
+    },
+  });
+}
+
+/** The command actor a device shard spawns. */
+export const commandActorLogic: CommandMachine = spawnableCommand(commandMachine);
 
 /** A command machine snapshot in its persisted form: what the host keeps while the command
  * waits, what Postgres stores, and what `createActor(commandMachine, { snapshot })` restores. */

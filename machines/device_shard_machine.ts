@@ -1,16 +1,22 @@
 // One device's shard, as pure data: knows the device's hosted commands, hands them to the bridge
 // one at a time in acceptance order while the device's gateway is online and the job of their
 // exclusivity class is not running, and routes the device's replies, delivery acks and deadlines
-// to the right command. It spawns no command actors: the host keeps each command's persisted
-// snapshot and has it take one event at a time through the command machine (`toCommand`).
-import { enqueueActions, setup, type Snapshot } from "xstate";
-import type {
-  CommandChannel,
-  CommandEvent,
-  CommandInput,
-  DeviceOffline,
-  HeldBy,
-  ReplyOutcome,
+// to the right command. Each hosted command in flight is a child actor it spawns (id = command
+// id): new on `command.dispatched`, from its persisted snapshot on `command.wake`; an idle one is
+// stopped on `command.passivate` (its host keeps its snapshot), a finished one on
+// `command.finished`. Which command takes an event is `toCommand`'s data: the host hands the
+// event to that child (waking it first when passivated) and runs what it returns.
+import { enqueueActions, setup, type Snapshot, spawnChild, stopChild } from "xstate";
+import {
+  commandActorLogic,
+  type CommandChannel,
+  type CommandEvent,
+  type CommandInput,
+  type CommandSpawnInput,
+  type DeviceOffline,
+  type HeldBy,
+  type PersistedCommandSnapshot,
+  type ReplyOutcome,
 } from "./command_machine.ts";
 import type { CommandStatus } from "../src/command/status.ts";
 
@@ -96,7 +102,13 @@ export type DeviceShardEvent =
    * the device's next command may go. */
   | { type: "send.skipped"; command_id: string }
   /** The device registry: the gateway came online or went offline. */
-  | ({ type: "gateway.presence" } & GatewayPresence);
+  | ({ type: "gateway.presence" } & GatewayPresence)
+  /** The host: an event is due for a hosted command kept only as its persisted snapshot (idle,
+   * or restored): spawn its actor again from that snapshot. */
+  | { type: "command.wake"; command_id: string; snapshot: PersistedCommandSnapshot }
+  /** The host: the command has been idle past its threshold; its actor stops and the host keeps
+   * its snapshot (a passivated command, as Orleans deactivates an idle grain). */
+  | { type: "command.passivate"; command_id: string };
 
 export const deviceShardMachine = setup({
   types: {} as {
@@ -104,10 +116,12 @@ export const deviceShardMachine = setup({
     events: DeviceShardEvent;
     input: { device_id: string; gateway: GatewayPresence };
   },
+  actors: { command: commandActorLogic },
   actions: {
-    /** Start hosting a new command (its command machine in its initial state). */
+    /** Start hosting a new command: its deadline, its payload until it is handed over (its actor
+     * is spawned beside this action). */
     startCommand: (_, _params: { command: CommandInput }) => {},
-    /** Hand `event` to the command (the host steps its machine from its persisted snapshot). */
+    /** Hand `event` to the command's actor (woken from its snapshot first when passivated). */
     toCommand: (_, _params: { command_id: string; event: CommandEvent }) => {},
     /** Publish the command's ToDevice message for the bridge. */
     sendToBridge: (_, _params: { command_id: string }) => {},
@@ -205,6 +219,11 @@ export const deviceShardMachine = setup({
           // Redelivered dispatch of a command hosted already: nothing to do.
           guard: ({ context, event }) => !isHosted(context, event.command.command_id),
           actions: [
+            spawnChild("command", {
+              id: ({ event }) => (event as { command: CommandInput }).command.command_id,
+              input: ({ event }) =>
+                (event as { command: CommandInput }).command satisfies CommandSpawnInput,
+            }),
             { type: "startCommand", params: ({ event }) => ({ command: event.command }) },
             enqueueActions(({ context, event, enqueue }) => {
               const c = event.command;
@@ -274,6 +293,7 @@ export const deviceShardMachine = setup({
         "command.finished": {
           guard: "isHosted",
           actions: [
+            stopChild(({ event }) => (event as { command_id: string }).command_id),
             enqueueActions(({ context, event, enqueue }) => {
               enqueue.assign({
                 pending: context.pending.filter((p) => p.id !== event.command_id),
@@ -329,6 +349,20 @@ export const deviceShardMachine = setup({
             }),
             "sendNext",
           ],
+        },
+        "command.wake": {
+          guard: "isHosted",
+          // Spawned only when not live already: a second spawn under its id would orphan it.
+          actions: enqueueActions(({ event, self, enqueue }) => {
+            if (self.getSnapshot().children[event.command_id]) return;
+            enqueue.spawnChild("command", {
+              id: event.command_id,
+              input: { resume: event.snapshot } satisfies CommandSpawnInput as never,
+            });
+          }),
+        },
+        "command.passivate": {
+          actions: stopChild(({ event }) => (event as { command_id: string }).command_id),
         },
         "send.skipped": {
           guard: "isHosted",

@@ -1,6 +1,6 @@
 // The effects a device shard's step returns, run here by type and params: hosting a command,
-// handing an event to it, sending it to the bridge, triaging a reply it hosts no command for,
-// watching the job of its class.
+// handing an event to its actor (woken from its snapshot when passivated), sending it to the
+// bridge, triaging a reply it hosts no command for, watching the job of its class.
 import { type CommandEvent, restingSnapshot, statusOf } from "../../machines/command_machine.ts";
 import type { DeviceReplyEvent } from "../../machines/device_shard_machine.ts";
 import type { ReplyFact } from "../bus/messages.ts";
@@ -16,6 +16,8 @@ export interface DeviceEffectsOptions {
   commands: Map<string, HostedCommand>;
   deadlines: { set(command_id: string, at: number): void };
   toCommand: CommandTaker;
+  /** A command actor was spawned or woken (the host passivates it once idle). */
+  awake(): void;
   /** Stops hosting a finished command. */
   forget(command_id: string): void;
   sender: Pick<BridgeSender, "send">;
@@ -48,6 +50,7 @@ export function createDeviceEffects(
         );
         o.commands.set(c.id, c);
         o.deadlines.set(c.id, command.deadline_at);
+        o.awake();
         return;
       }
       case "toCommand":
@@ -84,7 +87,20 @@ export function createDeviceEffects(
       o.log.error("no snapshot for a hosted command", { command_id });
       return;
     }
-    if (!o.toCommand(c, event)) return;
+    let actor = d.commandActor(command_id);
+    if (!actor) {
+      // Passivated (idle, or restored after a restart): its device spawns it from its snapshot.
+      // The device is between steps (this runs the actions its step returned), so it takes the
+      // wake at once; spawning returns no action of ours.
+      d.stepper.step(d.actor!, { type: "command.wake", command_id, snapshot: c.snapshot });
+      actor = d.commandActor(command_id);
+      if (!actor) {
+        o.log.error("a hosted command's actor could not be woken", { command_id });
+        return;
+      }
+      o.awake();
+    }
+    if (!o.toCommand(c, event, { stepper: d.stepper, actor })) return;
     // Never published: its gateway was not online before the deadline.
     if (event.type === "deadline.reached" && event.device_offline) {
       o.count("commands_device_offline");

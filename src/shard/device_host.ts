@@ -1,14 +1,17 @@
 // Hosts the device shards of the partitions this process owns: feeds them the JetStream
 // messages of those partitions, runs the effects their machines return, and restores them.
 //
-// Commands are passivated (as Orleans and Akka passivate idle actors): a waiting command is only
-// its persisted command-machine snapshot, which takes one event at a time through the machine
-// (`machine_step.ts`) without an actor living between events; a device shard is its snapshot
-// too. A step returns the actions to run, and this host runs them by type and params. Deadlines
-// live in one schedule with one armed timer, so a restore creates no command actor and arms no
-// per-command timer (nor meets statelyai/xstate#5331). The parts: `device_inbox.ts` (the
-// shard's inbox), `hosted_command.ts`, `dispatch_intake.ts`, `reply_triage.ts`,
-// `command_restore.ts`, `bridge_sender.ts`.
+// Each hosted device shard is a live XState actor, and each of its commands in flight a child
+// actor it spawned. Commands are passivated (as Orleans deactivates an idle grain): a command
+// actor that took no event for `passivateAfterMs` is stopped by its device and the command kept
+// as its persisted snapshot; the next event for it has its device spawn it from that snapshot
+// again. A device actor none of whose commands is live, idle as long, is stopped too and kept as
+// its persisted snapshot until its next event. A restore hosts every command passivated, so it
+// creates one actor per device and none per command. A step returns the actions to run
+// (`actor_step.ts`), and this host runs them by type and params. Deadlines live in one schedule
+// with one armed timer, so no command arms a timer of its own (nor meets statelyai/xstate#5331).
+// The parts: `device_inbox.ts` (the shard's inbox), `hosted_command.ts`, `dispatch_intake.ts`,
+// `reply_triage.ts`, `command_restore.ts`, `bridge_sender.ts`.
 import type { InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
 import { Buffer } from "node:buffer";
@@ -50,6 +53,9 @@ export interface DeviceHostOptions {
   /** Whether a device's gateway is online now (the shard's device registry); its commands wait
    * while it is not. Asked when a device actor starts; `gatewayPresence` tells later changes. */
   presenceOf(device_id: string): GatewayPresence;
+  /** A command actor that took no event for this long (ms) is stopped and kept as its snapshot
+   * until its next event (default 2,000; 0: never). */
+  passivateAfterMs?: number;
   /** Called with a reply's tid before the reply is handled (a fact held for it goes first). */
   beforeReply?(tid: string): void;
   /** The shard takes a reply the bridge received at `receivedAt`; `committed` is called once
@@ -86,8 +92,17 @@ export interface DeviceHost {
   /** Stops device actors with nothing pending and no job running (they are cheap to
    * recreate). */
   sweepIdle(): number;
+  /** Stops the command actors that took no event since the previous call, each kept as its
+   * snapshot, then the device actors with no live command that took none either (the host calls
+   * it every `passivateAfterMs` while actors are live); returns how many command actors it
+   * stopped, and how many command and device actors stay live. */
+  passivateIdle(): { stopped: number; live: number; devicesLive: number };
   /** Number of hosted device actors and pending commands (for tests and metrics). */
   size(): { devices: number; commands: number };
+  /** How many hosted commands are live actors now (the others are passivated). */
+  liveCommands(): number;
+  /** How many hosted device shards are live actors now (the others are passivated). */
+  liveDevices(): number;
   stop(): void;
 }
 
@@ -99,6 +114,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     clock: o.clock,
     inspect: o.inspect,
     presenceOf: o.presenceOf,
+    awake: () => armPassivation(),
     run: (d, action, taken) => runDeviceAction(d, action, taken),
   });
   const { devices } = inbox;
@@ -149,8 +165,49 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   const toCommand = createCommandTaker(o);
   const intake = createDispatchIntake({ ...o, inbox, commands, intern });
   const triage = createReplyTriage({ ...o, inbox, commands, toCommand, intern });
+  const passivateAfterMs = o.passivateAfterMs ?? 2_000;
+  let passivation: unknown = undefined;
+  /** A command actor was spawned or woken: look for idle ones later. */
+  function armPassivation() {
+    if (passivation !== undefined || passivateAfterMs <= 0) return;
+    passivation = o.clock.setTimeout(() => {
+      passivation = undefined;
+      const { live, devicesLive } = passivateIdle();
+      if (live > 0 || devicesLive > 0) armPassivation();
+    }, passivateAfterMs);
+  }
+  function passivateIdle() {
+    let stopped = 0;
+    let live = 0;
+    let devicesLive = 0;
+    for (const d of devices.values()) {
+      if (!d.actor) continue;
+      let children = 0;
+      for (const command_id in d.snapshot.children) {
+        const c = commands.get(command_id);
+        if (c?.stepped) {
+          c.stepped = false;
+          live++;
+          children++;
+          continue;
+        }
+        toDevice(d, { event: { type: "command.passivate", command_id } });
+        stopped++;
+      }
+      // A device whose commands are all passivated, idle itself since the previous look, is kept
+      // as its persisted snapshot too (it stepped just now if it passivated any).
+      if (children === 0 && !d.stepped) inbox.passivate(d);
+      else {
+        d.stepped = false;
+        devicesLive++;
+      }
+    }
+    return { stopped, live, devicesLive };
+  }
+
   const runDeviceAction = createDeviceEffects({
     ...o,
+    awake: armPassivation,
     inbox,
     commands,
     deadlines,
@@ -259,34 +316,53 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     },
 
     drop(partition) {
-      for (const [id, d] of devices) {
+      for (const d of devices.values()) {
         if (d.partition !== partition) continue;
         const context = d.snapshot.context;
         for (const p of context.pending) forget(p.id);
         for (const job of Object.values(context.running)) {
           jobs.unwatch(job.command_id);
         }
-        devices.delete(id);
+        inbox.remove(d);
       }
     },
 
     sweepIdle() {
       let n = 0;
-      for (const [id, d] of devices) {
+      for (const d of devices.values()) {
         const context = d.snapshot.context;
         // A running job is known only here: the device's next command must still wait for it.
         if (context.pending.length > 0 || Object.keys(context.running).length > 0) continue;
-        devices.delete(id);
+        inbox.remove(d);
         n++;
       }
       return n;
     },
 
+    passivateIdle,
+
     size() {
       return { devices: devices.size, commands: commands.size };
     },
 
+    liveDevices() {
+      let live = 0;
+      for (const d of devices.values()) if (d.actor) live++;
+      return live;
+    },
+
+    liveCommands() {
+      let live = 0;
+      for (const d of devices.values()) {
+        for (const _ in d.snapshot.children) live++;
+      }
+      return live;
+    },
+
     stop() {
+      if (passivation !== undefined) o.clock.clearTimeout(passivation);
+      passivation = undefined;
+      for (const d of [...devices.values()]) inbox.remove(d);
       deadlines.clear();
       jobDeadlines.clear();
       jobDevices.clear();

@@ -1,6 +1,7 @@
-// A command hosted by a device shard, at rest between events: its persisted snapshot and, until
-// it is handed to the bridge, its payload; how it takes an event (the actions its step returns,
-// run here by type and params), and how its context is built from a dispatch or a row.
+// A command hosted by a device shard: its persisted snapshot (kept after every step, the only copy
+// while it is passivated) and, until it is handed to the bridge, its payload; how it takes an
+// event (the actions its step returns, run here by type and params), and how its context is built
+// from a dispatch or a row.
 import {
   type CommandContext,
   type CommandEvent,
@@ -11,18 +12,21 @@ import {
   statusOf,
   type TransitionKind,
 } from "../../machines/command_machine.ts";
-import type { InspectionEvent } from "xstate";
+import type { AnyActorRef, InspectionEvent } from "xstate";
 import { lifecycleEvent } from "../command/lifecycle_event.ts";
 import type { LifecycleCommand } from "../store/lifecycle_store.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
+import type { ActorStepper } from "./actor_step.ts";
 import { createMachineStep } from "./machine_step.ts";
 
-/** A hosted command at rest: its persisted snapshot (the only copy of its context), and until
- * it is handed to the bridge, what the bridge needs besides. The transition writer reads the
- * snapshot at commit time. A class, so that entries share their method and hold no closure. */
+/** A hosted command: its persisted snapshot as of its last step (the transition writer reads it
+ * at commit time; a passivated command is only this), and until it is handed to the bridge, what
+ * the bridge needs besides. A class, so that entries share their method and hold no closure. */
 export class HostedCommand {
+  /** It took an event since the host last looked for idle command actors. */
+  stepped = true;
   constructor(
     readonly id: string,
     public snapshot: PersistedCommandSnapshot,
@@ -40,9 +44,14 @@ type CommandAction =
   | { type: "reportProblem"; params: { problem: string; detail: string } }
   | { type: "notifyFinished" };
 
-/** Has a hosted command take an event; returns whether it is finished (it needs its device no
- * more). */
-export type CommandTaker = (c: HostedCommand, event: CommandEvent) => boolean;
+/** Has a command take an event: its live actor (a child of its device shard) when it has one, else
+ * its snapshot through the machine (a finished command no device hosts, taking a late reply).
+ * Returns whether it is finished (it needs its device no more). */
+export type CommandTaker = (
+  c: HostedCommand,
+  event: CommandEvent,
+  live?: { stepper: ActorStepper; actor: AnyActorRef },
+) => boolean;
 
 export function createCommandTaker(o: {
   writer: TransitionWriter;
@@ -55,9 +64,16 @@ export function createCommandTaker(o: {
 
   /** Has the command take `event`, keeps its next persisted snapshot and runs the actions the
    * step returned. Returns whether the command is finished (it needs its device no more). */
-  function toCommand(c: HostedCommand, event: CommandEvent): boolean {
+  function toCommand(
+    c: HostedCommand,
+    event: CommandEvent,
+    live?: { stepper: ActorStepper; actor: AnyActorRef },
+  ): boolean {
     const before = c.snapshot;
-    const [next, actions] = commandStep.step(c.id, commandStep.restore(before), event);
+    const [next, actions] = live
+      ? live.stepper.step<ReturnType<typeof commandMachine.transition>>(live.actor, event)
+      : commandStep.step(c.id, commandStep.restore(before), event);
+    c.stepped = true;
     // Kept before the actions run: the writer reads it at commit time.
     c.snapshot = commandMachine.getPersistedSnapshot(next) as unknown as PersistedCommandSnapshot;
     let finished = false;

@@ -1,6 +1,8 @@
 // One event taken by a machine held as a snapshot: snapshot and event in, the next snapshot and
 // the actions to run out (the shape of xstate's `transition()`); nothing is executed here. The
 // host runs the actions by `type` and `params`, so data reaches an effect only through them.
+// Hosted commands are live actors stepped by `actor_step.ts`; this step serves a command no
+// device shard hosts (a late reply to a TIMED_OUT command, read back from its row).
 //
 // xstate's own `transition()` builds an inert actor (and its system) on every call; this step
 // builds one scope per host and, per event, only the array the actions are collected in. With

@@ -1,15 +1,16 @@
-// The device shard machine: hosting, FIFO hand-off to the bridge, reply routing, restore. Its
-// `startCommand`/`toCommand` actions are given as the host gives them: each command is kept as
-// its persisted snapshot and materialised only to take an event.
+// The device shard machine: hosting (a child command actor per command), FIFO hand-off to the
+// bridge, reply routing, passivation, restore. Its `toCommand` action is given as the host runs
+// it: the event goes to the command's child actor, and its persisted snapshot is kept after it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createActor, SimulatedClock } from "xstate";
+import { type AnyActorRef, createActor, type InspectionEvent, SimulatedClock } from "xstate";
 import {
   type CommandInput,
   commandMachine,
   type PersistedCommandSnapshot,
   type ReplyOutcome,
   restingSnapshot,
+  spawnableCommand,
   statusOf,
 } from "../../machines/command_machine.ts";
 import {
@@ -43,6 +44,7 @@ const ONLINE: GatewayPresence = { online: true, last_seen_at: T0 - 1_000 };
 function start(
   restored?: { device: unknown; commands: PersistedCommandSnapshot[] },
   gateway: GatewayPresence = ONLINE,
+  inspect?: (event: InspectionEvent) => void,
 ) {
   const clock = new SimulatedClock();
   clock.set(T0);
@@ -51,31 +53,25 @@ function start(
   /** What the host's job schedule would hold (command id → deadline), and the held reports. */
   const watched = new Map<string, number>();
   const held: Array<{ command_id: string; class: string; behind: string }> = [];
-  /** The commands' snapshots, as the host keeps them while they wait. */
+  /** The commands' persisted snapshots as of their last step, as the host keeps them. */
   const snapshots = new Map<string, PersistedCommandSnapshot>();
   for (const c of restored?.commands ?? []) snapshots.set(c.context.command_id, c);
   let finished = false;
-  const commandLogic = commandMachine.provide({
+  const commandLogic = spawnableCommand(commandMachine.provide({
     actions: { notifyFinished: () => void (finished = true) },
-  });
+  }));
   const machine = deviceShardMachine.provide({
+    actors: { command: commandLogic },
     actions: {
       startCommand: (_, { command }) => {
         snapshots.set(command.command_id, restingSnapshot("ACCEPTED", command));
       },
       toCommand: ({ self }, { command_id, event }) => {
         finished = false;
-        const snapshot = snapshots.get(command_id)!;
-        const actor = createActor(commandLogic, {
-          snapshot: snapshot as never,
-          input: snapshot.context,
-          clock,
-        });
-        actor.start();
-        actor.send(event);
-        const next = actor.getPersistedSnapshot() as PersistedCommandSnapshot;
+        const child = self.getSnapshot().children[command_id] as AnyActorRef;
+        child.send(event);
+        const next = child.getPersistedSnapshot() as PersistedCommandSnapshot;
         snapshots.set(command_id, next);
-        actor.stop();
         if (finished) self.send({ type: "command.finished", command_id, status: statusOf(next) });
       },
       sendToBridge: (_, { command_id }) => sent.push(command_id),
@@ -90,8 +86,14 @@ function start(
     clock,
     input: { device_id: "DOCK1", gateway },
     ...(restored ? { snapshot: restored.device as never } : {}),
+    ...(inspect ? { inspect } : {}),
   });
   actor.start();
+  // Restored commands are kept passivated; the host wakes one when an event for it comes, and
+  // this shard takes every event for them, so it wakes them all.
+  for (const c of restored?.commands ?? []) {
+    actor.send({ type: "command.wake", command_id: c.context.command_id, snapshot: c });
+  }
   const hosted = (id: string) => actor.getSnapshot().context.pending.some((p) => p.id === id);
   /** The command's status while hosted; undefined once the shard let it go. */
   const statusOfHosted = (id: string) => hosted(id) ? statusOf(snapshots.get(id)!) : undefined;
@@ -201,10 +203,81 @@ test("a deadline for a command no longer hosted changes nothing", () => {
   assert.equal(statusOfCommand("cmd-1"), "SUCCEEDED");
 });
 
-test("the shard spawns no child actor per command", () => {
+test("each command in flight is a child actor of its shard, stopped once finished", () => {
   const { actor } = start();
   for (let i = 1; i <= 3; i++) actor.send({ type: "command.dispatched", command: command(i) });
-  assert.deepEqual(Object.keys(actor.getSnapshot().children), []);
+  const children = actor.getSnapshot().children as Record<string, AnyActorRef>;
+  assert.deepEqual(Object.keys(children), ["cmd-1", "cmd-2", "cmd-3"]);
+  assert.equal(children["cmd-1"].getSnapshot().value, "ACCEPTED");
+  actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
+  assert.equal(children["cmd-1"].getSnapshot().value, "DELIVERED", "the child took the event");
+  actor.send(reply("cmd-1"));
+  assert.deepEqual(Object.keys(actor.getSnapshot().children), ["cmd-2", "cmd-3"]);
+  assert.equal(children["cmd-1"].getSnapshot().status, "done");
+});
+
+test("a passivated command is stopped, spawned again from its snapshot, and finishes", () => {
+  const { actor, snapshots, statusOfHosted, sent } = start();
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send({ type: "command.dispatched", command: command(2) });
+  actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
+  const live = actor.getSnapshot().children["cmd-1"] as AnyActorRef;
+  actor.send({ type: "command.passivate", command_id: "cmd-1" });
+  assert.equal(actor.getSnapshot().children["cmd-1"], undefined, "no actor while passivated");
+  assert.equal(live.getSnapshot().status, "stopped");
+  assert.equal(statusOfHosted("cmd-1"), "DELIVERED", "kept as its snapshot");
+
+  // Through JSON, as a snapshot read back from Postgres would be.
+  const kept = JSON.parse(JSON.stringify(snapshots.get("cmd-1")));
+  actor.send({ type: "command.wake", command_id: "cmd-1", snapshot: kept });
+  const woken = actor.getSnapshot().children["cmd-1"] as AnyActorRef;
+  assert.notEqual(woken, live, "a new actor");
+  assert.equal(woken.getSnapshot().value, "DELIVERED");
+  actor.send({ type: "command.wake", command_id: "cmd-1", snapshot: kept });
+  assert.equal(actor.getSnapshot().children["cmd-1"], woken, "a live command is not spawned twice");
+
+  actor.send(reply("cmd-1"));
+  assert.equal(statusOf(snapshots.get("cmd-1")!), "SUCCEEDED");
+  assert.equal(snapshots.get("cmd-1")!.context.delivered_at, T0 + 5, "its context came back");
+  assert.equal(statusOfHosted("cmd-1"), undefined);
+  assert.deepEqual(Object.keys(actor.getSnapshot().children), ["cmd-2"]);
+  assert.deepEqual(sent, ["cmd-1", "cmd-2"]);
+});
+
+test("a shard's persisted snapshot holds its live commands, and restores them as its children", () => {
+  const first = start();
+  first.actor.send({ type: "command.dispatched", command: command(1) });
+  first.actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
+  const persisted = JSON.parse(JSON.stringify(first.actor.getPersistedSnapshot()));
+  first.actor.stop();
+  assert.equal(persisted.children["cmd-1"].src, "command");
+
+  const { actor, snapshots } = start({ device: persisted, commands: [] });
+  const child = actor.getSnapshot().children["cmd-1"] as AnyActorRef;
+  assert.equal(child.getSnapshot().value, "DELIVERED");
+  actor.send(reply("cmd-1"));
+  assert.equal(statusOf(snapshots.get("cmd-1")!), "SUCCEEDED");
+});
+
+test("the inspector sees the shard and each command actor as its child", () => {
+  const events: InspectionEvent[] = [];
+  const { actor } = start(undefined, ONLINE, (e) => events.push(e));
+  actor.send({ type: "command.dispatched", command: command(1) });
+  actor.send({ type: "bridge.delivered", command_id: "cmd-1", at: T0 + 5 });
+  const actors = events.filter((e) => e.type === "@xstate.actor").map((e) =>
+    e.actorRef as AnyActorRef
+  );
+  const child = actors.find((a) => a.id === "cmd-1");
+  assert.ok(child, "the command actor is announced");
+  assert.equal(child._parent, actor, "as the shard's child");
+  assert.equal(actors.includes(actor), true, "the shard is announced too");
+  assert.ok(
+    events.some((e) =>
+      e.type === "@xstate.snapshot" && e.actorRef === child &&
+      (e.snapshot as { value?: unknown }).value === "DELIVERED"
+    ),
+    "the inspector sees the command actor take its event",
+  );
 });
 
 test("a restored shard resends undelivered commands and routes to the restored snapshots", () => {

@@ -1,9 +1,10 @@
-// The device host with fake effects and a SimulatedClock: commands are kept as snapshots, their
+// The device host with fake effects and a SimulatedClock: each device shard is an actor and each
+// command in flight its child, an idle command is kept as its snapshot until its next event, the
 // deadlines fire from the one schedule, and a restore keeps every original deadline.
 import { test } from "node:test";
 import { setImmediate } from "node:timers";
 import assert from "node:assert/strict";
-import { SimulatedClock } from "xstate";
+import { type AnyActorRef, type InspectionEvent, SimulatedClock } from "xstate";
 import type { AckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { createDeviceHost } from "../../src/shard/device_host.ts";
 import type { SnapshotSource, TransitionWriter } from "../../src/shard/transition_writer.ts";
@@ -53,6 +54,7 @@ function start(
     presence?: Map<string, GatewayPresence>;
     /** Hold by class (the DJI classes), with these jobs not known to have ended. */
     unfinished?: UnfinishedJob[];
+    inspect?: (event: InspectionEvent) => void;
   } = {},
 ) {
   const clock = new SimulatedClock();
@@ -105,6 +107,7 @@ function start(
     ...(o.unfinished
       ? { exclusivity: { of: exclusivityOf, lastingMethods: LASTING_JOB_METHODS } }
       : {}),
+    ...(o.inspect ? { inspect: o.inspect } : {}),
   });
   /** What the writer would store for each recorded transition, read as at commit time. */
   const stored = () =>
@@ -115,12 +118,117 @@ function start(
   return { clock, host, published, stored };
 }
 
+/** A command the API next door committed, as the host takes it. */
+function dispatched(n: number, deadline_at: number) {
+  const r = row(n, "ACCEPTED", deadline_at);
+  return {
+    command_id: r.command_id,
+    ...SAMPLE_COMMAND,
+    bid: r.bid!,
+    timeout_seconds: 30,
+    accepted_at: r.accepted_at,
+    deadline_at,
+    partition: 0,
+    payload_enc: new Uint8Array([n]),
+  };
+}
+
+function replyTo(command_id: string, received_at: number) {
+  return {
+    kind: "reply" as const,
+    gateway: "DOCK1",
+    channel: "services" as const,
+    received_at,
+    reply: { tid: command_id, bid: "b", method: "fileupload_start", data: { result: 0 } },
+  };
+}
+
+test("each command in flight is a child actor of its device shard's actor, as the inspector sees", async () => {
+  const events: InspectionEvent[] = [];
+  const { host, stored } = start([], {}, { inspect: (e) => events.push(e) });
+  const c = dispatched(1, T0 + 30_000);
+  host.dispatch(c);
+  await claimed();
+  const announced = events.filter((e) => e.type === "@xstate.actor").map((e) =>
+    e.actorRef as AnyActorRef
+  );
+  const device = announced.find((a) => a.id === "DOCK1");
+  const command = announced.find((a) => a.id === c.command_id);
+  assert.ok(device && command, "the inspector is told of both actors");
+  assert.equal(command._parent, device, "the command actor is the device shard's child");
+  assert.equal(device.getSnapshot().children[c.command_id], command, "in its snapshot's children");
+  assert.equal(command.getSnapshot().value, "ACCEPTED");
+  assert.equal(host.liveCommands(), 1);
+
+  host.fact({ kind: "delivered", command_id: c.command_id, device_id: "DOCK1", at: T0 + 5 }, {
+    ack() {},
+    nak: () => assert.fail("nak"),
+  });
+  assert.equal(command.getSnapshot().value, "DELIVERED", "the child actor took the event");
+  assert.ok(
+    events.some((e) =>
+      e.type === "@xstate.event" && e.actorRef === command && e.event.type === "bridge.delivered"
+    ),
+    "the inspector sees the command actor take it",
+  );
+
+  host.fact(replyTo(c.command_id, T0 + 50), { ack() {}, nak: () => assert.fail("nak") });
+  assert.deepEqual(stored().map((s) => s.kind), ["delivered", "completed"]);
+  assert.equal(stored()[1].status, "SUCCEEDED");
+  assert.deepEqual(Object.keys(device.getSnapshot().children), [], "a finished command's is gone");
+  assert.equal(command.getSnapshot().status, "done");
+  host.stop();
+});
+
+test("an idle command is passivated to its snapshot and comes back as an actor to finish", async () => {
+  const events: InspectionEvent[] = [];
+  const { clock, host, stored } = start([], {}, { inspect: (e) => events.push(e) });
+  const c = dispatched(1, T0 + 30_000);
+  host.dispatch(c);
+  await claimed();
+  host.fact({ kind: "delivered", command_id: c.command_id, device_id: "DOCK1", at: T0 + 5 }, {
+    ack() {},
+    nak: () => assert.fail("nak"),
+  });
+  const actorsOf = (id: string) =>
+    events.filter((e) => e.type === "@xstate.actor").map((e) => e.actorRef as AnyActorRef)
+      .filter((a) => a.id === id);
+  const [first] = actorsOf(c.command_id);
+  const device = first._parent as AnyActorRef;
+
+  // Idle past the threshold (2 s by default): seen once as stepped, stopped at the next look.
+  clock.increment(2_000);
+  assert.equal(host.liveCommands(), 1, "it took an event since the last look");
+  clock.increment(2_000);
+  assert.equal(host.liveCommands(), 0);
+  assert.equal(first.getSnapshot().status, "stopped");
+  assert.equal(device.getSnapshot().children[c.command_id], undefined);
+  assert.deepEqual(host.size(), { devices: 1, commands: 1 }, "still hosted, as its snapshot");
+  assert.equal(host.liveDevices(), 1, "its device stepped to passivate it");
+  clock.increment(2_000);
+  assert.equal(host.liveDevices(), 0, "then the idle device is kept as its snapshot too");
+  assert.equal(device.getSnapshot().status, "stopped");
+
+  host.fact(replyTo(c.command_id, T0 + 6_050), { ack() {}, nak: () => assert.fail("nak") });
+  const again = actorsOf(c.command_id);
+  assert.equal(again.length, 2, "a second actor for the command");
+  const [, deviceAgain] = actorsOf("DOCK1");
+  assert.ok(deviceAgain, "its device shard's actor started again from its snapshot");
+  assert.equal(again[1]._parent, deviceAgain, "which spawned the command's actor again");
+  const done = stored().at(-1)!;
+  assert.deepEqual([done.kind, done.status], ["completed", "SUCCEEDED"]);
+  assert.equal(done.context.delivered_at, T0 + 5, "its state came back from its snapshot");
+  assert.deepEqual(host.size(), { devices: 1, commands: 0 });
+  host.stop();
+});
+
 test("restored commands time out at their original deadlines, not at restore + timeout", async () => {
   const a = row(1, "DELIVERED", T0 + 2_000);
   const b = row(2, "ACCEPTED", T0 + 5_000);
   const { clock, host, published, stored } = start([a, b]);
   assert.equal(await host.restore(0), 2);
   assert.deepEqual(host.size(), { devices: 1, commands: 2 });
+  assert.equal(host.liveCommands(), 0, "restored passivated: snapshots until an event comes");
   await claimed();
   // The undelivered command goes to the bridge again with its bid; the delivered one does not.
   assert.deepEqual(published.map((p) => [p.command_id, p.bid]), [[b.command_id, "bid-2"]]);
