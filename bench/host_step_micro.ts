@@ -13,7 +13,7 @@ import type { LifecycleStore } from "../src/store/lifecycle_store.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
 import type { Logger } from "../src/log.ts";
 import { systemClock } from "../src/time.ts";
-import { djiAdapter } from "../src/vendors/dji/dji_adapter.ts";
+import { vendor } from "../src/composition_root.ts";
 
 const N = Number(process.argv[2] ?? 20_000);
 const DEVICES = Number(process.argv[3] ?? 100);
@@ -48,7 +48,7 @@ function host() {
     publisher,
     names: topologyNames("bench"),
     store,
-    vendor: djiAdapter,
+    vendor,
     writer,
     clock: systemClock,
     log: silent,
