@@ -10,6 +10,7 @@ import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { InFlightCommand, LifecycleStore } from "../src/store/lifecycle_store.ts";
 import type { CommandDispatch } from "../src/bus/messages.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
+import { createJetStreamLink } from "../src/link/jetstream_link.ts";
 import type { Logger } from "../src/log.ts";
 import { systemClock } from "../src/time.ts";
 import { djiAdapter } from "../src/vendors/dji/dji_adapter.ts";
@@ -58,8 +59,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   return createDeviceHost({
-    publisher,
-    names: topologyNames("bench"),
+    link: createJetStreamLink({ publisher, names: topologyNames("bench") }),
     store,
     vendor: djiAdapter,
     writer,

@@ -21,6 +21,8 @@ import type { RoleContext, RunningRole } from "./role_context.ts";
 import { startApiRole } from "./http/api_role.ts";
 import { startShardRole } from "./shard/shard_role.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
+import { createJetStreamLink } from "./link/jetstream_link.ts";
+import { createInProcessLink } from "./link/in_process_link.ts";
 import { checkMqttReachable, createMqttProbe } from "./bridge/mqtt_probe.ts";
 import { DependencyUnreachableError, reachDependency } from "./dependency_unreachable.ts";
 import { roleCounters } from "./metrics.ts";
@@ -116,21 +118,25 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     ? startQueueVacuum(sql, { clock, log })
     : undefined;
   const mqttProbe = config.roles.has("api") ? createMqttProbe(config.mqttUrl) : undefined;
+  // What carries commands and facts between the roles (DOWNLINK_LINK; see src/link/link.ts):
+  // picked here and nowhere else.
+  const link = config.link === "local"
+    ? createInProcessLink({ publisher, names, nc })
+    : createJetStreamLink({ publisher, names });
   let port: number | undefined;
   try {
     // Shard and bridge first: the API should only accept once the pipeline behind it runs.
-    const shard = config.roles.has("shard") ? await startShardRole(context) : undefined;
+    const shard = config.roles.has("shard") ? await startShardRole(context, { link }) : undefined;
     if (shard) roles.push(shard);
     const bridge = config.roles.has("bridge")
-      ? await startBridgeRole(context, { shard: shard?.local })
+      ? await startBridgeRole(context, { link })
       : undefined;
     if (bridge) roles.push(bridge);
-    // Shard and bridge in one process hand each other commands and facts directly.
-    if (shard && bridge) shard.connectBridge(bridge.local);
+    link.attach({ shard: shard?.end, bridge: bridge?.end });
     if (config.roles.has("api")) {
       const api = await startApiRole(context, {
         metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
-        shard: shard?.local,
+        link,
         pressure: shard?.pressure,
         readiness: async () => ({
           // The shard keeps up (pipeline_pressure.ts); new commands are refused while not.
@@ -146,6 +152,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     }
   } catch (err) {
     await Promise.allSettled(roles.reverse().map((r) => r.stop()));
+    link.close();
     await vacuum?.stop();
     await mqttProbe?.close();
     identity.unsubscribe();
@@ -158,6 +165,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     port,
     namespace: config.namespace,
     partitions: config.partitions,
+    link: config.link,
   });
 
   let stopping: Promise<void> | undefined;
@@ -170,6 +178,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
         for (const role of roles.reverse()) {
           await role.stop().catch((err) => log.error("role failed to stop", { err }));
         }
+        link.close();
         await mqttProbe?.close();
         await vacuum?.stop();
         identity.unsubscribe();

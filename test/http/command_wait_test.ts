@@ -10,6 +10,7 @@ import {
 } from "../support/api_fixtures.ts";
 import { COMMANDS_PATH } from "../../src/client/downlink_client.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
+import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import { createDownlinkClient } from "../../src/client/downlink_client.ts";
 import { eventSubject } from "../../src/command/lifecycle_event.ts";
 
@@ -173,7 +174,11 @@ describe("GET /api/v1/open/downlink/commands/{id}/wait", () => {
   });
 
   test("stopping the api answers pending waits at once with the state they read", async () => {
-    const api = await startApiRole(f.ctx, { port: 0, readiness: async () => ({}) });
+    const api = await startApiRole(f.ctx, {
+      link: createJetStreamLink(f.ctx),
+      port: 0,
+      readiness: async () => ({}),
+    });
     const http = createDownlinkClient({
       baseUrl: `http://127.0.0.1:${api.port}`,
       clientId: caller.client_id,

@@ -7,6 +7,7 @@ import { setTimeout } from "node:timers";
 import assert from "node:assert/strict";
 import { type ApiFixture, seedCommand, startApiFixture } from "../support/api_fixtures.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
+import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import { roleCounters } from "../../src/metrics.ts";
 
 let f: ApiFixture;
@@ -108,6 +109,7 @@ describe("GET /metrics", () => {
     const shard: Record<string, number> = { transitions: 3 };
     const bridge: Record<string, number> = { delivered: 2 };
     const api = await startApiRole(f.ctx, {
+      link: createJetStreamLink(f.ctx),
       port: 0,
       readiness: async () => ({}),
       metrics: roleCounters({ shard, bridge }),

@@ -12,6 +12,7 @@ import { createAckedPublisher } from "../../src/bus/acked_publisher.ts";
 import { createDataCipher, type DataCipher } from "../../src/crypto/data_key.ts";
 import type { RoleContext } from "../../src/role_context.ts";
 import { type RunningApiRole, startApiRole } from "../../src/http/api_role.ts";
+import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import {
   type ClientStore,
   createPostgresClientStore,
@@ -95,6 +96,8 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     vendor: djiAdapter,
   };
   const api = options.serve === false ? undefined : await startApiRole(ctx, {
+    // An api alone: no shard next door to hand anything to.
+    link: createJetStreamLink(ctx),
     port: 0,
     readiness: options.readiness ?? (async () => ({
       nats: !roleNc.isClosed() && await roleNc.flush().then(() => true, () => false),
