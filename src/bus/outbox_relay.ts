@@ -18,9 +18,9 @@ export interface OutboxRelayOptions {
 
 export interface OutboxRelay {
   /** Carries a command this process just committed, straight from memory: no outbox read.
-   * Its outbox row is deleted once JetStream has both messages (or, held for the shard next
-   * door, by the command's first transition); if anything fails, the row stays and a pass
-   * carries it. */
+   * Its outbox row is deleted once JetStream has both messages (or, when the link handed the
+   * command to a shard directly, by the command's first transition); if anything fails, the row
+   * stays and a pass carries it. */
   carry(command: AcceptedCommand): void;
   /** Runs passes until the outbox is empty (or a pass fails); resolves with rows carried. */
   drain(): Promise<number>;
@@ -29,7 +29,7 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-/** A row this process committed: it knows whether the outbox row is held for its own shard. */
+/** A row this process committed: it knows whether its outbox row is held for a hand-over. */
 type CarriedRow = OutboxRow & Partial<Pick<AcceptedCommand, "outbox_hold_seconds">>;
 
 /** What the shard needs of a command. */
@@ -53,7 +53,7 @@ function dispatchOf(row: OutboxRow): Dispatch {
 
 type RelayContext = Pick<
   RoleContext,
-  "sql" | "names" | "events" | "log" | "clock" | "config" | "publisher"
+  "sql" | "events" | "log" | "clock" | "config"
 >;
 
 /** Starts the relay; its first pass carries whatever a crash left in the outbox. */
@@ -100,7 +100,8 @@ export async function startOutboxRelay(
       return;
     }
     carried += taken.length;
-    // A row held for the shard next door is deleted by its command's first transition.
+    // A row whose command a shard hosted straight from the link is deleted by the command's
+    // first transition (the row was held for that at accept).
     const stored: string[] = [];
     taken.forEach((r, i) => {
       if (carriedHow[i] === "stored") stored.push(r.command_id);
