@@ -6,11 +6,9 @@
 // with other work disturbs far less than the elapsed time.
 import process from "node:process";
 import { setImmediate } from "node:timers";
-import type { AckedPublisher } from "../src/bus/acked_publisher.ts";
 import { createDeviceHost } from "../src/shard/device_host.ts";
 import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { LifecycleStore } from "../src/store/lifecycle_store.ts";
-import { topologyNames } from "../src/bus/subjects.ts";
 import type { Logger } from "../src/log.ts";
 import { systemClock } from "../src/time.ts";
 import { vendor } from "../src/composition_root.ts";
@@ -21,7 +19,6 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 function host() {
-  const publisher: AckedPublisher = { publish: () => Promise.resolve(), close() {} };
   let recorded = 0;
   const writer: TransitionWriter = {
     record() {
@@ -45,8 +42,7 @@ function host() {
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   const h = createDeviceHost({
-    publisher,
-    names: topologyNames("bench"),
+    link: { command: () => Promise.resolve() },
     store,
     vendor,
     writer,

@@ -57,6 +57,11 @@ const plan = {
 };
 const concurrency = plan.docks * 2;
 
+/** The link the run measures (DOWNLINK_LINK, as Downlink reads it), and the other adapter, whose
+ * saturation is measured in the same run (src/link/). */
+const LINK = process.env.DOWNLINK_LINK === "local" ? "local" : "jetstream";
+const OTHER_LINK = LINK === "local" ? "jetstream" : "local";
+
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const log = (msg: string) => console.error(`[bench] ${msg}`);
@@ -78,8 +83,13 @@ async function main() {
     // Its docks answer many uploads each and report no progress: with one job per class, each
     // upload would wait for the previous one's deadline (as a real dock's would for its end).
     DOWNLINK_HOLD_BY_CLASS: "false",
+    DOWNLINK_LINK: LINK,
   };
-  const results: Record<string, unknown> = { plan, started_at: new Date(started).toISOString() };
+  const results: Record<string, unknown> = {
+    plan,
+    link: LINK,
+    started_at: new Date(started).toISOString(),
+  };
   let downlink: Awaited<ReturnType<typeof startDownlinkGroup>> | undefined;
   let poster: SignedPoster | undefined;
   const groups = args.split ? [["api"], ["shard"], ["bridge"]] : [["api", "shard", "bridge"]];
@@ -110,16 +120,20 @@ async function main() {
       { env: { ...process.env, ...env, DOWNLINK_LOG_LEVEL: "warn" }, encoding: "utf8" },
     ));
 
-    downlink = await startDownlinkGroup(env, groups, {
-      nodeArgs: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [],
-    });
-    poster = createSignedPoster({
-      host: "127.0.0.1",
-      port: downlink.port,
-      clientId: created.client_id,
-      secret: created.secret,
-      connections: concurrency,
-    });
+    const startWith = async (link: string) => {
+      downlink = await startDownlinkGroup({ ...env, DOWNLINK_LINK: link }, groups, {
+        nodeArgs: args.profile ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [],
+      });
+      poster = createSignedPoster({
+        host: "127.0.0.1",
+        port: downlink.port,
+        clientId: created.client_id,
+        secret: created.secret,
+        connections: concurrency,
+      });
+      return downlink;
+    };
+    downlink = await startWith(LINK);
     const payload = seedPayload();
     const submitOnce: Submit = async (deviceId, key, timeoutSeconds) => {
       const res = await poster!.post({
@@ -201,6 +215,43 @@ async function main() {
         return;
       }
       openLoopRun = open;
+
+      // The other link adapter, the same closed loop, in the same run: on a shared machine only
+      // figures taken side by side compare. (Split roles hand nothing over: no comparison.)
+      if (!args.split) {
+        log(`link comparison: ${OTHER_LINK} adapter, closed loop, ${plan.seconds}s`);
+        await downlink.kill("SIGTERM");
+        poster!.close();
+        const other = await startWith(OTHER_LINK);
+        await saturate(submit, completed, dockSns, concurrency, quick ? 1 : 3, "warm-link");
+        const before = other.cpuSeconds();
+        const otherSat = await saturate(
+          submit,
+          completed,
+          dockSns,
+          concurrency,
+          plan.seconds,
+          "link",
+        );
+        const by: Record<string, { per_second: number; downlink_cpu_ms_per_command: number }> = {
+          [LINK]: { per_second: sat.perSecond, downlink_cpu_ms_per_command: cpuPerCommandMs },
+          [OTHER_LINK]: {
+            per_second: otherSat.perSecond,
+            downlink_cpu_ms_per_command: ((other.cpuSeconds() - before) * 1000) /
+              otherSat.completed,
+          },
+        };
+        results.link_comparison = {
+          ...by,
+          throughput_local_to_jetstream: by.local.per_second / by.jetstream.per_second,
+          cpu_local_to_jetstream: by.local.downlink_cpu_ms_per_command /
+            by.jetstream.downlink_cpu_ms_per_command,
+        };
+        log(`restarting with the ${LINK} adapter`);
+        await other.kill("SIGTERM");
+        poster!.close();
+        await startWith(LINK);
+      }
     }
     completed.stop();
 
@@ -253,7 +304,7 @@ async function main() {
 
     log("restart: SIGKILL with everything in flight, then start again");
     await downlink.kill("SIGKILL");
-    poster.close();
+    poster!.close();
     const killedAt = performance.now();
     downlink = await startDownlinkGroup(env, groups, { startTimeoutMs: 120_000 });
     const restartSeconds = (performance.now() - killedAt) / 1000;
@@ -402,7 +453,7 @@ function throughputRows(r: Record<string, any>, f: Fmt): [string, string, string
       `${f(pg.concurrentCommitsPerSecond, 0)} /s at ${pg.concurrency} connections`,
     ],
     [
-      "end-to-end throughput (→ SUCCEEDED)",
+      `end-to-end throughput (→ SUCCEEDED), ${r.link} link`,
       `${f(r.throughput.perSecond, 0)} /s`,
       `${f(r.throughput.ratio_to_mqtt, 2)} × MQTT baseline (target ≥ 0.35); Downlink CPU ${
         f(r.throughput.downlink_cpu_ms_per_command, 2)
@@ -435,6 +486,19 @@ function throughputRows(r: Record<string, any>, f: Fmt): [string, string, string
       `p95 ${f(e2e.p95, 2)} ms, p99 ${f(e2e.p99, 2)} ms`,
     ],
     ["open-loop errors", `${r.open_loop.errors}`, `of ${r.open_loop.sent} sent`],
+    ...(r.link_comparison
+      ? [[
+        "end-to-end throughput by link adapter",
+        `${f(r.link_comparison.throughput_local_to_jetstream, 2)} local/jetstream`,
+        `jetstream ${f(r.link_comparison.jetstream.per_second, 0)} /s, ${
+          f(r.link_comparison.jetstream.downlink_cpu_ms_per_command, 2)
+        } ms CPU/command; local ${f(r.link_comparison.local.per_second, 0)} /s, ${
+          f(r.link_comparison.local.downlink_cpu_ms_per_command, 2)
+        } ms CPU/command (CPU ${
+          f(r.link_comparison.cpu_local_to_jetstream, 2)
+        } local/jetstream; the main rows measure ${r.link})`,
+      ] as [string, string, string]]
+      : []),
     ...(r.open_loop.send_lag
       ? [[
         "load generator's send delay (in the above)",

@@ -11,6 +11,7 @@ import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { InFlightCommand, LifecycleStore } from "../src/store/lifecycle_store.ts";
 import type { CommandDispatch } from "../src/bus/messages.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
+import { createJetStreamLink } from "../src/link/jetstream_link.ts";
 import type { Logger } from "../src/log.ts";
 import { systemClock } from "../src/time.ts";
 import { vendor } from "../src/composition_root.ts";
@@ -59,8 +60,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   return createDeviceHost({
-    publisher,
-    names: topologyNames("bench"),
+    link: createJetStreamLink({ publisher, names: topologyNames("bench") }),
     store,
     vendor,
     writer,

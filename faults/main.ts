@@ -42,6 +42,8 @@ async function main(): Promise<number> {
   const plan = args.quick ? QUICK_PLAN : FULL_PLAN;
   cleanupOnSignals();
 
+  // Downlink's processes inherit the environment: CI runs the suite once per link adapter.
+  console.error(`[faults] link: ${process.env.DOWNLINK_LINK || "jetstream (the default)"}`);
   const results: ScenarioResult[] = [];
   for (const scenario of chosen) {
     const started = Date.now();

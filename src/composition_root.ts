@@ -23,6 +23,8 @@ import type { ApiEnv } from "./http/api_env.ts";
 import type { Hono } from "hono";
 import { startShardRole } from "./shard/shard_role.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
+import { createJetStreamLink } from "./link/jetstream_link.ts";
+import { createInProcessLink } from "./link/in_process_link.ts";
 import { checkMqttReachable, createMqttProbe } from "./bridge/mqtt_probe.ts";
 import { reachDependency } from "./dependency_unreachable.ts";
 import { roleCounters } from "./metrics.ts";
@@ -178,25 +180,27 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   const mqttProbe = roleSet.has("api") && !options.readiness
     ? createMqttProbe(config.mqttUrl)
     : undefined;
+  // What carries commands and facts between the roles (DOWNLINK_LINK; see src/link/link.ts):
+  // picked here and nowhere else.
+  const link = config.link === "local"
+    ? createInProcessLink({ publisher, names, nc })
+    : createJetStreamLink({ publisher, names });
   let port: number | undefined;
   let app: Hono<ApiEnv> | undefined;
   try {
     // Shard and bridge first: the API should only accept once the pipeline behind it runs.
-    const shard = roleSet.has("shard") ? await startShardRole(context) : undefined;
+    const shard = roleSet.has("shard") ? await startShardRole(context, { link }) : undefined;
     if (shard) roles.push(shard);
-    const bridge = roleSet.has("bridge")
-      ? await startBridgeRole(context, { shard: shard?.local })
-      : undefined;
+    const bridge = roleSet.has("bridge") ? await startBridgeRole(context, { link }) : undefined;
     if (bridge) roles.push(bridge);
-    // Shard and bridge in one process hand each other commands and facts directly.
-    if (shard && bridge) shard.connectBridge(bridge.local);
+    link.attach({ shard: shard?.end, bridge: bridge?.end });
     if (roleSet.has("api")) {
       const api = await startApiRole(context, {
         port: options.port,
         // Its own connection, so the readiness probe never queues behind the API's statements.
         probeSql: openPostgres(config, { poolSize: 1 }),
         metrics: roleCounters({ shard: shard?.metrics, bridge: bridge?.metrics }),
-        shard: shard?.local,
+        link,
         pressure: shard?.pressure,
         readiness: options.readiness?.(context) ?? (async () => ({
           // The shard keeps up (pipeline_pressure.ts); new commands are refused while not.
@@ -213,6 +217,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     }
   } catch (err) {
     await Promise.allSettled(roles.reverse().map((r) => r.stop()));
+    link.close();
     await vacuum?.stop();
     await mqttProbe?.close();
     identity.unsubscribe();
@@ -225,6 +230,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     port,
     namespace: config.namespace,
     partitions: config.partitions,
+    link: config.link,
   });
 
   let stopping: Promise<void> | undefined;
@@ -238,6 +244,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
         for (const role of roles.reverse()) {
           await role.stop().catch((err) => log.error("role failed to stop", { err }));
         }
+        link.close();
         await mqttProbe?.close();
         await vacuum?.stop();
         identity.unsubscribe();

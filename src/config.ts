@@ -23,6 +23,12 @@ const Env = Type.Object({
   HOST: Type.String({ default: "0.0.0.0" }),
   DOWNLINK_DATA_KEY: Type.Optional(Type.String()),
   DOWNLINK_ROLES: Type.String({ default: "api,shard,bridge" }),
+  // What carries commands and facts between the roles (src/link/): JetStream in one process as in
+  // many, so the path everyone runs is the path that scales; "local" hands them over in memory
+  // where shard and bridge share a process.
+  DOWNLINK_LINK: Type.Union(["jetstream", "local"].map((l) => Type.Literal(l)), {
+    default: "jetstream",
+  }),
   DOWNLINK_INSPECT: Type.Boolean({ default: false }),
   DOWNLINK_NAMESPACE: Type.String({ default: "downlink", pattern: "^[a-z][a-z0-9_]{0,31}$" }),
   DOWNLINK_PARTITIONS: Type.Integer({ default: 16, minimum: 1, maximum: 1024 }),
@@ -116,6 +122,8 @@ export interface Config {
   deliverWhenOffline: boolean;
   /** A command of an exclusivity class waits while a job of its class runs on its dock. */
   holdByClass: boolean;
+  /** What carries dispatches, commands and facts between the roles (see src/link/). */
+  link: "jetstream" | "local";
   /** How long a request Downlink can answer (flight_areas_get, offline_map_get) waits for a
    * client before Downlink answers it. */
   deviceRequestGraceSeconds: number;
@@ -245,6 +253,7 @@ export function loadConfig(env: Record<string, string | undefined> = processEnv(
     dataDir: e.DOWNLINK_DATA_DIR,
     deliverWhenOffline: e.DOWNLINK_DELIVER_WHEN_OFFLINE,
     holdByClass: e.DOWNLINK_HOLD_BY_CLASS,
+    link: e.DOWNLINK_LINK as Config["link"],
     deviceRequestGraceSeconds: e.DOWNLINK_DEVICE_REQUEST_GRACE_SECONDS,
     deviceRequestExpirySeconds: e.DOWNLINK_DEVICE_REQUEST_EXPIRY_SECONDS,
   };

@@ -75,6 +75,15 @@ test("an unknown DOWNLINK_LOG_LEVEL lists the allowed values and the value seen"
   );
 });
 
+test("DOWNLINK_LINK is jetstream unless set to local; anything else names the allowed values", () => {
+  assert.equal(loadConfig({}).link, "jetstream");
+  assert.equal(loadConfig({ DOWNLINK_LINK: "local" }).link, "local");
+  assert.throws(
+    () => loadConfig({ DOWNLINK_LINK: "memory" }),
+    /^ConfigError: DOWNLINK_LINK must be one of jetstream, local, got "memory"$/,
+  );
+});
+
 test("an unknown role in DOWNLINK_ROLES is named with the allowed roles", () => {
   assert.throws(
     () => loadConfig({ DOWNLINK_ROLES: "api,worker" }),

@@ -13,7 +13,6 @@ import { jetstream, type JsMsg } from "@nats-io/jetstream";
 import type { MqttClient } from "mqtt";
 import type { RoleContext, RunningRole } from "../role_context.ts";
 import { ensureConsumer, ensureStreams } from "../bus/nats.ts";
-import { watchConnection } from "../bus/connection_watch.ts";
 import type {
   DeliveredFact,
   EventFact,
@@ -32,7 +31,7 @@ import {
   type ReplyPathProbe,
   startReplyPathProbe,
 } from "./reply_path_probe.ts";
-import type { LocalBridge, LocalShard, OutboundCommand } from "../local_link.ts";
+import type { BridgeEnd, Link, OutboundCommand } from "../link/link.ts";
 import { constant, retryAfter } from "../async/retry.ts";
 import { createLimiter } from "../async/limiter.ts";
 import { partitionOf } from "../command/partition.ts";
@@ -40,8 +39,8 @@ import { storedEvent, unownedProblem } from "../command/lifecycle_event.ts";
 
 export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;
-  /** This bridge as the shard of the same process reaches it. */
-  local: LocalBridge;
+  /** This bridge as an in-process link reaches it. */
+  end: BridgeEnd;
   /** False while no reply connection is subscribed (a broker restart forgets shared
    * subscriptions until each connection subscribes again), and while no probe comes back through
    * the broker (see reply_path_probe.ts). */
@@ -49,8 +48,8 @@ export interface BridgeRole extends RunningRole {
 }
 
 export interface BridgeRoleOptions {
-  /** The shard of the same process: facts for the partitions it hosts go to it directly. */
-  shard?: LocalShard;
+  /** What carries the facts (delivered, reply, presence) to the device's shard. */
+  link: Pick<Link, "delivered" | "reply" | "presence">;
   /** Probe timing (tests shorten it); defaults in reply_path_probe.ts. */
   probe?: { intervalMs?: number; deafAfterMs?: number };
 }
@@ -75,7 +74,7 @@ const SESSION_EXPIRY_SECONDS = 60;
 
 export async function startBridgeRole(
   ctx: RoleContext,
-  { shard, probe: probeTiming }: BridgeRoleOptions = {},
+  { link, probe: probeTiming }: BridgeRoleOptions,
 ): Promise<BridgeRole> {
   const { config, names, nc, log, clock } = ctx;
   const wire = ctx.vendor.wire;
@@ -83,7 +82,6 @@ export async function startBridgeRole(
    * has its PUBACK): the presence connection leaves them out. */
   const ON_REPLY_CONNECTIONS = new Set<string>([wire.eventsTopic, wire.requestsTopic]);
   const js = jetstream(nc);
-  const natsUp = watchConnection(nc);
   const metrics: Record<string, number> = {};
   const count = (name: string) => {
     metrics[name] = (metrics[name] ?? 0) + 1;
@@ -204,8 +202,7 @@ export async function startBridgeRole(
   // session: a message lost in a crash costs nothing (a dock sends update_topo again until it is
   // answered, and telemetry every 2 s), so nothing here waits for an acknowledgement.
   const toShard = (partition: number, fact: PresenceFact): Promise<void> =>
-    shard?.presence(partition, fact) ??
-      ctx.publisher.publish(names.presenceSubject(partition), encoder.encode(JSON.stringify(fact)));
+    link.presence(fact, partition);
   const seen = createSeenCoalescer({
     clock,
     intervalMs: Math.min(1_000, config.deviceOfflineAfterSeconds * 250),
@@ -457,22 +454,7 @@ export async function startBridgeRole(
       received_at,
       reply: parsed.reply,
     };
-    const partition = partitionOf(parsed.gateway, config.partitions);
-    // While NATS is away a reply of a partition this process hosts goes to its shard by hand
-    // (acknowledged once committed): the dock answered in time, and a NATS outage must not make
-    // its command time out.
-    if (!natsUp.connected && shard?.hosts(partition)) return await shard.reply(fact);
-    try {
-      await ctx.publisher.publish(
-        names.factSubject(partition, parsed.gateway),
-        encoder.encode(JSON.stringify(fact)),
-      );
-    } catch (err) {
-      if (!shard?.hosts(partition)) throw err;
-      // Stored or not, the shard next door takes it now; a copy JetStream did store is a reply
-      // for a command that has it already, and changes nothing.
-      await shard.reply(fact);
-    }
+    await link.reply(fact, partitionOf(parsed.gateway, config.partitions));
   }
 
   /** Publishes the command to its device (QoS 1) and resolves once the broker PUBACKed it. */
@@ -522,7 +504,7 @@ export async function startBridgeRole(
     return "delivered";
   }
 
-  /** Tells the device's shard the broker has the command: directly when it is next door. */
+  /** Tells the device's shard the broker has the command. */
   async function reportDelivered(m: OutboundCommand): Promise<void> {
     const fact: DeliveredFact = {
       kind: "delivered",
@@ -530,19 +512,13 @@ export async function startBridgeRole(
       device_id: m.device_id,
       at: clock.now(),
     };
-    const partition = partitionOf(m.device_id, config.partitions);
-    if (shard?.hosts(partition)) return shard.delivered(fact);
-    await ctx.publisher.publish(
-      names.factSubject(partition, m.device_id),
-      encoder.encode(JSON.stringify(fact)),
-      `${m.command_id}.delivered`,
-    );
+    await link.delivered(fact, partitionOf(m.device_id, config.partitions));
   }
 
   /** A command from the bridge stream (sent by a shard in another process, or before this
    * bridge ran). Acknowledged to JetStream before it is published: a redelivery after a publish
    * would reach the dock a second time, so the stream's copy is settled first, and this bridge
-   * then tries until the broker takes it or its deadline passes (as for the shard next door). A
+   * then tries until the broker takes it or its deadline passes (as for one handed over in process). A
    * crash in between loses the send, and its deadline ends the command: the shard claimed it
    * for sending once, and no one sends it again. */
   async function deliver(msg: JsMsg): Promise<void> {
@@ -565,13 +541,13 @@ export async function startBridgeRole(
       });
       return;
     }
-    await deliverLocal({ ...wire, payload_enc: Buffer.from(wire.payload_enc, "base64") });
+    await deliverCommand({ ...wire, payload_enc: Buffer.from(wire.payload_enc, "base64") });
   }
 
-  /** A command to publish (from the shard next door, or settled with the bridge stream): tried
+  /** A command to publish (handed over in process, or settled with the bridge stream): tried
    * until the broker PUBACKs it or its deadline passes, with the same tid and bid each time. A
    * crash on the way is not retried by anyone: the command may have reached the dock. */
-  async function deliverLocal(m: OutboundCommand): Promise<void> {
+  async function deliverCommand(m: OutboundCommand): Promise<void> {
     // First attempts are made here, the helper joins only when one fails: no retry machinery
     // on the way of the commands that go through at once.
     let outcome = await publishToDevice(m);
@@ -604,7 +580,7 @@ export async function startBridgeRole(
     }
   }
 
-  // At most MAX_IN_FLIGHT commands towards the broker, from the stream and from the shard.
+  // At most MAX_IN_FLIGHT commands towards the broker, from the stream and handed over.
   const limiter = createLimiter(MAX_IN_FLIGHT);
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
@@ -617,11 +593,11 @@ export async function startBridgeRole(
     inFlight.add(p);
   };
 
-  const local: LocalBridge = {
+  const end: BridgeEnd = {
     send(m) {
       if (stopping) return false;
       void run(
-        () => deliverLocal(m),
+        () => deliverCommand(m),
         (err) => log.error("bridge delivery failed", { err, command_id: m.command_id }),
       );
       return true;
@@ -645,7 +621,7 @@ export async function startBridgeRole(
 
   return {
     metrics,
-    local,
+    end,
     // A reply that reaches the broker while no connection of the share group is subscribed has
     // no subscriber, and the broker drops it: until one is, the bridge is deaf and says so.
     hearsReplies: () => listening.size > 0 && probe.healthy(),
@@ -653,7 +629,6 @@ export async function startBridgeRole(
       stopping = true;
       probe.stop();
       probeSub.unsubscribe();
-      natsUp.close();
       await adoption.stop();
       messages.stop();
       await loop;

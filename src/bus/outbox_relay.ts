@@ -1,33 +1,25 @@
-// Carries committed commands from the Postgres outbox to JetStream: the `command.accepted`
-// event, then the CommandDispatch to the device's shard, then deletes the outbox rows. A command
-// whose partition the shard of this process hosts is handed to it directly instead.
-import { Buffer } from "node:buffer";
+// Carries committed commands from the Postgres outbox to their shards: the `command.accepted`
+// event, then the dispatch through the link (JetStream, or the shard of this process), then
+// deletes the outbox rows of what JetStream stored.
 import { createGroupCommit } from "../store/group_commit.ts";
 import type { RoleContext } from "../role_context.ts";
-import type { CommandDispatch } from "./messages.ts";
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { createCommandOutbox, type OutboxRow } from "../store/command_outbox.ts";
-import type { LocalDispatch, LocalShard } from "../local_link.ts";
+import type { Dispatch, DispatchCarried, Link } from "../link/link.ts";
 import { acceptedEvent, storedEvent } from "../command/lifecycle_event.ts";
 
 export interface OutboxRelayOptions {
   batchSize?: number;
   /** Poll interval: what a crash or a failed carry left in the outbox still gets carried. */
   pollMs?: number;
-  /** The shard of this process: commands of the partitions it hosts skip JetStream. */
-  shard?: LocalShard;
+  /** What carries a dispatch to its shard. */
+  link: Pick<Link, "dispatch">;
 }
-
-/** How long the outbox row of a command handed to the shard next door waits for the commit that
- * deletes it (its first transition) before a pass carries it through JetStream. Normally that
- * commit comes within milliseconds; the row outlives it only if the process lost the device's
- * partition before hosting the command (then the new owner gets it this late), or while the
- * command cannot be delivered (then the carried copy is a duplicate the shard drops). */
-export const IN_PROCESS_OUTBOX_HOLD_SECONDS = 10;
 
 export interface OutboxRelay {
   /** Carries a command this process just committed, straight from memory: no outbox read.
-   * Its outbox row is deleted once JetStream has both messages; if anything fails, the row
+   * Its outbox row is deleted once JetStream has both messages (or, when the link handed the
+   * command to a shard directly, by the command's first transition); if anything fails, the row
    * stays and a pass carries it. */
   carry(command: AcceptedCommand): void;
   /** Runs passes until the outbox is empty (or a pass fails); resolves with rows carried. */
@@ -37,12 +29,14 @@ export interface OutboxRelay {
   stop(): Promise<void>;
 }
 
-/** A row this process committed: it knows whether the outbox row is held for its own shard. */
-type CarriedRow = OutboxRow & Pick<AcceptedCommand, "outbox_hold_seconds">;
+/** A row this process committed: it knows whether its outbox row is held for a hand-over. */
+type CarriedRow = OutboxRow & Partial<Pick<AcceptedCommand, "outbox_hold_seconds">>;
 
-/** What the shard needs of a command besides its sealed payload. */
-function hostingFields(row: OutboxRow): Omit<CommandDispatch, "kind" | "payload_enc"> {
+/** What the shard needs of a command. */
+function dispatchOf(row: OutboxRow): Dispatch {
   return {
+    partition: row.partition,
+    payload_enc: row.payload_enc,
     command_id: row.command_id,
     tenant_id: row.tenant_id,
     client_id: row.client_id,
@@ -57,32 +51,18 @@ function hostingFields(row: OutboxRow): Omit<CommandDispatch, "kind" | "payload_
   };
 }
 
-function dispatchOf(row: OutboxRow, recovered: boolean): CommandDispatch {
-  return {
-    kind: "command",
-    ...hostingFields(row),
-    payload_enc: Buffer.from(row.payload_enc).toString("base64"),
-    ...(recovered ? { recovered: true } : {}),
-  };
-}
-
-function localDispatchOf(row: OutboxRow): LocalDispatch {
-  return { ...hostingFields(row), partition: row.partition, payload_enc: row.payload_enc };
-}
-
 type RelayContext = Pick<
   RoleContext,
-  "sql" | "names" | "events" | "log" | "clock" | "config" | "publisher"
+  "sql" | "events" | "log" | "clock" | "config"
 >;
 
 /** Starts the relay; its first pass carries whatever a crash left in the outbox. */
 export async function startOutboxRelay(
   ctx: RelayContext,
-  { batchSize = 200, pollMs = 1_000, shard }: OutboxRelayOptions = {},
+  { batchSize = 200, pollMs = 1_000, link }: OutboxRelayOptions,
 ): Promise<OutboxRelay> {
-  const { sql, names, events, log, clock, publisher } = ctx;
+  const { sql, events, log, clock } = ctx;
   const outbox = createCommandOutbox(sql);
-  const encoder = new TextEncoder();
   let stopped = false;
   let running: Promise<number> | undefined;
   let again = false;
@@ -92,35 +72,42 @@ export async function startOutboxRelay(
 
   // Pipelined, but every accepted event is stored before any dispatch is sent, so no later
   // event of a command can overtake its accepted event.
-  const publish = async (rows: readonly OutboxRow[], recovered: boolean) => {
+  const publish = async (
+    rows: readonly CarriedRow[],
+    recovered: boolean,
+  ): Promise<DispatchCarried[]> => {
     await Promise.all(rows.map((r) => events.publish(storedEvent(acceptedEvent(r)))));
-    await Promise.all(rows.map((r) =>
-      publisher.publish(
-        names.commandSubject(r.partition, r.device_id),
-        encoder.encode(JSON.stringify(dispatchOf(r, recovered))),
-        r.command_id,
-      )
-    ));
+    return await Promise.all(
+      rows.map((r) =>
+        link.dispatch(dispatchOf(r), { held: (r.outbox_hold_seconds ?? 0) > 0, recovered })
+      ),
+    );
   };
 
   // The fast path: commands committed by this process, carried from memory in batches.
   const inFlight = new Set<string>();
   const carryNow = async (taken: CarriedRow[]) => {
-    let rows: OutboxRow[] = taken;
+    let carriedHow: DispatchCarried[];
     try {
-      if (shard) rows = await handOver(taken);
-      if (rows.length > 0) await publish(rows, false);
+      carriedHow = await publish(taken, false);
     } catch (err) {
       // The rows stay in the outbox; the next pass carries them.
-      for (const r of rows) inFlight.delete(r.command_id);
+      for (const r of taken) inFlight.delete(r.command_id);
       log.warn("carrying accepted commands failed; the outbox poll will retry", {
         err,
-        commands: rows.length,
+        commands: taken.length,
       });
       return;
     }
-    carried += rows.length;
-    if (rows.length > 0) await deleteCarried(rows.map((r) => r.command_id));
+    carried += taken.length;
+    // A row whose command a shard hosted straight from the link is deleted by the command's
+    // first transition (the row was held for that at accept).
+    const stored: string[] = [];
+    taken.forEach((r, i) => {
+      if (carriedHow[i] === "stored") stored.push(r.command_id);
+      else inFlight.delete(r.command_id);
+    });
+    if (stored.length > 0) await deleteCarried(stored);
   };
   // The commands of one event-loop turn are carried together; batches do not wait for each
   // other (each publishes its accepted events before its dispatches).
@@ -129,22 +116,6 @@ export async function startOutboxRelay(
     carrying.add(p);
     return p;
   }, { concurrency: Infinity });
-  // Hands the commands whose outbox rows were held for it to the shard next door, once their
-  // accepted events are stored (no later event may overtake them); returns the rest.
-  const handOver = async (rows: CarriedRow[]): Promise<OutboxRow[]> => {
-    const held = rows.filter((r) => r.outbox_hold_seconds > 0);
-    if (held.length === 0) return rows;
-    await Promise.all(held.map((r) => events.publish(storedEvent(acceptedEvent(r)))));
-    const rest = rows.filter((r) => r.outbox_hold_seconds === 0);
-    for (const r of held) {
-      inFlight.delete(r.command_id);
-      // The partition may have moved since the accept: then JetStream takes it to its owner
-      // (the accepted event is stored already; its re-publish is deduplicated).
-      if (shard!.dispatch(localDispatchOf(r))) carried++;
-      else rest.push(r);
-    }
-    return rest;
-  };
   const deleteCarried = async (ids: string[]) => {
     try {
       await outbox.remove(ids);
@@ -161,7 +132,9 @@ export async function startOutboxRelay(
   // Rows this process is carrying right now are skipped; a row carried by a pass is marked
   // recovered, so the shard checks it against Postgres before hosting it.
   const pass = (): Promise<number> =>
-    outbox.carryDue(() => [...inFlight], batchSize, (rows) => publish(rows, true));
+    outbox.carryDue(() => [...inFlight], batchSize, async (rows) => {
+      await publish(rows, true);
+    });
 
   const drain = (): Promise<number> => {
     if (running) {

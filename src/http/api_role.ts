@@ -2,8 +2,8 @@
 import { watchPressure } from "../bus/pressure_broadcast.ts";
 import type { Hono } from "hono";
 import type { RoleContext, RunningRole } from "../role_context.ts";
-import { IN_PROCESS_OUTBOX_HOLD_SECONDS, startOutboxRelay } from "../bus/outbox_relay.ts";
-import type { LocalShard } from "../local_link.ts";
+import { startOutboxRelay } from "../bus/outbox_relay.ts";
+import type { Link } from "../link/link.ts";
 import { createPostgresClientStore } from "../store/client_store.ts";
 import { createPostgresCommandStore } from "../store/command_store.ts";
 import { createCompletionWatch } from "../bus/completion_watch.ts";
@@ -44,8 +44,8 @@ export interface ApiRoleOptions {
     gauges(): Record<string, number>;
     histograms: readonly Histogram[];
   };
-  /** The shard of this process: it takes the commands of the partitions it hosts directly. */
-  shard?: LocalShard;
+  /** What carries a committed command to its shard. */
+  link: Pick<Link, "dispatch" | "outboxHoldSeconds">;
 }
 
 export interface RunningApiRole extends RunningRole {
@@ -67,8 +67,8 @@ export async function startApiRole(
   opts: ApiRoleOptions,
 ): Promise<RunningApiRole> {
   const { config, log, clock, sql, nc, cipher } = ctx;
-  const { shard, probeSql } = opts;
-  const relay = await startOutboxRelay(ctx, { shard });
+  const { link, probeSql } = opts;
+  const relay = await startOutboxRelay(ctx, { link });
   // The API's statements answer 503 within the deadline while Postgres is away (the relay's and
   // the shard's are not gated: they wait and retry). Its clock is the host's real one, even
   // where a test moves `clock` by hand: it is compared with Postgres' clock.
@@ -126,7 +126,7 @@ export async function startApiRole(
     eventLoopDelay,
     // The relay beside this API carries what it commits, from memory.
     onAccepted: (command) => relay.carry(command),
-    outboxHoldSeconds: (partition) => shard?.hosts(partition) ? IN_PROCESS_OUTBOX_HOLD_SECONDS : 0,
+    outboxHoldSeconds: (partition) => link.outboxHoldSeconds(partition),
   });
   let server;
   try {

@@ -2,22 +2,17 @@
 // Postgres (committed) before the bridge gets it; a command claimed before, by this host or an
 // earlier one (a restart, a JetStream redelivery, a lease that moved), may have reached the dock
 // and is never handed over again: a dock would run it twice.
-import { Buffer } from "node:buffer";
-import type { AckedPublisher } from "../bus/acked_publisher.ts";
-import type { ToDevice } from "../bus/messages.ts";
-import type { TopologyNames } from "../bus/subjects.ts";
 import type { LifecycleStore, SendClaim } from "../store/lifecycle_store.ts";
 import { createGroupCommit } from "../store/group_commit.ts";
-import type { LocalBridge, OutboundCommand } from "../local_link.ts";
+import type { Link, OutboundCommand } from "../link/link.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../time.ts";
 import { exponential, linear, retry, retryAfter } from "../async/retry.ts";
 
 export interface BridgeSenderOptions {
   store: Pick<LifecycleStore, "claimSends">;
-  /** JetStream publishes (commands for a bridge in another process). */
-  publisher: AckedPublisher;
-  names: TopologyNames;
+  /** What carries a claimed command to a bridge. */
+  link: Pick<Link, "command">;
   clock: Clock;
   log: Logger;
   count(name: string): void;
@@ -30,8 +25,6 @@ export interface BridgeSenderOptions {
 export interface BridgeSender {
   /** Claims the command and hands it to the bridge; commands of one device keep their order. */
   send(command: OutboundCommand, partition: number): void;
-  /** Commands go to this bridge directly from now on (undefined: through JetStream). */
-  connect(bridge: LocalBridge | undefined): void;
 }
 
 interface Queued {
@@ -39,18 +32,15 @@ interface Queued {
   partition: number;
 }
 
-const encoder = new TextEncoder();
 /** The waits between claim statements while Postgres is away. */
 const CLAIM_BACKOFF = exponential(100, 2_000);
-/** The waits between hand-overs JetStream did not store. */
+/** The waits between hand-overs the link did not take. */
 const HAND_OVER_BACKOFF = linear(200, 2_000);
 const noop = () => {};
 /** A claim statement this slow is logged: its commands reach their docks that much later. */
 const SLOW_CLAIM_MS = 1_000;
 
 export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
-  let local: LocalBridge | undefined;
-
   /** Claims a batch, retrying while Postgres is away; a command past its deadline is dropped
    * (its deadline ends it). */
   async function claim(batch: Queued[]): Promise<void> {
@@ -107,18 +97,11 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
   const claims = createGroupCommit<Queued>(claim, { concurrency: 4 });
 
   function handOver(command: OutboundCommand, partition: number): void {
-    if (local?.send(command)) return;
-    const message: ToDevice = {
-      ...command,
-      payload_enc: Buffer.from(command.payload_enc).toString("base64"),
-    };
-    const subject = o.names.bridgeSubject(partition, command.device_id);
-    const body = encoder.encode(JSON.stringify(message));
-    // Until stored, or until the deadline ends the command (msgID = command id: a copy stored
-    // twice is dropped by the bridge stream).
+    // Until a bridge has it, or until the deadline ends the command (a copy the link carries
+    // twice is dropped on the way: the command id is its msgID).
     // The first attempt is made here, the helper joins only when it fails: one command, no
     // retry machinery on the way of the thousands that go through at once.
-    const publish = () => o.publisher.publish(subject, body, command.command_id);
+    const publish = () => o.link.command(command, partition);
     publish().then(noop, (err) =>
       retryAfter(err, publish, {
         clock: o.clock,
@@ -145,9 +128,6 @@ export function createBridgeSender(o: BridgeSenderOptions): BridgeSender {
   return {
     send(command, partition) {
       claims.add({ command, partition });
-    },
-    connect(bridge) {
-      local = bridge;
     },
   };
 }

@@ -16,11 +16,9 @@ import type { InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
 import { Buffer } from "node:buffer";
 import type { Exclusivity, GatewayPresence } from "../../machines/device_shard_machine.ts";
-import type { AckedPublisher } from "../bus/acked_publisher.ts";
 import type { DeliveredFact, ReplyFact, ShardMessage } from "../bus/messages.ts";
 import { readStreamMessage } from "../bus/stream_message.ts";
-import type { TopologyNames } from "../bus/subjects.ts";
-import type { LocalBridge, LocalDispatch } from "../local_link.ts";
+import type { Dispatch, Link } from "../link/link.ts";
 import type { Logger } from "../log.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
 import type { Clock } from "../time.ts";
@@ -38,9 +36,8 @@ import type { TransitionWriter } from "./transition_writer.ts";
 export { NOTHING_TO_SETTLE, type Settle };
 
 export interface DeviceHostOptions {
-  /** JetStream publishes (commands for a bridge in another process). */
-  publisher: AckedPublisher;
-  names: TopologyNames;
+  /** What carries a claimed command to a bridge. */
+  link: Pick<Link, "command">;
   store: LifecycleStore;
   writer: TransitionWriter;
   /** What a device reply means for its command. */
@@ -77,12 +74,10 @@ export interface DeviceHost {
    * `beforeStart` runs once they are read and before any of them is driven. */
   restore(partition: number, beforeStart?: () => Promise<unknown>): Promise<number>;
   handle(msg: JsMsg, partition: number): void;
-  /** Commands go to this bridge directly from now on (undefined: through JetStream). */
-  connectBridge(bridge: LocalBridge | undefined): void;
   /** A fact from the bridge of this process; settled as a JetStream message would be. */
   fact(fact: DeliveredFact | ReplyFact, settle: Settle): void;
   /** A command the API of this process committed, for a partition hosted here. */
-  dispatch(command: LocalDispatch): void;
+  dispatch(command: Dispatch): void;
   /** The device's gateway came online or went offline: its waiting commands go, or wait. */
   gatewayPresence(device_id: string, presence: GatewayPresence): void;
   /** The job of a command of the device reported its end (a terminal progress, committed): the
@@ -226,8 +221,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
 
   const sender = createBridgeSender({
     store: o.store,
-    publisher: o.publisher,
-    names: o.names,
+    link: o.link,
     clock: o.clock,
     log: o.log,
     count: o.count,
@@ -277,10 +271,6 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
         o.log.error("shard message failed", { err, subject: msg.subject });
         msg.nak(1_000);
       }
-    },
-
-    connectBridge(bridge) {
-      sender.connect(bridge);
     },
 
     dispatch(command) {

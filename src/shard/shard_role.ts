@@ -14,7 +14,7 @@ import { createPipelinePressure, type PipelinePressure } from "./pipeline_pressu
 import { createDeviceHost, type DeviceHost, NOTHING_TO_SETTLE } from "./device_host.ts";
 import { startPartitionLeases } from "./partition_leases.ts";
 import { createInspection } from "./inspection.ts";
-import type { LocalBridge, LocalShard } from "../local_link.ts";
+import type { Link, ShardEnd } from "../link/link.ts";
 import type { DeliveredFact } from "../bus/messages.ts";
 import { createPresenceHost, type PresenceHost } from "./presence_host.ts";
 import { createDeviceStore } from "../store/device_store.ts";
@@ -34,13 +34,16 @@ export interface ShardRole extends RunningRole {
   /** The device registry of the partitions this shard owns (who is online, last seen when). */
   presence: PresenceHost;
   metrics: Record<string, number>;
-  /** This shard as the bridge of the same process reaches it. */
-  local: LocalShard;
-  /** Hands commands to the bridge of the same process instead of JetStream. */
-  connectBridge(bridge: LocalBridge | undefined): void;
+  /** This shard as an in-process link reaches it. */
+  end: ShardEnd;
 }
 
-/** How long a delivered fact from the bridge next door waits for its command's reply. */
+export interface ShardRoleOptions {
+  /** What carries claimed commands to a bridge. */
+  link: Pick<Link, "command">;
+}
+
+/** How long a delivered fact handed over in process waits for its command's reply. */
 const DELIVERY_HOLD_MS = 5;
 
 /** How long taking over a partition waits for JetStream to store the events left in its outbox;
@@ -50,7 +53,10 @@ const LEFTOVER_PUBLISH_MS = 5_000;
 /** Messages pulled per partition and not yet acked: bounds memory, keeps batches large. */
 const MAX_IN_FLIGHT_PER_PARTITION = 2_000;
 
-export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
+export async function startShardRole(
+  ctx: RoleContext,
+  { link }: ShardRoleOptions,
+): Promise<ShardRole> {
   const { config, names, nc, log } = ctx;
   await ensureStreams(nc, names);
   const js = jetstream(nc);
@@ -131,8 +137,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
   const host: DeviceHost = createDeviceHost({
     beforeReply: releaseHeld,
     replyTaken: (receivedAt) => pressure.replyTaken(receivedAt),
-    publisher: ctx.publisher,
-    names,
+    link,
     store,
     writer,
     vendor: ctx.vendor,
@@ -270,7 +275,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     for (const fact of heldDeliveries.values()) host.fact(fact, NOTHING_TO_SETTLE);
     heldDeliveries.clear();
   };
-  const local: LocalShard = {
+  const end: ShardEnd = {
     hosts: (p) => hosting.has(p),
     dispatch(command) {
       if (!hosting.has(command.partition)) return false;
@@ -297,8 +302,7 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
     host,
     presence,
     metrics,
-    local,
-    connectBridge: (bridge) => host.connectBridge(bridge),
+    end,
     async stop() {
       stopping = true;
       broadcast.stop();
@@ -306,7 +310,6 @@ export async function startShardRole(ctx: RoleContext): Promise<ShardRole> {
       if (releaseTimer !== undefined) ctx.clock.clearTimeout(releaseTimer);
       releaseDeliveries();
       hosting.clear();
-      host.connectBridge(undefined);
       for (const m of consumers.values()) m.stop();
       consumers.clear();
       // Let what was recorded commit and its messages be acked before letting go (the writer

@@ -1,7 +1,8 @@
-// The bridge's way around a NATS outage, against real NATS, Postgres and Mosquitto: a device
-// reply of a partition this process hosts goes to the shard next door when JetStream cannot take
-// it, so a NATS outage does not make a command time out although its dock answered. (With NATS
-// up the reply travels as a JetStream message: lifecycle_test covers that path.)
+// The in-process link's way around a NATS outage (DOWNLINK_LINK=local), against real NATS,
+// Postgres and Mosquitto: a device reply of a partition this process hosts goes to the shard next
+// door when JetStream cannot take it, so a NATS outage does not make a command time out although
+// its dock answered. (With NATS up the reply travels as a JetStream message: lifecycle_test covers
+// that path. The JetStream link, the default, has no way around: the reply waits for NATS.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -19,7 +20,9 @@ let sn: string;
 before(async () => {
   const natsUrl = new URL(loadConfig(testEnv()).natsUrl.split(",")[0]);
   nats = await startTcpProxy(natsUrl.hostname, Number(natsUrl.port || 4222));
-  f = await startLifecycleFixture({ env: { NATS_URL: nats.url(natsUrl.href) } });
+  f = await startLifecycleFixture({
+    env: { NATS_URL: nats.url(natsUrl.href), DOWNLINK_LINK: "local" },
+  });
   sn = f.device("nats-outage");
   dock = await createDockSimulator({ mqttUrl: f.mqttUrl, sn, silent: true });
 });

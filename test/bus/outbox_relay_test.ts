@@ -5,8 +5,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
-import { IN_PROCESS_OUTBOX_HOLD_SECONDS, startOutboxRelay } from "../../src/bus/outbox_relay.ts";
-import type { LocalDispatch, LocalShard } from "../../src/local_link.ts";
+import { startOutboxRelay } from "../../src/bus/outbox_relay.ts";
+import type { Dispatch, ShardEnd } from "../../src/link/link.ts";
+import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
+import {
+  createInProcessLink,
+  IN_PROCESS_OUTBOX_HOLD_SECONDS,
+} from "../../src/link/in_process_link.ts";
 import { createLifecycleStore } from "../../src/store/lifecycle_store.ts";
 import { EVENTS_STREAM } from "../../src/bus/subjects.ts";
 import {
@@ -79,7 +84,7 @@ test("a command committed before a crash is carried when a relay starts", async 
     null,
   );
 
-  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000 });
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, link: createJetStreamLink(f.ctx) });
   try {
     assert.equal(await outboxSize(), 0);
     const dispatch = await jsm.streams.getMessage(f.names.shardStream, { last_by_subj: subject });
@@ -115,7 +120,7 @@ test("a command committed before a crash is carried when a relay starts", async 
 
 test("a relay that crashed after publishing but before deleting does not dispatch twice", async () => {
   const accepted = await store.acceptCommand(input());
-  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000 });
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, link: createJetStreamLink(f.ctx) });
   try {
     const count = await shardMessages();
     // The crash: the outbox row is back although its dispatch went out.
@@ -135,8 +140,8 @@ test("two relays share a backlog without carrying any command twice", async () =
   );
   const count = await shardMessages();
   const [a, b] = await Promise.all([
-    startOutboxRelay(f.ctx, { pollMs: 60_000, batchSize: 25 }),
-    startOutboxRelay(f.ctx, { pollMs: 60_000, batchSize: 25 }),
+    startOutboxRelay(f.ctx, { pollMs: 60_000, batchSize: 25, link: createJetStreamLink(f.ctx) }),
+    startOutboxRelay(f.ctx, { pollMs: 60_000, batchSize: 25, link: createJetStreamLink(f.ctx) }),
   ]);
   try {
     // Each start drained; more drains find nothing left.
@@ -151,10 +156,10 @@ test("two relays share a backlog without carrying any command twice", async () =
   }
 });
 
-/** The shard of the relay's process, as the relay sees it: records what it is handed. */
+/** The shard of the relay's process, as the in-process link sees it: records what it is handed. */
 function fakeShard(hosted: boolean) {
-  const handed: LocalDispatch[] = [];
-  const shard: LocalShard = {
+  const handed: Dispatch[] = [];
+  const shard: ShardEnd = {
     hosts: () => hosted,
     dispatch: (c) => {
       if (!hosted) return false;
@@ -165,7 +170,9 @@ function fakeShard(hosted: boolean) {
     reply: () => Promise.resolve(),
     presence: () => undefined,
   };
-  return { shard, handed };
+  const link = createInProcessLink(f.ctx);
+  link.attach({ shard });
+  return { link, handed };
 }
 
 async function carryAfter(commandId: string): Promise<Date | undefined> {
@@ -183,8 +190,8 @@ async function waitFor(cond: () => boolean | Promise<boolean>, what: string) {
 }
 
 test("a command for the shard next door is handed to it, its row held, nothing dispatched", async () => {
-  const { shard, handed } = fakeShard(true);
-  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, shard });
+  const { link, handed } = fakeShard(true);
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, link });
   try {
     const tenantId = `tenant_${crypto.randomUUID().slice(0, 8)}`;
     const count = await shardMessages();
@@ -225,12 +232,13 @@ test("a command for the shard next door is handed to it, its row held, nothing d
     assert.equal(await carryAfter(accepted.command_id), undefined);
   } finally {
     await relay.stop();
+    link.close();
   }
 });
 
 test("a held row whose command never moved is carried through JetStream once its hold is over", async () => {
   // The process lost the partition before its shard hosted the command: only the row is left.
-  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000 });
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, link: createJetStreamLink(f.ctx) });
   try {
     const count = await shardMessages();
     const accepted = await store.acceptCommand(input({ outboxHoldSeconds: 3_600 }));
@@ -255,8 +263,8 @@ test("a held row whose command never moved is carried through JetStream once its
 });
 
 test("a command whose partition left this process since its accept goes through JetStream", async () => {
-  const { shard, handed } = fakeShard(false);
-  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, shard });
+  const { link, handed } = fakeShard(false);
+  const relay = await startOutboxRelay(f.ctx, { pollMs: 60_000, link });
   try {
     const count = await shardMessages();
     const accepted = await store.acceptCommand(
@@ -269,5 +277,6 @@ test("a command whose partition left this process since its accept goes through 
     assert.equal(handed.length, 0);
   } finally {
     await relay.stop();
+    link.close();
   }
 });

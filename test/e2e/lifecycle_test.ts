@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { partitionOf } from "../../src/command/partition.ts";
 
 let f: LifecycleFixture;
 const docks: DockSimulator[] = [];
@@ -42,19 +42,33 @@ test("a result 0 reply ends SUCCEEDED with the reply mapped", async () => {
   assert.match(got.bid!, /^[0-9a-f-]{36}$/);
 });
 
-test("in one process the command goes to the bridge by hand, its reply comes back through JetStream", async () => {
-  const { names, sql } = f.harness.downlink.context;
-  const jsm = await jetstreamManager(f.nc);
-  // The stream is a work queue (acked messages go): its sequence counts what ever went in.
-  const shardMessages = async () => (await jsm.streams.info(names.shardStream)).state.last_seq;
-  const before = await shardMessages();
+test("in one process the shard stream carries what the link sends through it, the reply always", async () => {
+  const { names, sql, config } = f.harness.downlink.context;
   const sn = f.device("in-process");
+  const p = partitionOf(sn, config.partitions);
+  // What is published on the command's shard subjects (its dispatch, its facts), as it goes in.
+  const subs = [names.commandSubject(p, sn), names.factSubject(p, sn)].map((s) =>
+    f.nc.subscribe(s)
+  );
+  let published = 0;
+  for (const sub of subs) {
+    void (async () => {
+      for await (const _ of sub) published++;
+    })();
+  }
+  await f.nc.flush();
   await dock({ sn, result: 0 });
   const id = await f.submit(sn);
   await f.waitForStatus(id, ["SUCCEEDED"]);
-  // API → shard → bridge and the delivery went by hand; the reply, as one JetStream message (its
-  // connection acknowledges it to the broker once stored, without waiting for a commit).
-  assert.equal(await shardMessages(), before + 1);
+  // The reply is one JetStream message under either link (its connection acknowledges it to the
+  // broker once stored, without waiting for a commit). The in-process link hands the dispatch and
+  // the delivery over by hand; the JetStream link (the default) stores them too.
+  const expected = config.link === "local" ? 1 : 3;
+  const until = Date.now() + 5_000; // the delivered fact may trail the reply
+  while (published < expected && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  await new Promise((r) => setTimeout(r, 200));
+  for (const sub of subs) sub.unsubscribe();
+  assert.equal(published, expected);
   const [{ n }] = await sql<{ n: number }[]>`
     select count(*)::int as n from command_outbox where command_id = ${id}`;
   assert.equal(n, 0);

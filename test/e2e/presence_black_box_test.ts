@@ -115,7 +115,12 @@ test("a dock played with mosquitto_pub/sub: presence, a command held while it is
     [sn, "gateway", true],
     [aircraft, "aircraft", true],
   ]);
-  const dock = await device(sn);
+  // The status_reply goes once the shard has the topology or JetStream stored it (the default
+  // link): the registry's row may follow it by a commit.
+  const dock = await until("the dock's sub-devices", async () => {
+    const d = await device(sn);
+    return d.sub_devices?.length > 0 ? d : undefined;
+  });
   assert.equal(dock.model, "DJI Dock 2");
   assert.deepEqual(dock.sub_devices.map((s: any) => [s.device_id, s.model]), [
     [aircraft, "Matrice 3D"],

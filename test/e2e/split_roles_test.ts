@@ -1,6 +1,6 @@
 // Shard and bridge in different processes meet only in JetStream: commands reach the bridge
-// through the bridge stream, delivered and reply facts come back through the shard stream. (In
-// one process they hand each other both directly; lifecycle_test covers that path.)
+// through the bridge stream, delivered and reply facts come back through the shard stream, as
+// they do in one process with the default link (link_choice_test).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
 import { openPostgres } from "../../src/composition_root.ts";
+import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import { roleCounters } from "../../src/metrics.ts";
 
 let f: ApiFixture;
@@ -25,6 +26,7 @@ describe("startApiRole", () => {
     const api = await startApiRole(f.ctx, {
       port: 0,
       probeSql: openPostgres(f.config, { poolSize: 1 }),
+      link: createJetStreamLink(f.ctx),
       readiness: async () => ({}),
       metrics: roleCounters({ shard, bridge }),
     });

@@ -1,15 +1,13 @@
 // The bridge sender on fakes and a simulated clock: a claim Postgres refuses is tried again with
-// growing waits until its commands' deadlines pass; a hand-over JetStream did not store is
-// published again until it is, or until the command's deadline.
+// growing waits until its commands' deadlines pass; a hand-over the link did not take is tried
+// again until it is, or until the command's deadline.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
 import { SimulatedClock } from "xstate";
 import { createBridgeSender } from "../../src/shard/bridge_sender.ts";
-import { topologyNames } from "../../src/bus/subjects.ts";
-import type { AckedPublisher } from "../../src/bus/acked_publisher.ts";
 import type { SendClaim } from "../../src/store/lifecycle_store.ts";
-import type { OutboundCommand } from "../../src/local_link.ts";
+import type { Link, OutboundCommand } from "../../src/link/link.ts";
 import { createLogger } from "../../src/log.ts";
 
 const T0 = 1_700_000_000_000;
@@ -25,22 +23,22 @@ const command = (command_id: string, deadline_at: number): OutboundCommand => ({
   payload_enc: new Uint8Array([1, 2, 3]),
 });
 
-/** A sender whose claims fail `claimFailures` times and whose publishes fail `publishFailures`
- * times; records when each was tried (ms after T0). */
+/** A sender whose claims fail `claimFailures` times and whose hand-overs to the link fail
+ * `publishFailures` times; records when each was tried (ms after T0). */
 function setup(claimFailures: number, publishFailures: number) {
   const clock = new SimulatedClock();
   clock.set(T0);
   const claimed: number[] = [];
   const published: number[] = [];
   const gone: string[] = [];
-  const publisher = {
-    publish() {
+  const link: Pick<Link, "command"> = {
+    command() {
       published.push(clock.now() - T0);
       return published.length <= publishFailures
         ? Promise.reject(new Error("no JetStream acknowledgement"))
         : Promise.resolve();
     },
-  } as Pick<AckedPublisher, "publish"> as AckedPublisher;
+  };
   const sender = createBridgeSender({
     store: {
       claimSends(ids) {
@@ -50,8 +48,7 @@ function setup(claimFailures: number, publishFailures: number) {
           : Promise.resolve(new Map(ids.map((id) => [id, "claimed" as SendClaim])));
       },
     },
-    publisher,
-    names: topologyNames("t"),
+    link,
     clock,
     log: createLogger("silent"),
     count: () => {},
@@ -87,7 +84,7 @@ test("a claim still refused when the command's deadline passed is given up", asy
   assert.deepEqual(published, []);
 });
 
-test("a hand-over JetStream did not store is published again after 200, 400, 600 ms", async () => {
+test("a hand-over the link did not take is tried again after 200, 400, 600 ms", async () => {
   const { sender, published, advance } = setup(0, 3);
   sender.send(command("c1", T0 + 30_000), 0);
   await advance(0, 199);

@@ -18,6 +18,7 @@ import { exclusivityOf, LASTING_JOB_METHODS } from "../../src/vendors/dji/exclus
 import type { TransitionKind } from "../../machines/command_machine.ts";
 import type { GatewayPresence } from "../../machines/device_shard_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
+import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import type { Logger } from "../../src/log.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 import { vendor } from "../../src/composition_root.ts";
@@ -94,8 +95,7 @@ function start(
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, claims[id] ?? "claimed"]))),
   };
   const host = createDeviceHost({
-    publisher,
-    names: topologyNames("test"),
+    link: createJetStreamLink({ publisher, names: topologyNames("test") }),
     store,
     writer,
     vendor,

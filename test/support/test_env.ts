@@ -14,6 +14,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     ...pick("DATABASE_URL"),
     ...pick("NATS_URL"),
     ...pick("MQTT_URL"),
+    // The CI runs the e2e suite once per link adapter (DOWNLINK_LINK=local the second time).
+    ...pick("DOWNLINK_LINK"),
     DOWNLINK_NAMESPACE: ns,
     DOWNLINK_DB_SCHEMA: ns,
     DOWNLINK_PARTITIONS: "4",
