@@ -9,8 +9,8 @@ import { setImmediate } from "node:timers";
 import { createDeviceHost } from "../src/shard/device_host.ts";
 import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { LifecycleStore } from "../src/store/lifecycle_store.ts";
-import type { Logger } from "../src/log.ts";
-import { systemClock } from "../src/time.ts";
+import type { Logger } from "../src/runtime/log.ts";
+import { systemClock } from "../src/async/time.ts";
 import { vendor } from "../src/composition_root.ts";
 
 const N = Number(process.argv[2] ?? 20_000);

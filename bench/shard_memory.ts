@@ -12,8 +12,8 @@ import type { InFlightCommand, LifecycleStore } from "../src/store/lifecycle_sto
 import type { CommandDispatch } from "../src/bus/messages.ts";
 import { topologyNames } from "../src/bus/subjects.ts";
 import { createJetStreamLink } from "../src/link/jetstream_link.ts";
-import type { Logger } from "../src/log.ts";
-import { systemClock } from "../src/time.ts";
+import type { Logger } from "../src/runtime/log.ts";
+import { systemClock } from "../src/async/time.ts";
 import { vendor } from "../src/composition_root.ts";
 
 const COMMANDS = Number(process.env.COMMANDS ?? 100_000);

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { freePort } from "../bench/loopback_port.ts";
-import { loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/runtime/config.ts";
 import { cleanupAll, onCleanup } from "./cleanup.ts";
 import { startPostgresCluster } from "./postgres_cluster.ts";
 import { startNatsServer } from "./nats_server.ts";

@@ -4,9 +4,9 @@
 // wire through it; test/tools/wiring_outside_root_test.ts fails on wiring built anywhere else.
 import process from "node:process";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { type Config, ConfigError, type Role } from "./config.ts";
-import { createLogger, type Logger } from "./log.ts";
-import { type Clock, systemClock } from "./time.ts";
+import { type Config, ConfigError, type Role } from "./runtime/config.ts";
+import { createLogger, type Logger } from "./runtime/log.ts";
+import { type Clock, systemClock } from "./async/time.ts";
 import { createSql, type Sql } from "./store/db.ts";
 import { runMigrations } from "./store/migrations.ts";
 import { checkDataKey } from "./store/data_key_check.ts";
@@ -26,8 +26,8 @@ import { startBridgeRole } from "./bridge/bridge_role.ts";
 import { createJetStreamLink } from "./link/jetstream_link.ts";
 import { createInProcessLink } from "./link/in_process_link.ts";
 import { checkMqttReachable, createMqttProbe } from "./bridge/mqtt_probe.ts";
-import { reachDependency } from "./dependency_unreachable.ts";
-import { roleCounters } from "./metrics.ts";
+import { reachDependency } from "./runtime/dependency_unreachable.ts";
+import { roleCounters } from "./runtime/metrics.ts";
 import { startQueueVacuum } from "./store/queue_vacuum.ts";
 import type { VendorAdapter } from "./vendors/vendor_adapter.ts";
 import { djiAdapter } from "./vendors/dji/dji_adapter.ts";

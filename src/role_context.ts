@@ -1,8 +1,8 @@
 // What the composition root hands every role: the real pieces, already connected.
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { Config } from "./config.ts";
-import type { Logger } from "./log.ts";
-import type { Clock } from "./time.ts";
+import type { Config } from "./runtime/config.ts";
+import type { Logger } from "./runtime/log.ts";
+import type { Clock } from "./async/time.ts";
 import type { Sql } from "./store/db.ts";
 import type { TopologyNames } from "./bus/subjects.ts";
 import type { DataCipher } from "./crypto/data_key.ts";

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import process from "node:process";
-import { DEFAULT_SERVICE_URLS } from "../src/config.ts";
+import { DEFAULT_SERVICE_URLS } from "../src/runtime/config.ts";
 import { ensureLocalServices } from "../src/embedded/local_services.ts";
 import { MissingBinaryError } from "../src/embedded/server_binary.ts";
 import { ServerStartError } from "../src/embedded/server_process.ts";

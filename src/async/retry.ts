@@ -3,7 +3,7 @@
 // sleeps on the global setTimeout and stops after a count; ours must sleep on a `Clock` (tests
 // move a simulated one) and stop when the caller says so (shutdown, a deadline passed, a budget
 // spent), with the caller's own log cadence.
-import { type Clock, systemClock } from "../time.ts";
+import { type Clock, systemClock } from "./time.ts";
 
 /** How long to wait after failed attempt `attempt` (0 for the first attempt). */
 export type Backoff = (attempt: number) => number;

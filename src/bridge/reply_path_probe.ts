@@ -4,8 +4,8 @@
 // a probe through the broker on a reply topic every few seconds; whichever bridge of the share
 // group takes it hands it back to its sender. A sender that has heard none of its probes for a
 // while is deaf: it says so (readiness, a counter, a log line) and repairs its connections.
-import type { Clock } from "../time.ts";
-import type { Logger } from "../log.ts";
+import type { Clock } from "../async/time.ts";
+import type { Logger } from "../runtime/log.ts";
 
 /** The serial number probes are published under: never a device id (those start with a letter
  * or digit), so no reply of a real dock is ever taken for a probe. */

@@ -9,8 +9,8 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { IClientOptions, MqttClient } from "mqtt";
 import { connectMqtt } from "./mqtt_connection.ts";
-import type { Logger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface ReplySessionAdoptionOptions {
   nc: NatsConnection;

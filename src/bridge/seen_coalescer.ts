@@ -3,7 +3,7 @@
 // every 2 s become a few messages per second per partition instead of thousands.
 import type { Sighting } from "../device/presence_registry.ts";
 import type { SeenFact } from "../bus/messages.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface SeenCoalescer {
   note(sighting: Sighting): void;

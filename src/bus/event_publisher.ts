@@ -2,9 +2,9 @@
 // message id (the stream's duplicate window drops a second copy), and in order per command.
 import type { AckedPublisher } from "./acked_publisher.ts";
 import type { StoredEvent } from "../command/lifecycle_event.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import { exponential, retry } from "../async/retry.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { deviceOfSubject } from "../device/device_event.ts";
 
 export interface EventPublisher {

@@ -9,7 +9,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from "@nats-io/jetstream";
-import { coalesceWrites } from "../coalesce_writes.ts";
+import { coalesceWrites } from "./coalesce_writes.ts";
 import { EVENTS_STREAM, type TopologyNames } from "./subjects.ts";
 import { EVENT_SUBJECTS } from "../command/lifecycle_event.ts";
 import { DEVICE_EVENT_SUBJECTS } from "../device/device_event.ts";

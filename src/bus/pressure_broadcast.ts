@@ -5,7 +5,7 @@
 // few seconds, names a reason. A shard that stops talking stops counting: its partitions move to
 // another shard, whose word then counts.
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 
 /** How often a shard says how it is. */
 export const PRESSURE_EVERY_MS = 1_000;

@@ -7,7 +7,7 @@
 // had sent at once. Short requests with 1 s heartbeats bound such a pause to about 2 s, for one
 // pull request per consumer every 10 s and one heartbeat a second while idle.
 import type { Consumer, ConsumerMessages } from "@nats-io/jetstream";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 const EXPIRES_MS = 10_000;
 const IDLE_HEARTBEAT_MS = 1_000;

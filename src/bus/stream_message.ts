@@ -2,7 +2,7 @@
 // given back for redelivery when the taker fails. A body that does not decode never will: it is
 // logged and terminated (not redelivered), and the caller goes on with the next.
 import type { JsMsg } from "@nats-io/jetstream";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 const decoder = new TextDecoder();
 

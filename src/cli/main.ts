@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config.ts";
+import { ConfigError, loadConfig } from "../runtime/config.ts";
 import type { Sql } from "../store/db.ts";
 import { type ClientStore, ClientStoreError } from "../store/client_store.ts";
 import { newNonce, signedHeaders } from "../http/signing.ts";

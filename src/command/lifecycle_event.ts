@@ -2,8 +2,8 @@
 // from a command's facts. Never carries the payload: the facts hold none.
 import { v5 } from "uuid";
 import type { CommandContext } from "./command_facts.ts";
-import { newEventId } from "../ids.ts";
-import { rfc3339 } from "../time.ts";
+import { newEventId } from "./ids.ts";
+import { rfc3339 } from "./timestamp.ts";
 import type { CommandStatus } from "./status.ts";
 import type { ProgressView } from "./progress.ts";
 

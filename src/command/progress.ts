@@ -1,7 +1,7 @@
 // A long job's progress as Downlink keeps it beside its command (the Query Response's
 // `progress`), and the rule for what a new report changes and whether it is published as
 // `command.progress`. Pure: times are given, nothing is read or written here.
-import { rfc3339 } from "../time.ts";
+import { rfc3339 } from "./timestamp.ts";
 
 /** The link key of a command's own bid (the vendor adds keys of other kinds: flight:, file:). */
 export const bidKey = (bid: string) => `bid:${bid}`;

@@ -8,7 +8,7 @@ import { deviceToken } from "../bus/subjects.ts";
 import type { StoredEvent } from "../command/lifecycle_event.ts";
 import type { RequestFact } from "../bus/messages.ts";
 import type { DeviceRequestAnswer, VendorAdapter } from "../vendors/vendor_adapter.ts";
-import { rfc3339 } from "../time.ts";
+import { rfc3339 } from "../command/timestamp.ts";
 
 export const DEVICE_REQUEST_STATUSES = ["PENDING", "ANSWERED", "EXPIRED"] as const;
 export type DeviceRequestStatus = typeof DEVICE_REQUEST_STATUSES[number];

@@ -6,7 +6,7 @@ import { v5 } from "uuid";
 import { deviceToken } from "../bus/subjects.ts";
 import type { StoredEvent } from "../command/lifecycle_event.ts";
 import type { EventFact } from "../bus/messages.ts";
-import { rfc3339 } from "../time.ts";
+import { rfc3339 } from "../command/timestamp.ts";
 
 export interface DockEvent {
   event_id: string;

@@ -1,7 +1,7 @@
 // Presence and topology of the gateways of the partitions one shard hosts, and of their aircraft:
 // pure state, told what came and when, answering with the rows to write and the events to
 // publish. Time is given with every call; the host keeps the clock and the timers.
-import { rfc3339 } from "../time.ts";
+import { rfc3339 } from "../command/timestamp.ts";
 import type { ProductInfo, UpdateTopo } from "../vendors/vendor_adapter.ts";
 import type { DeviceEvent, DeviceEventKind } from "./device_event.ts";
 import type { DeviceRecord, SubDeviceView } from "./device_record.ts";

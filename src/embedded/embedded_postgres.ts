@@ -14,7 +14,7 @@ import postgres from "postgres";
 import { ServerStartError, startServerProcess } from "./server_process.ts";
 import { assertReachable, giveTo, type ServiceUser } from "./service_user.ts";
 import type { EmbeddedServer } from "./embedded_server.ts";
-import { systemClock } from "../time.ts";
+import { systemClock } from "../async/time.ts";
 import { constant, retry } from "../async/retry.ts";
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 // One `info` line per HTTP request, after the error handler shaped the response, so a request id
 // quoted by a caller leads to its method, path, status and duration (and its command, if any).
 import type { MiddlewareHandler } from "hono";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 export interface AccessLogVariables {
   requestId: string;

@@ -22,8 +22,8 @@ import { createApp } from "./app.ts";
 import type { ApiEnv } from "./api_env.ts";
 import type { Readiness } from "./health.ts";
 import { serve } from "./serve.ts";
-import { startEventLoopDelay } from "../event_loop_delay.ts";
-import type { Histogram } from "../metrics.ts";
+import { startEventLoopDelay } from "../runtime/event_loop_delay.ts";
+import type { Histogram } from "../runtime/metrics.ts";
 
 export interface ApiRoleOptions {
   /** Checks of the dependencies other than Postgres (the role checks Postgres through its gate,

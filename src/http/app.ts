@@ -2,9 +2,9 @@
 // catalog, device and device request endpoints, and the one error handler that turns every failure into the error envelope.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import { Hono, type MiddlewareHandler } from "hono";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import type { Config } from "../runtime/config.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import type { NonceStore } from "../store/nonce_store.ts";
 import { type ClientLookup, signatureAuth } from "./auth.ts";
@@ -17,9 +17,9 @@ import { requestId } from "./request_id.ts";
 import { accessLog } from "./access_log.ts";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { ConnectionWatch } from "../bus/connection_watch.ts";
-import { createMetricsRegistry, type Histogram } from "../metrics.ts";
-import { registerProcessMemory } from "../process_memory.ts";
-import { type EventLoopDelay, registerEventLoopDelay } from "../event_loop_delay.ts";
+import { createMetricsRegistry, type Histogram } from "../runtime/metrics.ts";
+import { registerProcessMemory } from "../runtime/process_memory.ts";
+import { type EventLoopDelay, registerEventLoopDelay } from "../runtime/event_loop_delay.ts";
 import { CATALOG_PATH, getCatalogRoute } from "./catalog.ts";
 import { listCommandsRoute } from "./command_list.ts";
 import { waitForCommandRoute } from "./command_wait.ts";

@@ -6,7 +6,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import type { ClientCredentials, ClientStore } from "../store/client_store.ts";
 import type { NonceStore } from "../store/nonce_store.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import { AuthError, ForbiddenError } from "./errors.ts";
 import { hmacHex, sha256Hex, stringToSign } from "./signing.ts";
 

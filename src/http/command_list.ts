@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
-import { isUuid } from "../ids.ts";
+import { isUuid } from "../command/ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";

@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
 import type { CompletionWatch } from "../bus/completion_watch.ts";
 import type { CommandStore, CommandView } from "../store/command_store.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import { commandIdPath } from "./command_id_param.ts";
 import type { ApiEnv } from "./api_env.ts";
 import { COMMANDS_PATH } from "./commands.ts";

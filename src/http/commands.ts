@@ -2,11 +2,11 @@
 // (route.ts) that the request check and /openapi.json both come from.
 import type { AcceptedCommand } from "../store/accept_batch.ts";
 import type { Context } from "hono";
-import type { Config } from "../config.ts";
+import type { Config } from "../runtime/config.ts";
 import { deviceGranted } from "../store/client_store.ts";
 import type { CommandStore } from "../store/command_store.ts";
-import type { Clock } from "../time.ts";
-import { rfc3339 } from "../time.ts";
+import type { Clock } from "../async/time.ts";
+import { rfc3339 } from "../command/timestamp.ts";
 import type { ApiEnv } from "./api_env.ts";
 import { nonceReplayed } from "./auth.ts";
 import { CommandRequestSchema, parseCommandRequest } from "./command_request.ts";

@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
-import { isUuid } from "../ids.ts";
+import { isUuid } from "../command/ids.ts";
 import {
   DEVICE_REQUEST_STATUSES,
   type DeviceRequestRecord,
@@ -21,8 +21,8 @@ import type {
 } from "../store/device_request_store.ts";
 import type { DeviceRequestAnswer } from "../vendors/vendor_adapter.ts";
 import { describeValue } from "../json/describe_value.ts";
-import type { Clock } from "../time.ts";
-import type { Logger } from "../log.ts";
+import type { Clock } from "../async/time.ts";
+import type { Logger } from "../runtime/log.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./api_env.ts";
 import { ConflictError, type ErrorDetail, NotFoundError, ValidationError } from "./errors.ts";

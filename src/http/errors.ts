@@ -2,7 +2,7 @@
 // HTTP responses (installed as hono's `app.onError`).
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { PostgresUnavailableError } from "../store/postgres_gate.ts";
 
 export interface ErrorDetail {

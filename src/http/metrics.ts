@@ -8,8 +8,8 @@ import {
   type Histogram,
   type MetricsRegistry,
   PROMETHEUS_CONTENT_TYPE,
-} from "../metrics.ts";
-import type { Clock } from "../time.ts";
+} from "../runtime/metrics.ts";
+import type { Clock } from "../async/time.ts";
 
 export const METRICS_PATH = "/metrics";
 

@@ -4,7 +4,7 @@
 // other than it checks.
 import type { TSchema } from "@sinclair/typebox";
 import type { Context, Env, Hono } from "hono";
-import { isUuid } from "../ids.ts";
+import { isUuid } from "../command/ids.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { describeValue } from "../json/describe_value.ts";
 import { requireScope } from "./auth.ts";

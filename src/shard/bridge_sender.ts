@@ -5,8 +5,8 @@
 import type { LifecycleStore, SendClaim } from "../store/lifecycle_store.ts";
 import { createGroupCommit } from "../store/group_commit.ts";
 import type { Link, OutboundCommand } from "../link/link.ts";
-import type { Logger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 import { exponential, linear, retry, retryAfter } from "../async/retry.ts";
 
 export interface BridgeSenderOptions {

@@ -12,7 +12,7 @@ import {
   type RestoredJob,
 } from "../../machines/device_shard_machine.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import type { DeviceInbox } from "./device_inbox.ts";
 import type { DispatchIntake } from "./dispatch_intake.ts";
 import { contextOf, HostedCommand } from "./hosted_command.ts";

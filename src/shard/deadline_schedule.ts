@@ -1,6 +1,6 @@
 // The deadlines of every command a shard hosts, in one place: a min-heap keyed by absolute
 // `deadline_at`, driven by the injected Clock with a single armed timer (not one per command).
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface DeadlineSchedule<K> {
   /** Schedules `key` at the absolute time `at` (epoch ms), replacing an earlier schedule. */

@@ -4,7 +4,7 @@
 import { type CommandEvent, restingSnapshot, statusOf } from "../../machines/command_machine.ts";
 import type { DeviceReplyEvent } from "../../machines/device_shard_machine.ts";
 import type { ReplyFact } from "../bus/messages.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { BridgeSender } from "./bridge_sender.ts";
 import type { Delivery, DeviceAction, DeviceInbox, HostedDevice } from "./device_inbox.ts";
 import { type CommandTaker, HostedCommand } from "./hosted_command.ts";

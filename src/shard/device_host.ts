@@ -19,9 +19,9 @@ import type { Exclusivity, GatewayPresence } from "../../machines/device_shard_m
 import type { DeliveredFact, ReplyFact, ShardMessage } from "../bus/messages.ts";
 import { readStreamMessage } from "../bus/stream_message.ts";
 import type { Dispatch, Link } from "../link/link.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { createBridgeSender } from "./bridge_sender.ts";
 import { restorePartition } from "./command_restore.ts";

@@ -18,7 +18,7 @@ import {
   type GatewayPresence,
 } from "../../machines/device_shard_machine.ts";
 import type { ReplyFact } from "../bus/messages.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import { type ActorStepper, createActorStepper } from "./actor_step.ts";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;

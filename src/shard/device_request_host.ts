@@ -23,8 +23,8 @@ import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { DeviceRequestStore } from "../store/device_request_store.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { takeStreamMessage } from "../bus/stream_message.ts";
-import type { Clock } from "../time.ts";
-import type { Logger } from "../log.ts";
+import type { Clock } from "../async/time.ts";
+import type { Logger } from "../runtime/log.ts";
 
 export interface DeviceRequestHost {
   /** A request fact from the partition's JetStream consumer: acked once recorded. */

@@ -3,10 +3,10 @@
 import type { JsMsg } from "@nats-io/jetstream";
 import type { Exclusivity } from "../../machines/device_shard_machine.ts";
 import type { CommandDispatch } from "../bus/messages.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
 import { createGroupCommit } from "../store/group_commit.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import type { DeviceInbox } from "./device_inbox.ts";
 import { type HostedCommand, toInput } from "./hosted_command.ts";
 import type { TransitionWriter } from "./transition_writer.ts";

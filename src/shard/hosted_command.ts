@@ -15,8 +15,8 @@ import {
 import type { AnyActorRef, InspectionEvent } from "xstate";
 import { lifecycleEvent } from "../command/lifecycle_event.ts";
 import type { LifecycleCommand } from "../store/lifecycle_store.ts";
-import type { Logger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 import type { TransitionWriter } from "./transition_writer.ts";
 import type { ActorStepper } from "./actor_step.ts";
 import { createMachineStep } from "./machine_step.ts";

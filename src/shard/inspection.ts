@@ -2,7 +2,7 @@
 // actor reports its events and snapshots to a Stately Sky session, a hosted service on the
 // internet. Connected, the library prints the session's link; unreachable, one warning says so.
 import type { InspectionEvent } from "xstate";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 export interface Inspection {
   inspect: (event: InspectionEvent) => void;

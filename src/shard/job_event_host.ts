@@ -14,8 +14,8 @@ import { nextProgress, progressView } from "../command/progress.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { JobEventStore, LinkedCommand } from "../store/job_event_store.ts";
-import type { Clock } from "../time.ts";
-import type { Logger } from "../log.ts";
+import type { Clock } from "../async/time.ts";
+import type { Logger } from "../runtime/log.ts";
 import { takeStreamMessage } from "../bus/stream_message.ts";
 
 export interface JobEventHost {

@@ -18,7 +18,7 @@ import {
   type InspectionEvent,
   type SnapshotFrom,
 } from "xstate";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 
 /** An action a step returns: a named action of the machine and its resolved params. */
 export interface StepAction {

@@ -2,8 +2,8 @@
 // process, renewed at its last revision, freed by the bucket's TTL when that process dies.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
-import type { Logger } from "../log.ts";
-import { type Clock, systemClock } from "../time.ts";
+import type { Logger } from "../runtime/log.ts";
+import { type Clock, systemClock } from "../async/time.ts";
 
 export interface PartitionLeasesOptions {
   nc: NatsConnection;

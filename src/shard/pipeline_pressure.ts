@@ -6,8 +6,8 @@
 // The reply lag is the age of the replies waiting now, not of those committed lately: once a
 // backlog is worked off (after an outage, say), new commands are accepted again at once, instead
 // of for as long as a window remembers the backlog.
-import { createHistogram, type Histogram } from "../metrics.ts";
-import type { Clock } from "../time.ts";
+import { createHistogram, type Histogram } from "../runtime/metrics.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface PressureLimits {
   /** Age (seconds) of the oldest reply not yet committed past which new commands are refused. */

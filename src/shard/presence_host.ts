@@ -16,10 +16,10 @@ import type { PresenceFact } from "../bus/messages.ts";
 import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
 import type { DeviceStore } from "../store/device_store.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
-import { newEventId } from "../ids.ts";
-import type { Clock } from "../time.ts";
+import { newEventId } from "../command/ids.ts";
+import type { Clock } from "../async/time.ts";
 import { exponential, retry } from "../async/retry.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { takeStreamMessage } from "../bus/stream_message.ts";
 
 export interface PresenceHost {

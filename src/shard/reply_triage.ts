@@ -5,9 +5,9 @@ import { type DeviceReplyEvent, matchReply } from "../../machines/device_shard_m
 import type { ReplyFact } from "../bus/messages.ts";
 import { lifecycleEvent, unownedProblem } from "../command/lifecycle_event.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
 import { createCommandLookup } from "./command_lookup.ts";
 import type { DeviceInbox } from "./device_inbox.ts";

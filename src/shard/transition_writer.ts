@@ -13,8 +13,8 @@ import {
 import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
 import type { LifecycleStore, TransitionEvent, TransitionRow } from "../store/lifecycle_store.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
-import type { Logger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 import { exponential, retry } from "../async/retry.ts";
 import {
   type CommandContext,

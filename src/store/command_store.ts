@@ -2,7 +2,7 @@
 // idempotency by (client, key)) and the Query Response of one command.
 import { createHash } from "node:crypto";
 import type { DataCipher } from "../crypto/data_key.ts";
-import { isUuid, newBid, newCommandId } from "../ids.ts";
+import { isUuid, newBid, newCommandId } from "../command/ids.ts";
 import type { Sql } from "./db.ts";
 import { type AcceptedCommand, createAcceptBatcher } from "./accept_batch.ts";
 import { type CommandPage, listCommandPage, type ListFilter } from "./command_list.ts";

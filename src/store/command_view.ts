@@ -1,6 +1,6 @@
 // A command as the API shows it (the Query Response) and how a commands row becomes one: the
 // single command's read and the list's share it.
-import { rfc3339 } from "../time.ts";
+import { rfc3339 } from "../command/timestamp.ts";
 import type { CommandStatus } from "../command/status.ts";
 import { type ProgressView, progressView } from "../command/progress.ts";
 import { progressOfRow, type ProgressRow } from "./job_event_store.ts";

@@ -1,6 +1,6 @@
 // Refuses a DOWNLINK_DATA_KEY that does not open the data already stored: such a process would
 // fail on every client secret and payload, and seal new ones no other process could open.
-import { ConfigError } from "../config.ts";
+import { ConfigError } from "../runtime/config.ts";
 import type { DataCipher } from "../crypto/data_key.ts";
 import type { Sql } from "./db.ts";
 

@@ -2,7 +2,7 @@
 // so a pool whose connections stopped answering can be made to start afresh (dropConnections).
 import net from "node:net";
 import postgres from "postgres";
-import type { Config } from "../config.ts";
+import type { Config } from "../runtime/config.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 

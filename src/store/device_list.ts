@@ -3,7 +3,7 @@
 import type { Sql } from "./db.ts";
 import { toDeviceRecord } from "./device_store.ts";
 import type { DeviceView } from "../device/device_record.ts";
-import { rfc3339 } from "../time.ts";
+import { rfc3339 } from "../command/timestamp.ts";
 
 export interface DeviceListFilter {
   online?: boolean;

@@ -2,10 +2,10 @@
 // while the previous batch was committing share one statement (group commit), and a periodic
 // prune deletes the nonces whose retention has passed. A claim answered 503 (see postgres_gate.ts)
 // is never committed later, so its nonce stays unspent for the client's retry.
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger } from "../runtime/log.ts";
 import { createGroupCommit } from "./group_commit.ts";
 import { type PostgresGate, PostgresUnavailableError, ungated } from "./postgres_gate.ts";
-import type { Clock } from "../time.ts";
+import type { Clock } from "../async/time.ts";
 import type { Sql } from "./db.ts";
 
 export interface NonceStore {

@@ -2,8 +2,8 @@
 // no answer within its deadline, closes the gate; while it is closed, API requests that need
 // Postgres are refused at once (503) instead of queueing behind dead connections, and a probe
 // reopens it as soon as Postgres answers again.
-import { type Logger, silentLogger } from "../log.ts";
-import { type Clock, systemClock } from "../time.ts";
+import { type Logger, silentLogger } from "../runtime/log.ts";
+import { type Clock, systemClock } from "../async/time.ts";
 import { dropConnections, type Sql } from "./db.ts";
 
 /** Postgres is unreachable, or did not answer in time; nothing of the statement committed. */

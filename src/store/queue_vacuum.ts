@@ -4,8 +4,8 @@
 // and every scan of them slows down. Vacuuming them is cheap because they stay small; one process
 // of a deployment does it at a time (an advisory lock).
 import type { Sql } from "./db.ts";
-import type { Logger } from "../log.ts";
-import type { Clock } from "../time.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 
 export const QUEUE_TABLES = [
   "command_outbox",

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
 import { constant, exponential, linear, retry, retryAfter } from "../../src/async/retry.ts";
-import type { Clock } from "../../src/time.ts";
+import type { Clock } from "../../src/async/time.ts";
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
 

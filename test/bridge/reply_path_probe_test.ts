@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
 import { startReplyPathProbe } from "../../src/bridge/reply_path_probe.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 
 function setup() {
   const clock = new SimulatedClock();

@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { SimulatedClock } from "xstate";
 import { createAckedPublisher, PublishError } from "../../src/bus/acked_publisher.ts";
-import { systemClock } from "../../src/time.ts";
+import { systemClock } from "../../src/async/time.ts";
 import { uniqueName } from "../support/test_env.ts";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";

@@ -2,7 +2,7 @@
 // the reconnect, and for good once the connection is closed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { watchConnection } from "../../src/bus/connection_watch.ts";
 import { eventually } from "../support/api_fixtures.ts";
 import { startTcpProxy } from "../support/tcp_proxy.ts";

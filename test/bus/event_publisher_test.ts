@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
 import { type EventPublisher, publishInOrder } from "../../src/bus/event_publisher.ts";
 import type { StoredEvent } from "../../src/command/lifecycle_event.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 
 const ev = (event_id: string, command_id?: string): StoredEvent => ({
   event_id,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectNats, deleteNamespaceStreams, ensureStreams } from "../../src/bus/nats.ts";
 import { EVENTS_STREAM, topologyNames } from "../../src/bus/subjects.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { testEnv } from "../support/test_env.ts";
 
 test("ensuring the events stream adds its subjects and keeps those another version added", async () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
 import { broadcastPressure, watchPressure } from "../../src/bus/pressure_broadcast.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { testEnv } from "../support/test_env.ts";
 import { eventually } from "../support/api_fixtures.ts";
 import { openNats } from "../../src/composition_root.ts";

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { setImmediate } from "node:timers";
 import assert from "node:assert/strict";
 import { REDELIVER_AFTER_MS, takeStreamMessage } from "../../src/bus/stream_message.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 
 function fakeMessage(body: string) {
   const settled: string[] = [];

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import type { Sql } from "../../src/store/db.ts";
 import type { ClientStore } from "../../src/store/client_store.ts";
 import { ensureDevClient } from "../../src/dev/dev_client.ts";

@@ -4,7 +4,7 @@ import { after, test } from "node:test";
 import process from "node:process";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";

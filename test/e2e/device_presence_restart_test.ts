@@ -3,9 +3,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { type Downlink, startDownlink } from "../../src/composition_root.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient } from "../../src/client/downlink_client.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";

@@ -4,7 +4,7 @@
 // the signed API through the CLI, and the requests_reply seen on the wire.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { type BlackBox, type DockEar, startBlackBox, until } from "../support/black_box.ts";
 import { streamEvents } from "../support/stream_events.ts";
 import { openNats } from "../../src/composition_root.ts";

@@ -5,9 +5,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import mqtt from "mqtt";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { type Downlink, startDownlink } from "../../src/composition_root.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { dropNamespace, testEnv } from "../support/harness.ts";
 
 const GRACE_SECONDS = 2;

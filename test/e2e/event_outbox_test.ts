@@ -4,8 +4,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import {
   eventSubject,
   type LifecycleEvent,

@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { SEED_COMMAND } from "../../src/vendors/dji/seed_command.ts";
 import { type BlackBox, type DockEar, startBlackBox, until } from "../support/black_box.ts";

@@ -4,7 +4,7 @@
 // and the typed client, and the device events read back from the stream.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import type { DeviceEvent } from "../../src/device/device_event.ts";
 import {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
 import { type Downlink, startDownlink } from "../../src/composition_root.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 
 let f: LifecycleFixture;
 let bridge: Downlink;

@@ -2,7 +2,7 @@
 // the command id when the request is about one.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { COMMANDS_PATH } from "../../src/client/downlink_client.ts";
 import {
   type ApiFixture,

@@ -6,7 +6,7 @@ import { type ApiFixture, startApiFixture } from "../support/api_fixtures.ts";
 import { startApiRole } from "../../src/http/api_role.ts";
 import { openPostgres } from "../../src/composition_root.ts";
 import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
-import { roleCounters } from "../../src/metrics.ts";
+import { roleCounters } from "../../src/runtime/metrics.ts";
 
 let f: ApiFixture;
 

@@ -3,7 +3,7 @@
 // (refused connections, or a partition) so the shared servers stay up for other tests.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { COMMANDS_PATH } from "../../src/client/downlink_client.ts";
 import {
   type ApiFixture,

@@ -16,7 +16,7 @@ import {
 import { cursorParam, limitParam, LIST_DEFAULT_LIMIT } from "../../src/http/list_query.ts";
 import { errorHandler, ValidationError } from "../../src/http/errors.ts";
 import { openApiDocument } from "../../src/http/openapi.ts";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/runtime/log.ts";
 import { vendor } from "../../src/composition_root.ts";
 
 const listQuery = {

@@ -8,7 +8,7 @@ import { SimulatedClock } from "xstate";
 import { createBridgeSender } from "../../src/shard/bridge_sender.ts";
 import type { SendClaim } from "../../src/store/lifecycle_store.ts";
 import type { Link, OutboundCommand } from "../../src/link/link.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 
 const T0 = 1_700_000_000_000;
 const tick = () => new Promise((r) => setImmediate(r));

@@ -19,7 +19,7 @@ import type { TransitionKind } from "../../machines/command_machine.ts";
 import type { GatewayPresence } from "../../machines/device_shard_machine.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/runtime/log.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 import { vendor } from "../../src/composition_root.ts";
 

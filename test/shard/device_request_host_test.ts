@@ -14,7 +14,7 @@ import {
   storedDeviceRequestEvent,
 } from "../../src/device/device_request.ts";
 import type { RequestFact } from "../../src/bus/messages.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { vendor } from "../../src/composition_root.ts";
 
 const START = 1_800_000_000_000;

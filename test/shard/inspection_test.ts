@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createInspection, SKY_HOST } from "../../src/shard/inspection.ts";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/runtime/log.ts";
 
 function recordingLog() {
   const lines: { level: string; msg: string }[] = [];

@@ -7,7 +7,7 @@ import { createJobEventHost } from "../../src/shard/job_event_host.ts";
 import type { JobEventStore, LinkedCommand } from "../../src/store/job_event_store.ts";
 import type { CommandProgress } from "../../src/command/progress.ts";
 import type { EventFact } from "../../src/bus/messages.ts";
-import type { Logger } from "../../src/log.ts";
+import type { Logger } from "../../src/runtime/log.ts";
 import { vendor } from "../../src/composition_root.ts";
 
 const T0 = 1_700_000_000_000;

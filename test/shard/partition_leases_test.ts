@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Kvm } from "@nats-io/kv";
 import { SimulatedClock } from "xstate";
 import { startPartitionLeases } from "../../src/shard/partition_leases.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { openNats } from "../../src/composition_root.ts";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";

@@ -6,7 +6,7 @@ import { createPresenceHost } from "../../src/shard/presence_host.ts";
 import type { DeviceStore } from "../../src/store/device_store.ts";
 import type { EventOutbox, OutboxEvent } from "../../src/store/event_outbox.ts";
 import type { DeviceRecord } from "../../src/device/device_record.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 
 const OFFLINE_AFTER_MS = 30_000;
 const dock2 = { domain: "3", type: 2, sub_type: 0, model: "DJI Dock 2" };

@@ -8,7 +8,7 @@ import { createTransitionWriter } from "../../src/shard/transition_writer.ts";
 import type { LifecycleStore, TransitionEvent } from "../../src/store/lifecycle_store.ts";
 import type { EventOutbox } from "../../src/store/event_outbox.ts";
 import type { EventPublisher } from "../../src/bus/event_publisher.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { restingSnapshot } from "../../machines/command_machine.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
 

@@ -3,9 +3,9 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { ConfigError, loadConfig } from "../../src/runtime/config.ts";
 import { startDownlink } from "../../src/composition_root.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "../../src/runtime/log.ts";
 import { checkDataKey } from "../../src/store/data_key_check.ts";
 import { dropNamespace } from "../support/harness.ts";
 import { testEnv, uniqueName } from "../support/test_env.ts";

@@ -2,7 +2,7 @@
 // answer whoever races for it (the conditional update), expiry, and what a shard's sweep reads.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import type { Sql } from "../../src/store/db.ts";
 import {
   createDeviceRequestStore,

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { MIGRATIONS, runMigrations } from "../../src/store/migrations.ts";
 import { testEnv } from "../support/test_env.ts";
 import { openPostgres } from "../../src/composition_root.ts";

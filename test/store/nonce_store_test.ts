@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { SimulatedClock } from "xstate";
-import { type Config, loadConfig } from "../../src/config.ts";
+import { type Config, loadConfig } from "../../src/runtime/config.ts";
 import type { Sql } from "../../src/store/db.ts";
 import { createPostgresNonceStore, type PostgresNonceStore } from "../../src/store/nonce_store.ts";
 import { dependencyDown } from "../../src/http/errors.ts";

@@ -1,11 +1,11 @@
 // The queue tables are vacuumed by Downlink itself: their dead rows do not wait for autovacuum.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { openPostgres, openStorage } from "../../src/composition_root.ts";
 import { QUEUE_TABLES, startQueueVacuum } from "../../src/store/queue_vacuum.ts";
-import { createLogger } from "../../src/log.ts";
-import { systemClock } from "../../src/time.ts";
+import { createLogger } from "../../src/runtime/log.ts";
+import { systemClock } from "../../src/async/time.ts";
 import { testEnv } from "../support/test_env.ts";
 
 test("a vacuum pass leaves no dead rows in the queue tables", async () => {

@@ -1,5 +1,5 @@
 // Removes a test namespace: its JetStream streams and buckets, and its Postgres schema.
-import type { Config } from "../../src/config.ts";
+import type { Config } from "../../src/runtime/config.ts";
 import { deleteNamespaceStreams } from "../../src/bus/nats.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import { openNats, openPostgres } from "../../src/composition_root.ts";

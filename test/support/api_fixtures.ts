@@ -2,9 +2,9 @@
 // namespace and schema, with helpers to make API clients; stop() removes what it created.
 // The role is wired by the composition root, as in production.
 import type { Hono } from "hono";
-import { type Config, loadConfig, type Role } from "../../src/config.ts";
-import { createLogger, type Logger } from "../../src/log.ts";
-import { type Clock, systemClock } from "../../src/time.ts";
+import { type Config, loadConfig, type Role } from "../../src/runtime/config.ts";
+import { createLogger, type Logger } from "../../src/runtime/log.ts";
+import { type Clock, systemClock } from "../../src/async/time.ts";
 import type { Sql } from "../../src/store/db.ts";
 import { type TopologyNames, topologyNames } from "../../src/bus/subjects.ts";
 import type { DataCipher } from "../../src/crypto/data_key.ts";

@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { startMosquitto } from "../../faults/mosquitto_broker.ts";
 import type { OwnedServer } from "../../faults/owned_server.ts";
-import { loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/runtime/config.ts";
 import { dropNamespace, testEnv } from "./harness.ts";
 
 const run = promisify(execFile);

@@ -1,9 +1,9 @@
 // Starts a real Downlink (Postgres, NATS, MQTT) in this process, isolated in its own namespace
 // and Postgres schema so test files never see each other's messages; stop() cleans up.
-import { type Config, loadConfig, type Role } from "../../src/config.ts";
+import { type Config, loadConfig, type Role } from "../../src/runtime/config.ts";
 import { type Downlink, startDownlink } from "../../src/composition_root.ts";
-import { createLogger } from "../../src/log.ts";
-import type { Clock } from "../../src/time.ts";
+import { createLogger } from "../../src/runtime/log.ts";
+import type { Clock } from "../../src/async/time.ts";
 import { testEnv } from "./test_env.ts";
 import { dropNamespace } from "./api_cleanup.ts";
 

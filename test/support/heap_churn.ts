@@ -8,7 +8,7 @@ import process from "node:process";
 import { setImmediate } from "node:timers/promises";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
-import { limitHeapGrowth } from "../../src/heap_growth.ts";
+import { limitHeapGrowth } from "../../src/runtime/heap_growth.ts";
 
 const MiB = 2 ** 20;
 // Sampled often, so the decision follows the heap within a fraction of the churn.

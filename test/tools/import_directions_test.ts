@@ -39,7 +39,7 @@ test("the rules forbid the arrows the layering names and allow the ones it inten
   assert.equal(layerOf("machines/command_machine.ts"), "machines");
   assert.equal(layerOf("src/vendors/dji/catalog.ts"), "src/vendors/dji");
   assert.equal(layerOf("src/vendors/vendor_adapter.ts"), "src/vendors");
-  assert.equal(layerOf("src/time.ts"), "src/time");
+  assert.equal(layerOf("src/main.ts"), "src/main");
   for (
     const [from, to] of [
       ["machines", "src/bus"],

@@ -11,7 +11,7 @@ import {
   HEAP_SAMPLES,
   heapGrowthPercent,
   limitHeapGrowth,
-} from "../src/heap_growth.ts";
+} from "../../src/runtime/heap_growth.ts";
 
 const MiB = 2 ** 20;
 const limit = { percent: 40, heldBelowBytes: 256 * MiB };
@@ -154,7 +154,7 @@ test("a live heap past the threshold is not held: far fewer full collections", a
 });
 
 test("a running sampler does not keep the process alive, on Node or on Deno", async () => {
-  const script = `import { limitHeapGrowth } from "./src/heap_growth.ts";
+  const script = `import { limitHeapGrowth } from "./src/runtime/heap_growth.ts";
     limitHeapGrowth({ percent: 40, heldBelowBytes: 128 * 2 ** 20 });`;
   const runtimes: Array<[string, string[]]> = [
     ["node", ["--import", "tsx", "--input-type=module", "-e", script]],

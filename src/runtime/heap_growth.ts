@@ -16,7 +16,7 @@
 import { clearTimeout, setTimeout } from "node:timers";
 import process from "node:process";
 import v8 from "node:v8";
-import type { Clock } from "./time.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface HeapGrowthLimit {
   /** How far past its live objects the old generation may grow, in percent; 0: V8's own. */

@@ -4,7 +4,7 @@
 import { clearTimeout, setTimeout } from "node:timers";
 import { performance } from "node:perf_hooks";
 import type { MetricsRegistry } from "./metrics.ts";
-import type { Clock } from "./time.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface EventLoopDelayOptions {
   /** How often the timer asks to run, in ms; a delay shorter than this may go unseen. */

@@ -4,8 +4,8 @@ import { test } from "node:test";
 import { execFile } from "node:child_process";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
-import { registerEventLoopDelay, startEventLoopDelay } from "../src/event_loop_delay.ts";
-import { createMetricsRegistry } from "../src/metrics.ts";
+import { registerEventLoopDelay, startEventLoopDelay } from "../../src/runtime/event_loop_delay.ts";
+import { createMetricsRegistry } from "../../src/runtime/metrics.ts";
 
 const INTERVAL = 20;
 
@@ -67,7 +67,7 @@ test("stop disarms the timer and nothing more is recorded", () => {
 });
 
 test("a running sampler does not keep the process alive, on Node or on Deno", async () => {
-  const script = `import { startEventLoopDelay } from "./src/event_loop_delay.ts";
+  const script = `import { startEventLoopDelay } from "./src/runtime/event_loop_delay.ts";
     startEventLoopDelay();`;
   const runtimes: Array<[string, string[]]> = [
     ["node", ["--import", "tsx", "--input-type=module", "-e", script]],

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
-import { coalesceWrites } from "../src/coalesce_writes.ts";
+import { coalesceWrites } from "../../src/bus/coalesce_writes.ts";
 
 function fakeSocket() {
   const log: string[] = [];

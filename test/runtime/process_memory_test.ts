@@ -2,8 +2,8 @@
 // live from the running process at each scrape.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createMetricsRegistry } from "../src/metrics.ts";
-import { registerProcessMemory } from "../src/process_memory.ts";
+import { createMetricsRegistry } from "../../src/runtime/metrics.ts";
+import { registerProcessMemory } from "../../src/runtime/process_memory.ts";
 
 function gauge(text: string, name: string): number {
   const m = text.match(new RegExp(`^${name} (\\d+)$`, "m"));

@@ -7,7 +7,7 @@ import {
   createMetricsRegistry,
   metricName,
   roleCounters,
-} from "../src/metrics.ts";
+} from "../../src/runtime/metrics.ts";
 
 test("a counter renders HELP, TYPE and one line per label set", () => {
   const registry = createMetricsRegistry();

@@ -3,7 +3,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { hostname } from "node:os";
-import { decodeDataKey, DEVELOPMENT_DATA_KEY } from "./crypto/data_key.ts";
+import { decodeDataKey, DEVELOPMENT_DATA_KEY } from "../crypto/data_key.ts";
 
 export const ROLES = ["api", "shard", "bridge"] as const;
 export type Role = typeof ROLES[number];

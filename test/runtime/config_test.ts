@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import { Buffer } from "node:buffer";
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { ConfigError, loadConfig } from "../../src/runtime/config.ts";
 
 test("defaults point at the local services and run every role", () => {
   const c = loadConfig({});

@@ -1,8 +1,8 @@
 // Reaching PostgreSQL, NATS and MQTT at start-up: a few quick retries (a service starting beside
 // us may need a moment), then one error that names the service, its address and its variable.
 import type { Logger } from "./log.ts";
-import { type Clock, systemClock } from "./time.ts";
-import { linear, retry } from "./async/retry.ts";
+import { type Clock, systemClock } from "../async/time.ts";
+import { linear, retry } from "../async/retry.ts";
 
 export interface Dependency {
   /** How an operator calls it: "PostgreSQL", "NATS", "MQTT". */
