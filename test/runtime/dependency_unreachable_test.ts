@@ -3,7 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
-import { DependencyUnreachableError, reachDependency } from "../../src/runtime/dependency_unreachable.ts";
+import {
+  DependencyUnreachableError,
+  reachDependency,
+} from "../../src/runtime/dependency_unreachable.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
