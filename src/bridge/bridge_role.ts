@@ -154,6 +154,22 @@ export async function startBridgeRole(
     callback: (_err, msg) => probe.heard(Number(decoder.decode(msg.data))),
   });
 
+  // Before the reply connections: a resumed session hands over the replies queued for it as soon
+  // as it connects, and each notes its gateway as seen.
+  const toShard = (partition: number, fact: PresenceFact): Promise<void> =>
+    link.presence(fact, partition);
+  const seen = createSeenCoalescer({
+    clock,
+    intervalMs: Math.min(1_000, config.deviceOfflineAfterSeconds * 250),
+    partitionOf: (device) => partitionOf(device, config.partitions),
+    send: (partition, fact) => {
+      toShard(partition, fact).catch((err) => {
+        // The next message from these devices tells the same again.
+        count("presence_forward_errors");
+        log.warn("could not hand devices seen to their shard", { err, partition });
+      });
+    },
+  });
   const replyClients: MqttClient[] = [];
   const replyClientId = (bridge: string, i: number) =>
     `${config.namespace}-bridge-${bridge}-replies-${i}`;
@@ -201,20 +217,6 @@ export async function startBridgeRole(
   // Presence: update_topo and telemetry, shared among the bridges of this namespace. A clean
   // session: a message lost in a crash costs nothing (a dock sends update_topo again until it is
   // answered, and telemetry every 2 s), so nothing here waits for an acknowledgement.
-  const toShard = (partition: number, fact: PresenceFact): Promise<void> =>
-    link.presence(fact, partition);
-  const seen = createSeenCoalescer({
-    clock,
-    intervalMs: Math.min(1_000, config.deviceOfflineAfterSeconds * 250),
-    partitionOf: (device) => partitionOf(device, config.partitions),
-    send: (partition, fact) => {
-      toShard(partition, fact).catch((err) => {
-        // The next message from these devices tells the same again.
-        count("presence_forward_errors");
-        log.warn("could not hand devices seen to their shard", { err, partition });
-      });
-    },
-  });
   /** Answers an update_topo once its shard has the topology (or JetStream stored it): a device
    * that gets no status_reply sends it again, so a failure here is retried by the dock. */
   async function onStatus(gateway: string, bytes: Uint8Array, at: number): Promise<void> {
