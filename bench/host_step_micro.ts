@@ -11,7 +11,7 @@ import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { LifecycleStore } from "../src/store/lifecycle_store.ts";
 import type { Logger } from "../src/runtime/log.ts";
 import { systemClock } from "../src/async/time.ts";
-import { vendor } from "../src/composition_root.ts";
+import { hostedMachines, vendor } from "../src/composition_root.ts";
 
 const N = Number(process.argv[2] ?? 20_000);
 const DEVICES = Number(process.argv[3] ?? 100);
@@ -42,6 +42,7 @@ function host() {
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   const h = createDeviceHost({
+    machines: hostedMachines(),
     link: { command: () => Promise.resolve() },
     store,
     vendor,

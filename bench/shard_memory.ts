@@ -14,7 +14,7 @@ import { topologyNames } from "../src/bus/subjects.ts";
 import { createJetStreamLink } from "../src/link/jetstream_link.ts";
 import type { Logger } from "../src/runtime/log.ts";
 import { systemClock } from "../src/async/time.ts";
-import { vendor } from "../src/composition_root.ts";
+import { hostedMachines, vendor } from "../src/composition_root.ts";
 
 const COMMANDS = Number(process.env.COMMANDS ?? 100_000);
 const DEVICES = Number(process.env.DEVICES ?? 10_000);
@@ -60,6 +60,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, "claimed"]))),
   };
   return createDeviceHost({
+    machines: hostedMachines(),
     link: createJetStreamLink({ publisher, names: topologyNames("bench") }),
     store,
     vendor,

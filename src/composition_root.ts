@@ -22,6 +22,9 @@ import type { Readiness } from "./http/health.ts";
 import type { ApiEnv } from "./http/api_env.ts";
 import type { Hono } from "hono";
 import { startShardRole } from "./shard/shard_role.ts";
+import { createActorStepper, type HostedMachines } from "./shard/actor_step.ts";
+import { deviceShardMachine } from "../machines/device_shard_machine.ts";
+import { commandMachine, spawnableCommand } from "../machines/command_machine.ts";
 import { startBridgeRole } from "./bridge/bridge_role.ts";
 import { createJetStreamLink } from "./link/jetstream_link.ts";
 import { createInProcessLink } from "./link/in_process_link.ts";
@@ -34,6 +37,25 @@ import { djiAdapter } from "./vendors/dji/dji_adapter.ts";
 
 /** The device vendor every role speaks to (DJI today). */
 export const vendor: VendorAdapter = djiAdapter;
+
+/** The machines a device host runs, with `.provide()` here and nowhere else: their named effects
+ * only report to the host's stepper, which returns them from each step for the host to run by
+ * type and params (src/shard/actor_step.ts). A pair per host: a stepper files the actions of the
+ * one step under way. */
+export function hostedMachines(): HostedMachines {
+  const stepper = createActorStepper();
+  return {
+    stepper,
+    device: deviceShardMachine.provide({
+      actions: stepper.effectsOf(deviceShardMachine) as never,
+      actors: {
+        command: spawnableCommand(
+          commandMachine.provide({ actions: stepper.effectsOf(commandMachine) as never }),
+        ),
+      },
+    }),
+  };
+}
 
 /** A Postgres pool on Downlink's schema; `poolSize` defaults to DOWNLINK_DB_POOL. Nothing is
  * migrated: see openStorage for that. */
@@ -189,7 +211,9 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   let app: Hono<ApiEnv> | undefined;
   try {
     // Shard and bridge first: the API should only accept once the pipeline behind it runs.
-    const shard = roleSet.has("shard") ? await startShardRole(context, { link }) : undefined;
+    const shard = roleSet.has("shard")
+      ? await startShardRole(context, { link, machines: hostedMachines() })
+      : undefined;
     if (shard) roles.push(shard);
     const bridge = roleSet.has("bridge") ? await startBridgeRole(context, { link }) : undefined;
     if (bridge) roles.push(bridge);

@@ -96,6 +96,17 @@ export function wiringOutsideRoot(root: string): WiringImport[] {
   return found.sort((a, b) => `${a.file}:${a.name}`.localeCompare(`${b.file}:${b.name}`));
 }
 
+/** Every file of the product (src/, machines/) outside the root that gives a machine its
+ * implementations (`.provide(`): which effects a machine runs is the root's choice. Tests may
+ * provide fakes to the machines they test. */
+export function provideOutsideRoot(root: string): string[] {
+  return ["src", "machines"].flatMap((folder) => tsFiles(join(root, folder)))
+    .map((path) => relative(root, path).split("\\").join("/"))
+    .filter((file) => file !== COMPOSITION_ROOT)
+    .filter((file) => /[\w)\]]\.provide\(/.test(readFileSync(join(root, file), "utf8")))
+    .sort();
+}
+
 function isEntryPoint(): boolean {
   const script = (globalThis as { process?: { argv: string[] } }).process?.argv[1];
   return !!script && resolve(script) === fileURLToPath(import.meta.url);
@@ -106,4 +117,5 @@ if (isEntryPoint()) {
   const found = wiringOutsideRoot(root);
   for (const { file, name } of found) console.log(`${file}: ${name}`);
   console.log(`${found.length} imports of wiring outside ${COMPOSITION_ROOT}`);
+  for (const file of provideOutsideRoot(root)) console.log(`${file}: .provide(`);
 }

@@ -3,6 +3,7 @@
 // machine's named effects only report to the stepper (`effectsOf`, given with `.provide()`); the
 // stepper files those of the actor it is stepping, for the host to run by `type` and `params`.
 import type { AnyActorRef, AnyStateMachine, EventObject } from "xstate";
+import type { deviceShardMachine } from "../../machines/device_shard_machine.ts";
 import type { StepAction } from "./machine_step.ts";
 
 export interface ActorStepper {
@@ -18,6 +19,13 @@ export interface ActorStepper {
     actor: AnyActorRef,
     event: E,
   ): [next: S, actions: StepAction[]];
+}
+
+/** The machines a device host runs: the device shard machine, its `command` children's machine
+ * within, their named effects given to `stepper` (by the composition root, with `.provide()`). */
+export interface HostedMachines {
+  stepper: ActorStepper;
+  device: typeof deviceShardMachine;
 }
 
 /** One stepper per host: what it files belongs to the step under way (the actor being stepped),

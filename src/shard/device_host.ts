@@ -28,6 +28,7 @@ import { restorePartition } from "./command_restore.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { createDeviceEffects } from "./device_effects.ts";
 import { createDeviceInbox } from "./device_inbox.ts";
+import type { HostedMachines } from "./actor_step.ts";
 import { createDispatchIntake, NOTHING_TO_SETTLE, type Settle } from "./dispatch_intake.ts";
 import { createCommandTaker, createInterner, type HostedCommand } from "./hosted_command.ts";
 import { createReplyTriage } from "./reply_triage.ts";
@@ -42,6 +43,9 @@ export interface DeviceHostOptions {
   writer: TransitionWriter;
   /** What a device reply means for its command. */
   vendor: Pick<VendorAdapter, "mapReply">;
+  /** The device shard and command machines, provided by the composition root
+   * (`hostedMachines()`): a pair for this host alone. */
+  machines: HostedMachines;
   clock: Clock;
   log: Logger;
   /** With config.inspect: every actor reports to the Stately inspector. */
@@ -106,6 +110,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
   /** Every hosted, unfinished command (the device shards' `pending`, by id). */
   const commands = new Map<string, HostedCommand>();
   const inbox = createDeviceInbox({
+    machines: o.machines,
     clock: o.clock,
     inspect: o.inspect,
     presenceOf: o.presenceOf,

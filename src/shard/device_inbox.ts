@@ -3,23 +3,17 @@
 // the host's runner; events an action gives the same device meanwhile wait in its inbox, as in an
 // actor's mailbox.
 import { type Actor, type AnyActorRef, createActor, type InspectionEvent } from "xstate";
-import {
-  type CommandEvent,
-  type CommandInput,
-  commandMachine,
-  type HeldBy,
-  spawnableCommand,
-} from "../../machines/command_machine.ts";
+import type { CommandEvent, CommandInput, HeldBy } from "../../machines/command_machine.ts";
 import {
   type DeviceReplyEvent,
   type DeviceShardContext,
   type DeviceShardEvent,
-  deviceShardMachine,
+  type deviceShardMachine,
   type GatewayPresence,
 } from "../../machines/device_shard_machine.ts";
 import type { ReplyFact } from "../bus/messages.ts";
 import type { Clock } from "../async/time.ts";
-import { type ActorStepper, createActorStepper } from "./actor_step.ts";
+import type { ActorStepper, HostedMachines } from "./actor_step.ts";
 
 type DeviceActor = Actor<typeof deviceShardMachine>;
 
@@ -91,6 +85,7 @@ export interface DeviceInbox {
 }
 
 export function createDeviceInbox(o: {
+  machines: HostedMachines;
   clock: Clock;
   inspect?: (event: InspectionEvent) => void;
   presenceOf(device_id: string): GatewayPresence;
@@ -100,16 +95,8 @@ export function createDeviceInbox(o: {
   run(d: HostedDevice, action: DeviceAction, taken: Delivery): Promise<unknown> | undefined;
 }): DeviceInbox {
   const devices = new Map<string, HostedDevice>();
-  // The machines with their named effects reporting to the stepper, once per host.
-  const stepper = createActorStepper();
-  const machine = deviceShardMachine.provide({
-    actions: stepper.effectsOf(deviceShardMachine) as never,
-    actors: {
-      command: spawnableCommand(
-        commandMachine.provide({ actions: stepper.effectsOf(commandMachine) as never }),
-      ),
-    },
-  });
+  // The machines with their named effects reporting to the stepper, one pair per host.
+  const { stepper, device: machine } = o.machines;
 
   function deliver(d: HostedDevice, delivery: Delivery): Promise<unknown>[] | undefined {
     if (d.inbox) {

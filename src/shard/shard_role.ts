@@ -11,6 +11,7 @@ import { publishInOrder } from "../bus/event_publisher.ts";
 import { partitionOf } from "../command/partition.ts";
 import { createTransitionWriter } from "./transition_writer.ts";
 import { createPipelinePressure, type PipelinePressure } from "./pipeline_pressure.ts";
+import type { HostedMachines } from "./actor_step.ts";
 import { createDeviceHost, type DeviceHost, NOTHING_TO_SETTLE } from "./device_host.ts";
 import { startPartitionLeases } from "./partition_leases.ts";
 import { createInspection } from "./inspection.ts";
@@ -41,6 +42,9 @@ export interface ShardRole extends RunningRole {
 export interface ShardRoleOptions {
   /** What carries claimed commands to a bridge. */
   link: Pick<Link, "command">;
+  /** The device shard and command machines this shard's host runs (the root's
+   * `hostedMachines()`). */
+  machines: HostedMachines;
 }
 
 /** How long a delivered fact handed over in process waits for its command's reply. */
@@ -55,7 +59,7 @@ const MAX_IN_FLIGHT_PER_PARTITION = 2_000;
 
 export async function startShardRole(
   ctx: RoleContext,
-  { link }: ShardRoleOptions,
+  { link, machines }: ShardRoleOptions,
 ): Promise<ShardRole> {
   const { config, names, nc, log } = ctx;
   await ensureStreams(nc, names);
@@ -138,6 +142,7 @@ export async function startShardRole(
     beforeReply: releaseHeld,
     replyTaken: (receivedAt) => pressure.replyTaken(receivedAt),
     link,
+    machines,
     store,
     writer,
     vendor: ctx.vendor,

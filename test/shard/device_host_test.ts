@@ -21,7 +21,7 @@ import { topologyNames } from "../../src/bus/subjects.ts";
 import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import type { Logger } from "../../src/runtime/log.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
-import { vendor } from "../../src/composition_root.ts";
+import { hostedMachines, vendor } from "../../src/composition_root.ts";
 
 const T0 = 1_700_000_000_000;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -95,6 +95,7 @@ function start(
     claimSends: (ids) => Promise.resolve(new Map(ids.map((id) => [id, claims[id] ?? "claimed"]))),
   };
   const host = createDeviceHost({
+    machines: hostedMachines(),
     link: createJetStreamLink({ publisher, names: topologyNames("test") }),
     store,
     writer,

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import {
   importedNames,
   mayImport,
+  provideOutsideRoot,
   WIRING,
   wiringOutsideRoot,
 } from "../../tools/wiring_outside_root.ts";
@@ -18,6 +19,10 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 
 test("nothing outside the composition root imports a constructor of the role context", () => {
   assert.deepEqual(wiringOutsideRoot(root), []);
+});
+
+test("machines get their implementations (.provide) in the composition root only", () => {
+  assert.deepEqual(provideOutsideRoot(root), []);
 });
 
 test("the rule names the pieces' constructors and the role starters, each exported where named", () => {
