@@ -1,6 +1,7 @@
 // The vendor seam: what the rest of Downlink asks of a device vendor (its catalog, payload
 // validation, reply mapping, job progress, device requests and the wire the bridge speaks), and
-// the shapes it answers in. DJI (src/vendors/dji) is the one implementation; src/main.ts picks it.
+// the shapes it answers in. DJI (src/vendors/dji) is the one implementation; the composition
+// root (src/composition_root.ts) picks it.
 import type { TSchema } from "@sinclair/typebox";
 import type { CommandChannel } from "../command/channel.ts";
 import type { ReplyOutcome } from "../command/reply_outcome.ts";
