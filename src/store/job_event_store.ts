@@ -2,6 +2,7 @@
 // gateway, its progress method and a link key), the job's latest progress with its
 // command.progress event (one transaction, the event outbox), and an event no command claims
 // as a device event in the same outbox.
+import type { CommandInput } from "../command/command_facts.ts";
 import type { Sql } from "./db.ts";
 import type { OutboxEvent } from "./event_outbox.ts";
 import type { CommandProgress } from "../command/progress.ts";
@@ -37,16 +38,12 @@ export function progressOfRow(r: ProgressRow): CommandProgress {
 }
 
 /** The command an event reports on, with its job's progress so far. */
-export interface LinkedCommand {
-  command_id: string;
-  tenant_id: string;
-  client_id: string;
-  vendor: string;
-  device_id: string;
-  command_type: string;
-  status: CommandStatus;
-  progress?: CommandProgress;
-}
+export type LinkedCommand =
+  & Pick<
+    CommandInput,
+    "command_id" | "tenant_id" | "client_id" | "vendor" | "device_id" | "command_type"
+  >
+  & { status: CommandStatus; progress?: CommandProgress };
 
 export interface JobEventStore {
   /** The newest command of `gateway` whose progress `method` reports and that one of `keys`
