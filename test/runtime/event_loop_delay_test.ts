@@ -1,7 +1,7 @@
 // The event-loop delay sampler, driven by a SimulatedClock: a tick that runs late by some
 // milliseconds is a delay of that many, taken as quantiles and a max once per scrape window.
+import { assertExitsByItself } from "../support/exits_by_itself.ts";
 import { test } from "node:test";
-import { execFile } from "node:child_process";
 import assert from "node:assert/strict";
 import { SimulatedClock } from "xstate";
 import { registerEventLoopDelay, startEventLoopDelay } from "../../src/runtime/event_loop_delay.ts";
@@ -69,18 +69,7 @@ test("stop disarms the timer and nothing more is recorded", () => {
 test("a running sampler does not keep the process alive, on Node or on Deno", async () => {
   const script = `import { startEventLoopDelay } from "./src/runtime/event_loop_delay.ts";
     startEventLoopDelay();`;
-  const runtimes: Array<[string, string[]]> = [
-    ["node", ["--import", "tsx", "--input-type=module", "-e", script]],
-    ["node_modules/.bin/deno", ["eval", script]],
-  ];
-  for (const [command, args] of runtimes) {
-    // A sampler that held the process would run until the timeout kills it.
-    const exit = await new Promise<{ code: number | null; killed: boolean }>((resolve) => {
-      const child = execFile(command, args, { timeout: 15_000 }, () => {});
-      child.on("exit", (code) => resolve({ code, killed: child.killed }));
-    });
-    assert.deepEqual(exit, { code: 0, killed: false }, `${command} did not exit by itself`);
-  }
+  await assertExitsByItself(script);
 });
 
 test("the gauges are the delays in seconds, and each scrape starts a new window", () => {

@@ -3,10 +3,32 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/runtime/config.ts";
 import { openPostgres, openStorage } from "../../src/composition_root.ts";
+import type { Sql } from "../../src/store/db.ts";
 import { QUEUE_TABLES, startQueueVacuum } from "../../src/store/queue_vacuum.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { systemClock } from "../../src/async/time.ts";
 import { testEnv } from "../support/test_env.ts";
+
+/** Holds `api_nonces` of `schema` locked (ACCESS EXCLUSIVE) in a transaction until released: a
+ * vacuum pass then waits on it, holding its advisory lock. */
+async function lockNonces(sql: Sql, schema: string): Promise<{ release(): Promise<void> }> {
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => locked = r);
+  const blocker = sql.begin(async (tx) => {
+    await tx.unsafe(`lock table "${schema}".api_nonces in access exclusive mode`);
+    locked();
+    await held;
+  });
+  await isLocked;
+  return {
+    release: () => {
+      release();
+      return blocker.then(() => {});
+    },
+  };
+}
 
 test("a vacuum pass leaves no dead rows in the queue tables", async () => {
   const config = loadConfig(testEnv());
@@ -70,16 +92,7 @@ test("a vacuum in another schema of the database does not stop this one", async 
   });
   try {
     // The other deployment's vacuum holds its lock and waits on a table we keep locked.
-    let release!: () => void;
-    const held = new Promise<void>((r) => release = r);
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => locked = r);
-    const blocker = sqlThere.begin(async (tx) => {
-      await tx.unsafe(`lock table "${there.dbSchema}".api_nonces in access exclusive mode`);
-      locked();
-      await held;
-    });
-    await isLocked;
+    const lock = await lockNonces(sqlThere, there.dbSchema);
     const thereRun = vThere.run();
     // Until it holds its advisory lock (its VACUUM then waits on the table).
     for (;;) {
@@ -93,8 +106,7 @@ test("a vacuum in another schema of the database does not stop this one", async 
     try {
       assert.equal(await vHere.run(), true, "this schema's vacuum ran");
     } finally {
-      release();
-      await blocker;
+      await lock.release();
     }
     assert.equal(await thereRun, true);
   } finally {
@@ -149,16 +161,7 @@ test("the vacuum's session dying mid-pass is a failed pass, not a crashed proces
   try {
     // The pass holds its advisory lock and waits on a table kept locked here; then its backend
     // is terminated, as when PostgreSQL restarts or an operator ends the session.
-    let release!: () => void;
-    const held = new Promise<void>((r) => release = r);
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => locked = r);
-    const blocker = sql.begin(async (tx) => {
-      await tx.unsafe(`lock table "${config.dbSchema}".api_nonces in access exclusive mode`);
-      locked();
-      await held;
-    });
-    await isLocked;
+    const lock = await lockNonces(sql, config.dbSchema);
     // The vacuum's one session: this test ends it and no other one.
     const [{ pid }] = await session<{ pid: number }[]>`select pg_backend_pid() as pid`;
     const pass = v.run();
@@ -171,8 +174,7 @@ test("the vacuum's session dying mid-pass is a failed pass, not a crashed proces
       await new Promise((r) => setTimeout(r, 10));
     }
     await sql`select pg_terminate_backend(${pid})`;
-    release();
-    await blocker;
+    await lock.release();
     assert.equal(await pass, false, "the pass failed");
     assert.deepEqual(warnings, ["could not vacuum the queue tables; trying again in a minute"]);
     // The next pass gets a new session and vacuums.
