@@ -1,10 +1,9 @@
 // How late the one JavaScript thread runs, as Prometheus gauges: every request waits that long
 // before it is even accepted. Sampled by a timer of our own because Deno's
 // perf_hooks.monitorEventLoopDelay is a stub that records nothing.
-import { clearTimeout, setTimeout } from "node:timers";
 import { performance } from "node:perf_hooks";
 import type { MetricsRegistry } from "./metrics.ts";
-import type { Clock } from "../async/time.ts";
+import { backgroundClock, type Clock } from "../async/time.ts";
 
 export interface EventLoopDelayOptions {
   /** How often the timer asks to run, in ms; a delay shorter than this may go unseen. */
@@ -30,20 +29,13 @@ export interface EventLoopDelay {
   stop(): void;
 }
 
-// The sampler must never be what keeps the process alive.
-const unrefClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
-};
-
 /**
  * Starts a timer that asks to run every `intervalMs` and records how much later than that it
  * ran. A tick writes one number into a preallocated ring; besides the timer the runtime arms,
  * nothing is allocated per tick.
  */
 export function startEventLoopDelay(
-  { intervalMs = 20, window = 1024, clock = unrefClock }: EventLoopDelayOptions = {},
+  { intervalMs = 20, window = 1024, clock = backgroundClock }: EventLoopDelayOptions = {},
 ): EventLoopDelay {
   const ring = new Float64Array(window);
   const sorted = new Float64Array(window);

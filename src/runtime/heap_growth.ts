@@ -13,10 +13,9 @@
 //
 // V8 reads --heap-growing-percent at every full collection (0 meaning its own heuristic), so
 // setting the flag at any time takes effect at the next one; Deno passes it on too.
-import { clearTimeout, setTimeout } from "node:timers";
 import process from "node:process";
 import v8 from "node:v8";
-import type { Clock } from "../async/time.ts";
+import { backgroundClock, type Clock } from "../async/time.ts";
 
 export interface HeapGrowthLimit {
   /** How far past its live objects the old generation may grow, in percent; 0: V8's own. */
@@ -52,13 +51,6 @@ export interface HeapGrowthControl {
   stop(): void;
 }
 
-// The sampler must never be what keeps the process alive.
-const unrefClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
-};
-
 /**
  * Holds V8's heap growth to `limit.percent` while the live heap stays below
  * `limit.heldBelowBytes`, sampling the heap every second; with `percent` 0 it leaves V8 alone and
@@ -67,7 +59,7 @@ const unrefClock: Clock = {
 export function limitHeapGrowth(
   limit: HeapGrowthLimit,
   {
-    clock = unrefClock,
+    clock = backgroundClock,
     heapUsed = () => process.memoryUsage().heapUsed,
     setPercent = (percent: number) => v8.setFlagsFromString(`--heap-growing-percent=${percent}`),
     intervalMs = HEAP_SAMPLE_INTERVAL_MS,
