@@ -1,7 +1,6 @@
 // How late the one JavaScript thread runs, as Prometheus gauges: every request waits that long
 // before it is even accepted. Sampled by a timer of our own because Deno's
 // perf_hooks.monitorEventLoopDelay is a stub that records nothing.
-import { performance } from "node:perf_hooks";
 import type { MetricsRegistry } from "./metrics.ts";
 import { backgroundClock, type Clock } from "../async/time.ts";
 
