@@ -102,6 +102,27 @@ const iso = (ms: number | undefined) => ms === undefined ? null : new Date(ms).t
 const ms = (d: Date | null | undefined) => d ? d.getTime() : undefined;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The in-flight commands of `partitions`, oldest first. Each is looked up by its key, in a
+ * lateral subquery the planner may not flatten (`offset 0`): with the statistics of `commands`
+ * stale after a burst (autovacuum off or behind), a plain join was planned as a scan of every
+ * command for each partition, and a restart with 100,000 in flight took 12 s instead of 3. */
+export function inFlightQuery(sql: Sql, partitions: readonly number[]) {
+  return sql`
+    select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
+           c.channel, c.partition, c.bid, c.status, c.accepted_at, c.deadline_at,
+           c.delivered_at, c.snapshot, f.sending_at is not null as sent,
+           case when c.status = 'ACCEPTED' and f.sending_at is null then c.payload_enc end
+             as payload_enc
+    from in_flight_commands f
+    cross join lateral (
+      select * from commands c
+      where c.command_id = f.command_id and c.status in ('ACCEPTED', 'DELIVERED')
+      offset 0
+    ) c
+    where f.partition = any(${partitions as number[]}::int[])
+    order by f.accepted_at, f.command_id`;
+}
+
 export function createLifecycleStore(sql: Sql): LifecycleStore {
   const toCommand = (r: Record<string, any>): LifecycleCommand => ({
     command_id: r.command_id,
@@ -230,16 +251,7 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
 
     async loadInFlight(partitions) {
       if (partitions.length === 0) return [];
-      const rows = await sql`
-        select c.command_id, c.tenant_id, c.client_id, c.vendor, c.device_id, c.command_type,
-               c.channel, c.partition, c.bid, c.status, c.accepted_at, c.deadline_at,
-               c.delivered_at, c.snapshot, f.sending_at is not null as sent,
-               case when c.status = 'ACCEPTED' and f.sending_at is null then c.payload_enc end
-                 as payload_enc
-        from in_flight_commands f join commands c using (command_id)
-        where f.partition = any(${partitions as number[]}::int[])
-          and c.status in ('ACCEPTED', 'DELIVERED')
-        order by f.accepted_at, f.command_id`;
+      const rows = await inFlightQuery(sql, partitions);
       return rows.map((r) => ({
         ...toCommand(r),
         sent: r.sent,
