@@ -1,9 +1,16 @@
 // Ownership of partitions through leases in a NATS KV bucket: a key `p{N}` created by one
 // process, renewed at its last revision, freed by the bucket's TTL when that process dies.
+// Taking a partition over (its restore) may last longer than the TTL, so renewals never wait
+// for one: a round only takes and renews keys, and the takeovers run beside it, a few at once.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { Logger } from "../runtime/log.ts";
 import { type Clock, systemClock } from "../async/time.ts";
+import { createLimiter } from "../async/limiter.ts";
+
+/** Partitions taken over at once: their restores overlap Postgres's and NATS's round trips with
+ * this process's work, and four hold at most four partitions' rows in memory together. */
+const TAKEOVERS_AT_ONCE = 4;
 
 export interface PartitionLeasesOptions {
   nc: NatsConnection;
@@ -16,15 +23,17 @@ export interface PartitionLeasesOptions {
   /** What renewals are timed on: the host's real clock (the default), since the lease's TTL
    * runs on the NATS server's clock, which a simulated one would let expire under us. */
   clock?: Clock;
-  /** Called once a lease is held; the partition's work starts when it resolves. */
+  /** Called once a lease is held; the partition's work starts when it resolves. Several
+   * partitions' may run at once, each partition's never beside its own onLose. */
   onGain(partition: number): Promise<void>;
-  /** Called when a lease is lost or released: stop driving the partition at once. */
+  /** Called when a lease is lost or released (after the partition's onGain has settled): stop
+   * driving the partition at once. */
   onLose(partition: number): Promise<void>;
 }
 
 export interface PartitionLeases {
   owned(): number[];
-  /** Resolves after the first acquisition round (and the onGain of what it won). */
+  /** Resolves after the first acquisition round and the onGain of what it won. */
   ready: Promise<void>;
   stop(): Promise<void>;
 }
@@ -37,22 +46,59 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
   const clock = o.clock ?? systemClock;
   let timer: unknown;
 
-  const lose = async (p: number, why: string) => {
-    held.delete(p);
-    o.log.warn("partition lease lost", { partition: p, why });
-    await o.onLose(p).catch((err) => o.log.error("onLose failed", { err, partition: p }));
+  const takeovers = createLimiter(TAKEOVERS_AT_ONCE);
+  /** Each partition's last onGain/onLose, so that its next one starts after it. */
+  const work = new Map<number, Promise<void>>();
+  const after = (p: number, step: () => Promise<void>): Promise<void> => {
+    const next = (work.get(p) ?? Promise.resolve()).then(step);
+    work.set(p, next);
+    return next;
   };
 
-  async function round(): Promise<void> {
+  const lose = (p: number, why: string): Promise<void> => {
+    held.delete(p);
+    o.log.warn("partition lease lost", { partition: p, why });
+    return after(
+      p,
+      () => o.onLose(p).catch((err) => o.log.error("onLose failed", { err, partition: p })),
+    );
+  };
+
+  const takeOver = (p: number): Promise<void> =>
+    after(p, async () => {
+      await takeovers.acquire();
+      try {
+        // Lost while waiting for a slot: nothing to take over.
+        if (!held.has(p) || stopped) return;
+        await o.onGain(p);
+      } catch (err) {
+        o.log.error("could not take over partition, releasing it", { err, partition: p });
+        const revision = held.get(p);
+        held.delete(p);
+        if (revision !== undefined) {
+          await kv.delete(`p${p}`, { previousSeq: revision }).catch(() => {});
+        }
+        await o.onLose(p).catch(() => {});
+      } finally {
+        takeovers.release();
+      }
+    });
+
+  /** Takes the free leases and renews the held ones; returns the takeovers it started. */
+  async function round(): Promise<Promise<void>[]> {
+    const started: Promise<void>[] = [];
     for (const p of o.partitions) {
-      if (stopped) return;
+      if (stopped) break;
       const key = `p${p}`;
       const revision = held.get(p);
       if (revision !== undefined) {
         try {
-          held.set(p, await kv.update(key, value, revision));
+          // A takeover that failed meanwhile released the key: not ours to renew.
+          const renewed = await kv.update(key, value, revision);
+          if (held.has(p)) held.set(p, renewed);
         } catch (err) {
-          await lose(p, String((err as Error).message));
+          // Not awaited: its onLose waits for a takeover of the partition still running.
+          if (held.get(p) === revision) void lose(p, String((err as Error).message));
         }
         continue;
       }
@@ -72,15 +118,9 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
       }
       held.set(p, rev);
       o.log.info("partition lease gained", { partition: p });
-      try {
-        await o.onGain(p);
-      } catch (err) {
-        o.log.error("could not take over partition, releasing it", { err, partition: p });
-        await kv.delete(key, { previousSeq: held.get(p) }).catch(() => {});
-        held.delete(p);
-        await o.onLose(p).catch(() => {});
-      }
+      started.push(takeOver(p));
     }
+    return started;
   }
 
   // Renew well inside the TTL: a third of it leaves two chances before the lease expires.
@@ -93,9 +133,17 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
     }
     if (!stopped) timer = clock.setTimeout(loop, period);
   };
-  const ready = round().catch((err) => o.log.error("lease round failed", { err })).then(() => {
-    if (!stopped) timer = clock.setTimeout(loop, period);
-  });
+  // Renewals start with the first round, before its takeovers end.
+  const ready = round().then(
+    (started) => {
+      if (!stopped) timer = clock.setTimeout(loop, period);
+      return Promise.all(started).then(() => {});
+    },
+    (err) => {
+      o.log.error("lease round failed", { err });
+      if (!stopped) timer = clock.setTimeout(loop, period);
+    },
+  );
 
   return {
     owned: () => [...held.keys()].sort((a, b) => a - b),
@@ -106,7 +154,7 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
       await ready;
       for (const [p, rev] of [...held]) {
         held.delete(p);
-        await o.onLose(p).catch(() => {});
+        await after(p, () => o.onLose(p).catch(() => {}));
         // Released at once so another process need not wait for the TTL.
         await kv.delete(`p${p}`, { previousSeq: rev }).catch(() => {});
       }

@@ -55,3 +55,53 @@ test("a lease is renewed when a third of its TTL has passed on its clock, and fr
     await nc.close();
   }
 });
+
+test("leases are renewed while a takeover runs, and other partitions are taken over beside it", async () => {
+  const nc = await openNats(NATS_URL, "test-partition-leases");
+  const bucket = `test_leases_${crypto.randomUUID().slice(0, 8)}`;
+  const kv = await new Kvm(nc).create(bucket, { ttl: 30_000, history: 1 });
+  try {
+    const clock = new SimulatedClock();
+    let finishTakeover!: () => void;
+    const slowTakeover = new Promise<void>((r) => finishTakeover = r);
+    const gained: number[] = [];
+    const lost: number[] = [];
+    const leases = await startPartitionLeases({
+      nc,
+      bucket,
+      instanceId: "leases-test",
+      partitions: [0, 1],
+      ttlSeconds: 30,
+      log: createLogger("silent"),
+      clock,
+      // Partition 0's restore outlasts the lease's renewal period (a restart with many commands
+      // in flight); partition 1's is quick.
+      onGain: (p) => {
+        gained.push(p);
+        return p === 0 ? slowTakeover : Promise.resolve();
+      },
+      onLose: (p) => Promise.resolve(void lost.push(p)),
+    });
+    for (let i = 0; i < 100 && !gained.includes(1); i++) await sleep(20);
+    assert.deepEqual(gained.sort(), [0, 1], "partition 1 taken over while 0's takeover runs");
+    const first = (await kv.get("p0"))!.revision;
+
+    clock.increment(10_000);
+    let renewed = first;
+    for (let i = 0; i < 100 && renewed === first; i++) {
+      await sleep(20);
+      renewed = (await kv.get("p0"))!.revision;
+    }
+    assert.ok(renewed > first, "p0 renewed at 10 s on its clock, its takeover still running");
+
+    finishTakeover();
+    await leases.ready;
+    assert.deepEqual(leases.owned(), [0, 1]);
+    assert.deepEqual(lost, []);
+    await leases.stop();
+    assert.deepEqual(lost.sort(), [0, 1]);
+  } finally {
+    await kv.destroy();
+    await nc.close();
+  }
+});
