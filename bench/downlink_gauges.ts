@@ -8,6 +8,10 @@ export interface MemoryGauges {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Commands hosted in flight, and how many of them and of the devices are live actors. */
+  inFlight: number;
+  commandActors: number;
+  deviceActors: number;
 }
 
 const NAMES: Record<string, keyof MemoryGauges> = {
@@ -16,6 +20,9 @@ const NAMES: Record<string, keyof MemoryGauges> = {
   downlink_heap_used_bytes: "heapUsed",
   downlink_external_bytes: "external",
   downlink_array_buffers_bytes: "arrayBuffers",
+  downlink_in_flight_commands: "inFlight",
+  downlink_command_actors_live: "commandActors",
+  downlink_device_actors_live: "deviceActors",
 };
 
 /** Every sample of Downlink's /metrics on `port`, by name with its labels. */
@@ -56,5 +63,7 @@ export function describeGauges(g: MemoryGauges): string {
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
   return `rss ${mib(g.rss)}, heap used ${mib(g.heapUsed)} of ${mib(g.heapTotal)}, external ${
     mib(g.external)
-  } (array buffers ${mib(g.arrayBuffers)})`;
+  } (array buffers ${
+    mib(g.arrayBuffers)
+  }); ${g.inFlight} in flight, live actors: ${g.commandActors} commands, ${g.deviceActors} devices`;
 }

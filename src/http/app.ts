@@ -84,6 +84,9 @@ const PIPELINE_GAUGES = {
   downlink_commit_latency_p99_seconds: "Lifecycle transition commits, p99 over 10 s.",
   downlink_commit_latency_max_seconds: "Lifecycle transition commits, the longest over 10 s.",
   downlink_in_flight_commands: "Commands hosted by this process's shard and not yet finished.",
+  downlink_command_actors_live:
+    "Of those, the ones that are live actors now (the others are passivated, kept as snapshots).",
+  downlink_device_actors_live: "Device shards hosted here that are live actors now.",
 };
 
 export function createApp(deps: AppDeps): Hono<ApiEnv> {

@@ -71,7 +71,13 @@ const MIN_COMMITS = 20;
 
 export function createPipelinePressure(
   limits: PressureLimits,
-  o: { clock: Clock; inFlight(): number; windowMs?: number },
+  o: {
+    clock: Clock;
+    inFlight(): number;
+    /** How many command and device actors are live (not passivated), for /metrics. */
+    liveActors?(): { commands: number; devices: number };
+    windowMs?: number;
+  },
 ): PipelinePressure {
   const windowMs = o.windowMs ?? 10_000;
   const lags = new Window(2_048, windowMs);
@@ -138,6 +144,7 @@ export function createPipelinePressure(
     },
     gauges() {
       const now = o.clock.now();
+      const live = o.liveActors?.();
       const lag = lags.stats(now);
       const commit = commits.stats(now);
       return {
@@ -148,6 +155,8 @@ export function createPipelinePressure(
         downlink_commit_latency_p99_seconds: commit.p99 / 1000,
         downlink_commit_latency_max_seconds: commit.max / 1000,
         downlink_in_flight_commands: o.inFlight(),
+        downlink_command_actors_live: live?.commands ?? 0,
+        downlink_device_actors_live: live?.devices ?? 0,
       };
     },
   };

@@ -74,6 +74,7 @@ export async function startShardRole(
   const pressure = createPipelinePressure(config, {
     clock: ctx.clock,
     inFlight: () => host.size().commands,
+    liveActors: () => ({ commands: host.liveCommands(), devices: host.liveDevices() }),
   });
   const writer = createTransitionWriter({
     onCommit: (ms) => pressure.commit(ms),

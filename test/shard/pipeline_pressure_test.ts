@@ -30,7 +30,11 @@ test("slow commits count once there are enough of them; too many in flight is a 
   const clock = new SimulatedClock();
   clock.set(1_000_000);
   let inFlight = 0;
-  const p = createPipelinePressure(limits, { clock, inFlight: () => inFlight });
+  const p = createPipelinePressure(limits, {
+    clock,
+    inFlight: () => inFlight,
+    liveActors: () => ({ commands: 7, devices: 3 }),
+  });
   p.commit(9_000);
   assert.equal(p.overloaded(), undefined, "one slow commit is not a trend");
   clock.increment(300);
@@ -40,6 +44,8 @@ test("slow commits count once there are enough of them; too many in flight is a 
   inFlight = 101;
   assert.match(p.overloaded()!, /101 commands in flight \(limit 100\)/);
   assert.equal(p.gauges().downlink_in_flight_commands, 101);
+  assert.equal(p.gauges().downlink_command_actors_live, 7);
+  assert.equal(p.gauges().downlink_device_actors_live, 3);
 });
 
 test("every reply lag and commit latency lands in its histogram, in seconds", () => {
