@@ -17,6 +17,7 @@ import { ensureDevClient } from "./dev/dev_client.ts";
 import { runDemo } from "./dev/demo.ts";
 import { SEED_COMMAND } from "./vendors/dji/seed_command.ts";
 import type { DockSimulator } from "./cli/dock_simulate.ts";
+import { systemClock } from "./async/time.ts";
 
 function isEntryPoint(): boolean {
   const meta = import.meta as ImportMeta & { main?: boolean };
@@ -132,7 +133,7 @@ async function main(argv: string[]): Promise<void> {
         clientFile,
         dataDir: config.dataDir,
         say,
-        now: () => Date.now(),
+        now: systemClock.now,
       });
       dock = run.dock;
       say(

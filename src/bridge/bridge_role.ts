@@ -102,6 +102,7 @@ export async function startBridgeRole(
   // queued meanwhile.
   const mqtt: MqttClient = await connectMqtt({
     url: config.mqttUrl,
+    clock,
     clientId: `${config.namespace}-bridge-${config.instanceId}`,
     clean: true,
     onError: (err) => log.warn("mqtt error (reconnecting)", { err }),
@@ -202,6 +203,7 @@ export async function startBridgeRole(
     const self: { client?: MqttClient } = {};
     const client: MqttClient = await connectMqtt({
       url: config.mqttUrl,
+      clock,
       clientId: replyClientId(config.instanceId, i),
       clean: false,
       sessionExpirySeconds: SESSION_EXPIRY_SECONDS,
@@ -251,6 +253,7 @@ export async function startBridgeRole(
   }
   const presenceClient: MqttClient = await connectMqtt({
     url: config.mqttUrl,
+    clock,
     clientId: `${config.namespace}-bridge-${config.instanceId}-presence`,
     clean: true,
     // Not events or requests: the reply connections take those (onEvent and onRequest note the

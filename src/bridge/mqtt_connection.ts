@@ -1,6 +1,7 @@
 // An mqtt.js client with TCP no-delay on every (re)connect: mqtt.js and Mosquitto both leave
 // Nagle on, which makes a QoS 1 request/reply cost ~88 ms instead of well under one.
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { type Clock, systemClock } from "../async/time.ts";
 
 export interface MqttConnectionOptions {
   url: string;
@@ -26,6 +27,8 @@ export interface MqttConnectionOptions {
   onListening?: (listening: boolean) => void;
   /** How long start-up waits for the broker's CONNACK, and then for its SUBACK (default 10 s). */
   answerTimeoutMs?: number;
+  /** What those waits are measured on (default: the system clock). */
+  clock?: Clock;
 }
 
 /** Connects and resolves once the first CONNACK arrived; reconnects forever afterwards. */
@@ -46,6 +49,7 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
       : {}),
   };
   const answerTimeoutMs = o.answerTimeoutMs ?? 10_000;
+  const clock = o.clock ?? systemClock;
   const within = `${answerTimeoutMs / 1000} s`;
   const client = mqtt.connect(o.url, options);
   o.onCreated?.(client);
@@ -62,23 +66,23 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
   client.on("close", () => o.onListening?.(false));
   client.on("error", (err) => o.onError?.(err));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       client.end(true);
       reject(new Error(`MQTT broker ${o.url} did not answer within ${within}`));
     }, answerTimeoutMs);
     client.once("connect", () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       resolve();
     });
   });
   // A connection lost before its SUBACK may leave the subscribe unanswered for good (mqtt.js
   // keeps it for the next connection, which subscribes anew): start-up must not hang on it.
-  let subackTimer: ReturnType<typeof setTimeout> | undefined;
+  let subackTimer: unknown;
   try {
     await Promise.race([
       subscribed,
       new Promise<never>((_, reject) => {
-        subackTimer = setTimeout(() => {
+        subackTimer = clock.setTimeout(() => {
           client.end(true);
           reject(
             new Error(`MQTT broker ${o.url} did not confirm the subscriptions within ${within}`),
@@ -87,7 +91,7 @@ export async function connectMqtt(o: MqttConnectionOptions): Promise<MqttClient>
       }),
     ]);
   } finally {
-    clearTimeout(subackTimer);
+    clock.clearTimeout(subackTimer);
   }
   return client;
 }

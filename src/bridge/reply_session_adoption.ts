@@ -114,6 +114,7 @@ export async function startReplySessionAdoption(
         clean: false,
         sessionExpirySeconds: 60,
         reconnect: false,
+        clock: o.clock,
         customHandleAcks: (topic, message, packet, done) => {
           last = o.clock.now();
           taken++;
@@ -126,7 +127,7 @@ export async function startReplySessionAdoption(
     }
     // Bounded: on a connection that closed meanwhile (its bridge came back and took its session)
     // mqtt.js would queue these for a reconnect that never comes.
-    await within(client.unsubscribeAsync([...o.filters]), 2_000).catch(() => {});
+    await within(client.unsubscribeAsync([...o.filters]), 2_000, o.clock).catch(() => {});
     // What the broker queued for the session comes right after the connect; wait until it has
     // been quiet for a moment (a few seconds at most).
     const started = o.clock.now();
@@ -136,7 +137,7 @@ export async function startReplySessionAdoption(
     const ended = new Promise<void>((resolve) =>
       client.end(false, { properties: { sessionExpiryInterval: 0 } }, () => resolve())
     );
-    await within(ended, 2_000).catch(() => client.end(true));
+    await within(ended, 2_000, o.clock).catch(() => client.end(true));
     return taken;
   }
 
@@ -169,15 +170,15 @@ export async function startReplySessionAdoption(
   };
 }
 
-/** `p`, or a rejection once `ms` passed (real time: a bound on a stuck client, not a schedule). */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+/** `p`, or a rejection once `ms` passed: a bound on a stuck client. */
+function within<T>(p: Promise<T>, ms: number, clock: Clock): Promise<T> {
+  let timer: unknown;
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      timer = clock.setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     }),
-  ]).finally(() => clearTimeout(timer));
+  ]).finally(() => clock.clearTimeout(timer));
 }
 
 /** A KV key for an instance id (keys take letters, digits, `-`, `_`, `=`, `.` and `/`). */

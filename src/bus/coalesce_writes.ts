@@ -2,7 +2,7 @@
 // of the dearest things a process does, and the clients we use write per message: corking the
 // socket until the end of the turn sends what the turn produced in one write, and nothing waits
 // longer than the turn.
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../async/time.ts";
 
 interface CorkableSocket {
   write(...args: unknown[]): boolean;
@@ -18,14 +18,16 @@ export function coalesceWrites(socket: unknown): void {
   s.writesCoalesced = true;
   const write = s.write.bind(s);
   let corked = false;
+  // One closure per socket, not per turn.
+  const uncork = () => {
+    corked = false;
+    s.uncork();
+  };
   s.write = (...args: unknown[]) => {
     if (!corked) {
       corked = true;
       s.cork();
-      setImmediate(() => {
-        corked = false;
-        s.uncork();
-      });
+      nextTurn(uncork);
     }
     return write(...args);
   };

@@ -15,12 +15,15 @@ import { PROGRESS_FAILED_STATUSES } from "../vendors/dji/progress_statuses.ts";
 import { CREDENTIAL_OPTIONS, resolveCredentials } from "./api_credentials.ts";
 import type { CommandSpec } from "./command_help.ts";
 import { commandLine, progressStepOf, type Step, stepLine, stepsOf } from "./lifecycle_lines.ts";
+import { type Clock, systemClock } from "../async/time.ts";
 
 export interface ApiIo {
   env: Record<string, string | undefined>;
   out: (text: string) => void;
   err: (text: string) => void;
   signal?: AbortSignal;
+  /** What `--timeout` is measured on (default: the system clock). */
+  clock?: Clock;
 }
 
 export type Options = Record<string, string | boolean | undefined>;
@@ -156,15 +159,16 @@ async function follow(
   const quiet = o.quiet === true;
   const what = untilOf(o);
   const progress: { line?: string } = {};
-  const until = timeoutSeconds === undefined ? Infinity : Date.now() + timeoutSeconds * 1000;
+  const clock = io.clock ?? systemClock;
+  const until = timeoutSeconds === undefined ? Infinity : clock.now() + timeoutSeconds * 1000;
   let { state, reached } = await api.waitOnce(id, { timeoutSeconds: 0, until: what });
   for (;;) {
     if (!json && !quiet) {
       printNewSteps(state, printed, io.out);
       if (what === "finished") printNewProgress(state, progress, io.out);
     }
-    if (reached || Date.now() >= until || io.signal?.aborted) break;
-    const left = Math.max(0, (until - Date.now()) / 1000);
+    if (reached || clock.now() >= until || io.signal?.aborted) break;
+    const left = Math.max(0, (until - clock.now()) / 1000);
     ({ state, reached } = await api.waitOnce(id, {
       timeoutSeconds: Math.min(1, left),
       until: what,

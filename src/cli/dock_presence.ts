@@ -3,6 +3,7 @@
 // and `osd` every 2 s while online. They can go silent (nothing at all, as a dock whose link is
 // lost), lose their aircraft (an empty topology), and come back.
 import type { MqttClient } from "mqtt";
+import { type Clock, every, systemClock } from "../async/time.ts";
 
 /** How a dock goes offline: nothing at all, or only its aircraft (an empty `sub_devices`). */
 export type OfflineMode = "silent" | "empty-topology";
@@ -16,6 +17,8 @@ export interface DockPresenceOptions {
   osdIntervalMs?: number;
   /** How long an unanswered update_topo waits before it is sent again. */
   resendMs?: number;
+  /** What the docks' timestamps and periods are read on (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface DockPresence {
@@ -43,6 +46,7 @@ const WILDCARD_ABOVE = 50;
 export function createDockPresence(o: DockPresenceOptions): DockPresence {
   const osdMs = o.osdIntervalMs ?? 2_000;
   const resendMs = o.resendMs ?? 5_000;
+  const clock = o.clock ?? systemClock;
   const aircraftOf = o.aircraftOf ?? ((sn: string) => `${sn}-aircraft`);
   const clientOf = new Map<string, MqttClient>();
   /** The tid of each dock's update_topo waiting for its status_reply. */
@@ -68,7 +72,7 @@ export function createDockPresence(o: DockPresenceOptions): DockPresence {
     publish(sn, `sys/product/${sn}/status`, {
       tid,
       bid: crypto.randomUUID(),
-      timestamp: Date.now(),
+      timestamp: clock.now(),
       method: "update_topo",
       data: {
         // DJI Dock 2 with a Matrice 3D (product enums of §8.1).
@@ -99,7 +103,7 @@ export function createDockPresence(o: DockPresenceOptions): DockPresence {
       publish(sn, `thing/product/${sn}/osd`, {
         tid: crypto.randomUUID(),
         bid: crypto.randomUUID(),
-        timestamp: Date.now(),
+        timestamp: clock.now(),
         gateway: sn,
         data: {
           mode_code: 0,
@@ -111,11 +115,11 @@ export function createDockPresence(o: DockPresenceOptions): DockPresence {
       });
     }
   };
-  const osdTimer = setInterval(pushOsd, osdMs);
+  const stopOsd = every(clock, osdMs, pushOsd);
   // A real dock sends update_topo again until it is answered (§8.1).
-  const resendTimer = setInterval(() => {
+  const stopResend = every(clock, resendMs, () => {
     for (const sn of [...unanswered.keys()]) announce(sn);
-  }, resendMs);
+  });
 
   const settleWaiters = () => {
     if (unanswered.size > 0) return;
@@ -170,11 +174,11 @@ export function createDockPresence(o: DockPresenceOptions): DockPresence {
     answered(ms = 10_000) {
       if (unanswered.size === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => {
+        const t = clock.setTimeout(() => {
           reject(new Error(`no status_reply for ${[...unanswered.keys()].join(", ")} in ${ms} ms`));
         }, ms);
         waiters.push(() => {
-          clearTimeout(t);
+          clock.clearTimeout(t);
           resolve();
         });
       });
@@ -182,8 +186,8 @@ export function createDockPresence(o: DockPresenceOptions): DockPresence {
     counts: (sn) => ({ ...(counts.get(sn) ?? { topo: 0, replies: 0 }) }),
     stop() {
       stopped = true;
-      clearInterval(osdTimer);
-      clearInterval(resendTimer);
+      stopOsd();
+      stopResend();
     },
   };
 }

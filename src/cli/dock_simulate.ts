@@ -5,6 +5,7 @@ import process from "node:process";
 import type { MqttClient } from "mqtt";
 import { parseArgs } from "node:util";
 import { connectMqtt } from "../bridge/mqtt_connection.ts";
+import { type Clock, every, systemClock } from "../async/time.ts";
 import { type CommandSpec, isHelp, parseArgsOptions, renderHelp } from "./command_help.ts";
 import { createDockPresence, type DockPresenceOptions, type OfflineMode } from "./dock_presence.ts";
 import { progressEvents, type ProgressScriptOptions } from "./progress_script.ts";
@@ -37,6 +38,8 @@ export interface DockAnswer {
 
 export interface DockSimulatorOptions {
   mqttUrl: string;
+  /** What the docks' timestamps and delays are read on (default: the system clock). */
+  clock?: Clock;
   sn?: string;
   sns?: readonly string[];
   /** data.result of every answer (default 0). */
@@ -112,11 +115,13 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
   /** `${sn} ${class}` → until when a job of the class runs on the dock (epoch ms). */
   const busyUntil = new Map<string, number>();
   const clients: MqttClient[] = [];
-  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const clock = o.clock ?? systemClock;
+  const timers = new Set<unknown>();
   const qos = o.qos ?? 1;
   const tag = crypto.randomUUID().slice(0, 8);
   const presence = o.presence === false ? undefined : createDockPresence({
     sns,
+    clock,
     ...(typeof o.presence === "object" ? o.presence : {}),
   });
 
@@ -126,6 +131,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       url: o.mqttUrl,
       clientId: `dock-sim-${tag}-${i}`,
       clean: true,
+      clock,
     });
     client.on("message", (topic, bytes) => {
       if (topic.endsWith("/events_reply")) return onEventReply(bytes);
@@ -172,14 +178,14 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
 
   /** Reports the job's progress, one event per interval, after its accepting answer. */
   function reportProgress(client: MqttClient, command: ReceivedCommand, after: number): void {
-    const events = progressEvents(command, o.progress);
+    const events = progressEvents(command, o.progress, clock.now());
     const interval = o.progress?.intervalMs ?? 200;
     const kind = command.method ? exclusivityClassOf(command.method) : undefined;
     if (kind && events.length > 0) {
-      busyUntil.set(`${command.sn} ${kind.name}`, Date.now() + after + interval * events.length);
+      busyUntil.set(`${command.sn} ${kind.name}`, clock.now() + after + interval * events.length);
     }
     events.forEach((e, i) => {
-      const t = setTimeout(() => {
+      const t = clock.setTimeout(() => {
         timers.delete(t);
         client.publish(e.topic, JSON.stringify(e.body), { qos: 1 });
       }, after + interval * (i + 1));
@@ -204,7 +210,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       method: body.method as string | undefined,
       timestamp: body.timestamp as number | undefined,
       data: body.data,
-      received_at: Date.now(),
+      received_at: clock.now(),
     };
     if (o.keep !== false) received.push(command);
     // A silent dock has lost its link: it does not answer what still reaches its topic.
@@ -218,7 +224,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
       tid: answer.tid ?? command.tid,
       bid: answer.bid ?? command.bid,
       method: answer.method ?? command.method,
-      timestamp: Date.now(),
+      timestamp: clock.now(),
       gateway: answer.fromSn ?? command.sn,
       data: answer.data ?? { result: o.result ?? 0 },
     });
@@ -231,7 +237,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     if (o.progress && accepted) reportProgress(client, command, Math.max(0, delay));
     if (delay <= 0) send();
     else {
-      const t = setTimeout(() => {
+      const t = clock.setTimeout(() => {
         timers.delete(t);
         send();
       }, delay);
@@ -245,7 +251,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     const kind = exclusivityClassOf(command.method);
     if (!kind) return undefined;
     const until = busyUntil.get(`${command.sn} ${kind.name}`);
-    if (until === undefined || Date.now() >= until) return undefined;
+    if (until === undefined || clock.now() >= until) return undefined;
     return { data: { result: o.busyCode } };
   }
 
@@ -276,7 +282,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
         JSON.stringify({
           tid,
           bid: crypto.randomUUID(),
-          timestamp: Date.now(),
+          timestamp: clock.now(),
           gateway: sn,
           method,
           data,
@@ -294,7 +300,7 @@ export async function createDockSimulator(o: DockSimulatorOptions): Promise<Dock
     presenceCounts: (sn) => presence?.counts(sn) ?? { topo: 0, replies: 0 },
     async stop() {
       presence?.stop();
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clock.clearTimeout(t);
       timers.clear();
       await Promise.allSettled(clients.map((c) => c.endAsync()));
     },
@@ -441,8 +447,11 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     console.error(`dock simulate: --sn is required\n${help}`);
     return 2;
   }
+  // This command is its own composition root: the docks run on the system's clock.
+  const clock = systemClock;
   const sim = await createDockSimulator({
     mqttUrl,
+    clock,
     sns,
     result,
     delayMs,
@@ -476,13 +485,13 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
     },
     (err) => console.error(`dock simulate: ${(err as Error).message}`),
   );
-  const timers: ReturnType<typeof setTimeout>[] = [];
+  const timers: unknown[] = [];
   if (offlineAfter !== undefined) {
-    timers.push(setTimeout(() => {
+    timers.push(clock.setTimeout(() => {
       sim.offline(offlineMode);
       console.log(JSON.stringify({ offline: sns, mode: offlineMode }));
       if (onlineAfter === undefined) return;
-      timers.push(setTimeout(() => {
+      timers.push(clock.setTimeout(() => {
         sim.online();
         console.log(JSON.stringify({ online: sns }));
       }, onlineAfter * 1_000));
@@ -493,7 +502,7 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
   let told = 0;
   let toldRequests = 0;
   const replies = progress?.needReply || requests.length > 0
-    ? setInterval(() => {
+    ? every(clock, 100, () => {
       for (; told < sim.eventReplies.length; told++) {
         const r = sim.eventReplies[told];
         console.log(JSON.stringify({ events_reply: r.method, tid: r.tid, data: r.data }));
@@ -504,14 +513,14 @@ export async function runDockSimulatorCommand(argv: string[]): Promise<number> {
           JSON.stringify({ requests_reply: r.method, sn: r.sn, tid: r.tid, data: r.data }),
         );
       }
-    }, 100)
+    })
     : undefined;
   await new Promise<void>((resolve) => {
     process.once("SIGINT", () => resolve());
     process.once("SIGTERM", () => resolve());
   });
-  for (const t of timers) clearTimeout(t);
-  if (replies) clearInterval(replies);
+  for (const t of timers) clock.clearTimeout(t);
+  replies?.();
   await sim.stop();
   return 0;
 }

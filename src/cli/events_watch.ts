@@ -7,11 +7,12 @@ import { type EventKind, eventSubject, type LifecycleEvent } from "../command/li
 import { CLIENT_FILES, resolveCredentials } from "./api_credentials.ts";
 import { type ApiCommand, UsageError } from "./api_commands.ts";
 import { eventLine } from "./lifecycle_lines.ts";
+import { systemClock } from "../async/time.ts";
 
 const DURATION = /^(\d+)(s|m|h)$/;
 
 /** `--since`: an RFC 3339 time, or a duration back from now (`90s`, `15m`, `2h`). */
-export function sinceTime(value: string, now = Date.now()): string {
+export function sinceTime(value: string, now = systemClock.now()): string {
   const d = DURATION.exec(value);
   if (d) {
     const unit = { s: 1_000, m: 60_000, h: 3_600_000 }[d[2] as "s" | "m" | "h"];

@@ -17,6 +17,7 @@ import { EVENTS_WATCH } from "./events_watch.ts";
 import { DEVICES_COMMANDS } from "./devices_commands.ts";
 import { DEVICE_REQUESTS_COMMANDS } from "./device_requests_commands.ts";
 import { DownlinkApiError } from "../client/api_errors.ts";
+import { systemClock } from "../async/time.ts";
 
 export interface CliIo {
   env?: Record<string, string | undefined>;
@@ -332,7 +333,7 @@ function sign(argv: string[], out: (t: string) => void, now?: () => number): num
     path: q < 0 ? target : target.slice(0, q),
     query: q < 0 ? "" : target.slice(q + 1),
     clientId: required("client", o.client),
-    timestamp: o.timestamp ?? String(now?.() ?? Math.floor(Date.now() / 1000)),
+    timestamp: o.timestamp ?? String(now?.() ?? Math.floor(systemClock.now() / 1000)),
     nonce: o.nonce ?? newNonce(),
     body: body ?? "",
   });

@@ -2,6 +2,7 @@
 // event (its catalog `progress_event`) in the shape DJI documents for that method, several steps
 // with the command's bid, ending `ok` (or the method's success status) or failed with a code.
 import { findCommand } from "../vendors/dji/catalog.ts";
+import { systemClock } from "../async/time.ts";
 
 export interface ProgressScriptOptions {
   /** In-progress reports before the last one (default 2). */
@@ -33,7 +34,7 @@ const FLAT: Record<string, { running: string; ok: string; failed: string }> = {
 export function progressEvents(
   command: { sn: string; method?: string; bid?: string; data: unknown },
   o: ProgressScriptOptions = {},
-  now = Date.now(),
+  now = systemClock.now(),
 ): Array<{ topic: string; body: Obj }> {
   const event = command.method ? findCommand(command.method)?.progress_event : undefined;
   if (!event) return [];

@@ -12,6 +12,7 @@ import { startEmbeddedPostgres } from "./embedded_postgres.ts";
 import { startEmbeddedNats } from "./embedded_nats.ts";
 import { startEmbeddedMosquitto } from "./embedded_mosquitto.ts";
 import { type ServiceUser, serviceUser as currentServiceUser } from "./service_user.ts";
+import { type Clock, systemClock } from "../async/time.ts";
 
 export const SERVICE_VARIABLES = ["DATABASE_URL", "NATS_URL", "MQTT_URL"] as const;
 export type ServiceVariable = typeof SERVICE_VARIABLES[number];
@@ -28,8 +29,8 @@ export interface LocalServicesOptions {
   serviceUser?: ServiceUser;
   /** Extra PostgreSQL settings (a test run turns fsync off). */
   postgresSettings?: Readonly<Record<string, string>>;
-  /** Monotonic milliseconds, for the start-up times said. */
-  now?: () => number;
+  /** What the start-up times said and the waits are measured on (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface LocalServices {
@@ -66,7 +67,7 @@ const DEFAULT_PORTS: Record<ServiceVariable, number> = {
 };
 
 export async function ensureLocalServices(o: LocalServicesOptions): Promise<LocalServices> {
-  const now = o.now ?? (() => performance.now());
+  const clock = o.clock ?? systemClock;
   const user = o.serviceUser ?? currentServiceUser();
   const shownDir = relative(process.cwd(), o.dataDir) || ".";
   const embedded: Partial<Record<ServiceVariable, EmbeddedServer>> = {};
@@ -79,7 +80,12 @@ export async function ensureLocalServices(o: LocalServicesOptions): Promise<Loca
   // machine's own, running on unwatched: it goes first, whatever is configured now.
   for (const variable of SERVICE_VARIABLES) {
     const { pidFile, signal } = LEFTOVERS[variable];
-    const pid = await stopLeftover(join(o.dataDir, pidFile), resolve(o.dataDir) + sep, signal);
+    const pid = await stopLeftover(
+      join(o.dataDir, pidFile),
+      resolve(o.dataDir) + sep,
+      signal,
+      clock,
+    );
     if (pid) {
       o.say(`${NAMES[variable]}: stopped the embedded one a killed Downlink left (pid ${pid})`);
     }
@@ -94,18 +100,18 @@ export async function ensureLocalServices(o: LocalServicesOptions): Promise<Loca
         continue;
       }
       const { host, port } = hostPort(o.defaults[variable], DEFAULT_PORTS[variable]);
-      if (await portAnswers(host, port)) {
+      if (await portAnswers(host, port, undefined, clock)) {
         urls[variable] = o.defaults[variable];
         o.say(`${name}: using the one answering on ${host}:${port} (${variable} is not set)`);
         continue;
       }
       mkdirSync(o.dataDir, { recursive: true });
-      const t0 = now();
+      const t0 = clock.now();
       const server = await startOne(variable, { ...o, port, user, path: o.env.PATH });
       started.push(server);
       embedded[variable] = server;
       urls[variable] = server.url;
-      const seconds = ((now() - t0) / 1000).toFixed(1);
+      const seconds = ((clock.now() - t0) / 1000).toFixed(1);
       o.say(
         `${name}: nothing answers on ${host}:${port} and ${variable} is not set: started an ` +
           `embedded one there (pid ${server.pid}, data in ${shownDir}/, ` +

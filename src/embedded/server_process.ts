@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { portAnswers } from "./port_answers.ts";
+import { type Clock, systemClock } from "../async/time.ts";
 
 export interface ServerProcessOptions {
   /** What a person calls it: "PostgreSQL". */
@@ -23,6 +24,8 @@ export interface ServerProcessOptions {
   /** Run as this user (as root: servers that refuse root, and data that must not be root's). */
   user?: { uid: number; gid: number };
   readyTimeoutMs?: number;
+  /** What start-up's and stop's waits are measured on (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface ServerProcess {
@@ -64,6 +67,8 @@ export function logTail(file: string, lines = 5): string {
   }
 }
 
+const pause = (clock: Clock, ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -76,7 +81,12 @@ function alive(pid: number): boolean {
 /** Stops the server a killed Downlink left running from `pidFile`, if that pid still runs with
  * `marker` (its data folder) in its command line: a recycled pid belongs to someone else.
  * Resolves with its pid when there was one. */
-export async function stopLeftover(pidFile: string, marker: string, signal: NodeJS.Signals) {
+export async function stopLeftover(
+  pidFile: string,
+  marker: string,
+  signal: NodeJS.Signals,
+  clock: Clock = systemClock,
+) {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   rmSync(pidFile, { force: true });
@@ -89,8 +99,8 @@ export async function stopLeftover(pidFile: string, marker: string, signal: Node
   }
   if (!cmdline.includes(marker)) return undefined;
   process.kill(pid, signal);
-  const until = Date.now() + 15_000;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const until = clock.now() + 15_000;
+  while (alive(pid) && clock.now() < until) await pause(clock, 100);
   if (alive(pid)) process.kill(pid, "SIGKILL");
   return pid;
 }
@@ -98,6 +108,7 @@ export async function stopLeftover(pidFile: string, marker: string, signal: Node
 /** Starts the server and resolves once `host:port` answers. */
 export async function startServerProcess(o: ServerProcessOptions): Promise<ServerProcess> {
   const signal = o.stopSignal ?? "SIGTERM";
+  const clock = o.clock ?? systemClock;
   const fd = openSync(o.logFile, "a");
   let child: ChildProcess;
   try {
@@ -123,9 +134,9 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     rmSync(o.pidFile, { force: true });
     if (gone || child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const timer = clock.setTimeout(() => child.kill("SIGKILL"), 15_000);
     await exited;
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   };
 
   if (child.pid !== undefined) {
@@ -134,7 +145,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
     writeFileSync(o.pidFile, `${child.pid}\n`);
   }
   const timeoutMs = o.readyTimeoutMs ?? 60_000;
-  const until = Date.now() + timeoutMs;
+  const until = clock.now() + timeoutMs;
   for (;;) {
     if (spawnError || gone) {
       await stop();
@@ -145,15 +156,15 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
         }`,
       );
     }
-    if (await portAnswers(o.host, o.port, 500)) break;
-    if (Date.now() > until) {
+    if (await portAnswers(o.host, o.port, 500, clock)) break;
+    if (clock.now() > until) {
       await stop();
       throw new ServerStartError(
         `the embedded ${o.service} (${o.bin}) did not answer on ${o.host}:${o.port} within ` +
           `${timeoutMs} ms; its log ${o.logFile} ends: ${logTail(o.logFile)}`,
       );
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await pause(clock, 100);
   }
   // Ours until stopped: not kept alive by the event loop, so Downlink can exit normally.
   child.unref();

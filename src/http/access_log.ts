@@ -2,6 +2,7 @@
 // quoted by a caller leads to its method, path, status and duration (and its command, if any).
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../runtime/log.ts";
+import type { Clock } from "../async/time.ts";
 
 export interface AccessLogVariables {
   requestId: string;
@@ -9,9 +10,12 @@ export interface AccessLogVariables {
   commandId?: string;
 }
 
-export function accessLog(log: Logger): MiddlewareHandler<{ Variables: AccessLogVariables }> {
+export function accessLog(
+  log: Logger,
+  clock: Clock,
+): MiddlewareHandler<{ Variables: AccessLogVariables }> {
   return async (c, next) => {
-    const started = performance.now();
+    const started = clock.now();
     await next();
     const commandId = c.get("commandId") ?? c.req.param("command_id");
     log.info("request", {
@@ -19,7 +23,7 @@ export function accessLog(log: Logger): MiddlewareHandler<{ Variables: AccessLog
       // The path without the query: a query may carry filters a log need not keep.
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
+      ms: Math.round((clock.now() - started) * 10) / 10,
       request_id: c.get("requestId"),
       ...(commandId ? { command_id: commandId } : {}),
     });

@@ -130,7 +130,11 @@ export async function startApiRole(
   });
   let server;
   try {
-    server = await serve(app.fetch, { port: opts.port ?? config.port, hostname: config.host });
+    server = await serve(app.fetch, {
+      port: opts.port ?? config.port,
+      hostname: config.host,
+      clock,
+    });
   } catch (err) {
     eventLoopDelay.stop();
     shards.close();

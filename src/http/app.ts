@@ -98,7 +98,7 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
   if (deps.pipelineGauges) registry.gauges(deps.pipelineGauges, PIPELINE_GAUGES);
   for (const h of deps.pipelineHistograms ?? []) registry.histogram(h);
   app.use("*", requestId());
-  app.use("*", accessLog(deps.log));
+  app.use("*", accessLog(deps.log, deps.clock));
   app.use(
     "*",
     countResponses(registry.counter("downlink_http_responses", "HTTP responses by status code")),

@@ -1,10 +1,13 @@
 // Starts an HTTP server for a fetch handler on whichever runtime runs us: Deno.serve on Deno,
 // @hono/node-server on Node. Port 0 picks an ephemeral port.
 import type { AddressInfo } from "node:net";
+import { type Clock, systemClock } from "../async/time.ts";
 
 export interface ServeOptions {
   port: number;
   hostname?: string;
+  /** What close()'s wait for busy connections is measured on (default: the system clock). */
+  clock?: Clock;
 }
 
 export interface RunningServer {
@@ -23,7 +26,7 @@ interface DenoLike {
 
 export async function serve(
   fetch: FetchHandler,
-  { port, hostname = "0.0.0.0" }: ServeOptions,
+  { port, hostname = "0.0.0.0", clock = systemClock }: ServeOptions,
 ): Promise<RunningServer> {
   const deno = (globalThis as { Deno?: DenoLike }).Deno;
   if (deno) {
@@ -45,9 +48,9 @@ export async function serve(
               closeAllConnections?: () => void;
             };
             // Idle keep-alive sockets would hold close() open; busy ones get a moment to finish.
-            const force = setTimeout(() => s.closeAllConnections?.(), 2_000);
+            const force = clock.setTimeout(() => s.closeAllConnections?.(), 2_000);
             server.close(() => {
-              clearTimeout(force);
+              clock.clearTimeout(force);
               done();
             });
             s.closeIdleConnections?.();

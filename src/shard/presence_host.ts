@@ -3,7 +3,6 @@
 // offline, topology) is committed at once with its events (the event outbox), which are then
 // published; a device already online only moves last_seen_at, which waits in memory for the next
 // periodic write, so telemetry costs no statement per message.
-import { setImmediate } from "node:timers";
 import type { JsMsg } from "@nats-io/jetstream";
 import {
   createPresenceRegistry,
@@ -17,7 +16,7 @@ import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
 import type { DeviceStore } from "../store/device_store.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import { newEventId } from "../command/ids.ts";
-import type { Clock } from "../async/time.ts";
+import { type Clock, nextTurn } from "../async/time.ts";
 import { exponential, retry } from "../async/retry.ts";
 import type { Logger } from "../runtime/log.ts";
 import { takeStreamMessage } from "../bus/stream_message.ts";
@@ -131,7 +130,7 @@ export function createPresenceHost(o: PresenceHostOptions): PresenceHost {
 
   /** One write for the changes of one turn of the event loop. */
   const commitSoon = (): Promise<void> =>
-    scheduled ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+    scheduled ??= new Promise<void>((r) => nextTurn(r)).then(() => {
       scheduled = undefined;
       return write(false);
     });

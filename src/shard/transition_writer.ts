@@ -3,7 +3,6 @@
 // event outbox). After the commit, the messages that caused it are acknowledged and its events
 // are published, in order, until JetStream has stored them; their outbox rows are deleted with a
 // later statement.
-import { setImmediate } from "node:timers";
 import {
   acceptedEventId,
   type LifecycleEvent,
@@ -14,7 +13,7 @@ import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
 import type { LifecycleStore, TransitionEvent, TransitionRow } from "../store/lifecycle_store.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { Logger } from "../runtime/log.ts";
-import type { Clock } from "../async/time.ts";
+import { type Clock, nextTurn } from "../async/time.ts";
 import { exponential, retry } from "../async/retry.ts";
 import {
   type CommandContext,
@@ -98,7 +97,7 @@ export function createTransitionWriter(o: TransitionWriterOptions): TransitionWr
 
   const schedule = () => {
     if (running || stopped) return;
-    running = new Promise<void>((resolve) => setImmediate(resolve)).then(drain).finally(() => {
+    running = new Promise<void>((resolve) => nextTurn(resolve)).then(drain).finally(() => {
       running = null;
       if (!isEmpty(current)) schedule();
     });

@@ -3,7 +3,7 @@
 // with the latency of a commit instead of each event-loop turn paying a commit of its own; when
 // idle, an item is written at the end of the turn that queued it. The queue has a limit: when
 // the database stalls, callers are refused at once instead of piling up behind it.
-import { setImmediate } from "node:timers";
+import { nextTurn } from "../async/time.ts";
 
 export interface GroupCommit<T> {
   /** Queues an item for the next batch; false (and not queued) when `maxQueued` items wait. */
@@ -45,7 +45,7 @@ export function createGroupCommit<T>(
       queue.push(item);
       if (writing < concurrency && !scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        nextTurn(flush);
       }
       return true;
     },

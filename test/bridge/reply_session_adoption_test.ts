@@ -2,11 +2,16 @@
 // goes on queueing replies there: a live bridge takes them over, so no reply is lost.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import net from "node:net";
 import { Kvm } from "@nats-io/kv";
 import mqtt from "mqtt";
+import { SimulatedClock } from "xstate";
 import { createDockSimulator, type DockSimulator } from "../../src/cli/dock_simulate.ts";
+import { startReplySessionAdoption } from "../../src/bridge/reply_session_adoption.ts";
+import { createLogger } from "../../src/runtime/log.ts";
 import { REPLY_TOPICS } from "../../src/vendors/dji/envelope.ts";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
+import { uniqueName } from "../support/test_env.ts";
 
 let f: LifecycleFixture;
 let dock: DockSimulator;
@@ -56,4 +61,67 @@ test("replies queued for a dead bridge's sessions reach their commands", async (
     );
   for (let i = 0; i < 50 && !(await adopted()); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(await adopted(), "the dead bridge's sessions were taken over once");
+});
+
+/** An MQTT broker that accepts the connection (an MQTT 5 CONNACK) and answers nothing else: an
+ * UNSUBSCRIBE it never confirms is how a connection stuck meanwhile looks to mqtt.js. */
+async function unansweringBroker(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("data", () => socket.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])));
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+test("an adoption whose broker never answers ends once the bridge's clock passes its bounds", async () => {
+  const { nc } = f.harness.downlink.context;
+  const broker = await unansweringBroker();
+  const clock = new SimulatedClock();
+  const registryBucket = uniqueName("adopt_reg");
+  const heartbeatBucket = uniqueName("adopt_beat");
+  const registry = await new Kvm(nc).create(registryBucket, { history: 1 });
+  await registry.put("dead", JSON.stringify({ instance: "dead", connections: 1 }));
+  const counted: string[] = [];
+  const adoption = await startReplySessionAdoption({
+    nc,
+    registryBucket,
+    heartbeatBucket,
+    ttlSeconds: 3,
+    instanceId: "live",
+    connections: 1,
+    clientId: (bridge, i) => `${bridge}-replies-${i}`,
+    filters: ["$share/g/thing/product/+/services_reply"],
+    mqttUrl: broker.url,
+    onReply: (_topic, _message, _packet, done) => done(0),
+    clock,
+    log: createLogger("silent"),
+    count: (name) => counted.push(name),
+  });
+  try {
+    // The bridge's time runs 100 ms per real 5 ms: its 2 s bounds on the unanswered UNSUBSCRIBE
+    // and DISCONNECT pass in a fraction of the real second they would otherwise take each.
+    const realLimit = Date.now() + 1_500;
+    while (counted.length === 0 && Date.now() < realLimit) {
+      clock.increment(100);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.deepEqual(counted, ["reply_sessions_adopted"]);
+  } finally {
+    await adoption.stop();
+    await broker.close();
+    const kvm = new Kvm(nc);
+    for (const b of [registryBucket, heartbeatBucket]) await (await kvm.open(b)).destroy();
+  }
 });
