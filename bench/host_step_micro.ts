@@ -11,7 +11,7 @@ import type { TransitionWriter } from "../src/shard/transition_writer.ts";
 import type { LifecycleStore } from "../src/store/lifecycle_store.ts";
 import type { Logger } from "../src/runtime/log.ts";
 import { systemClock } from "../src/async/time.ts";
-import { hostedMachines, vendor } from "../src/composition_root.ts";
+import { hostedMachines, vendors } from "../src/composition_root.ts";
 
 const N = Number(process.argv[2] ?? 20_000);
 const DEVICES = Number(process.argv[3] ?? 100);
@@ -45,7 +45,7 @@ function host() {
     machines: hostedMachines(),
     link: { command: () => Promise.resolve() },
     store,
-    vendor,
+    vendors,
     writer,
     clock: systemClock,
     log: silent,
@@ -90,6 +90,7 @@ async function run(): Promise<{ ms: number; cpuMs: number; recorded: number }> {
       h.fact({ kind: "delivered", command_id: id(i), device_id: device(i), at: now + 1 }, settle);
       h.fact({
         kind: "reply",
+        vendor: "dji",
         gateway: device(i),
         channel: "services",
         received_at: now + 2,

@@ -14,7 +14,7 @@ import { topologyNames } from "../src/bus/subjects.ts";
 import { createJetStreamLink } from "../src/link/jetstream_link.ts";
 import type { Logger } from "../src/runtime/log.ts";
 import { systemClock } from "../src/async/time.ts";
-import { hostedMachines, vendor } from "../src/composition_root.ts";
+import { hostedMachines, vendors } from "../src/composition_root.ts";
 
 const COMMANDS = Number(process.env.COMMANDS ?? 100_000);
 const DEVICES = Number(process.env.DEVICES ?? 10_000);
@@ -63,7 +63,7 @@ function fakeHost(rows: InFlightCommand[] = []): DeviceHost {
     machines: hostedMachines(),
     link: createJetStreamLink({ publisher, names: topologyNames("bench") }),
     store,
-    vendor,
+    vendors,
     writer,
     clock: systemClock,
     log: silent,

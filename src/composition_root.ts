@@ -1,5 +1,5 @@
 // The composition root: the one place that builds the real pieces (Postgres pool, data cipher,
-// NATS connection, publishers, vendor adapter, clock default), hands them to the roles as a
+// NATS connection, publishers, the registered vendors, clock default), hands them to the roles as a
 // RoleContext and starts the roles. src/main.ts, the CLI, the tests, bench, faults and soak all
 // wire through it; test/tools/wiring_outside_root_test.ts fails on wiring built anywhere else.
 import process from "node:process";
@@ -33,9 +33,14 @@ import { reachDependency } from "./runtime/dependency_unreachable.ts";
 import { roleCounters } from "./runtime/metrics.ts";
 import { startQueueVacuum } from "./store/queue_vacuum.ts";
 import type { VendorAdapter } from "./vendors/vendor_adapter.ts";
+import { type VendorRegistry, vendorRegistry } from "./vendors/vendor_registry.ts";
 import { djiAdapter } from "./vendors/dji/dji_adapter.ts";
 
-/** The device vendor every role speaks to (DJI today). */
+/** The device vendors Downlink serves: a second vendor is its folder under src/vendors/ and one
+ * entry here. The first is the one a message that names no vendor is for. */
+export const vendors: VendorRegistry = vendorRegistry([djiAdapter]);
+
+/** DJI's adapter, for the tests and tools that speak DJI. */
 export const vendor: VendorAdapter = djiAdapter;
 
 /** The machines a device host runs, with `.provide()` here and nowhere else: their named effects
@@ -129,6 +134,8 @@ export interface StartOptions {
   /** The api role's checks besides Postgres; default the pipeline, NATS, MQTT and, with a
    * bridge, its reply path. */
   readiness?: (context: RoleContext) => Readiness;
+  /** The vendors to serve instead of `vendors` (a test registers one of its own). */
+  vendors?: readonly VendorAdapter[];
 }
 
 /** Starts the roles of `config` in this process; resolves once the API (if any) serves. */
@@ -136,6 +143,8 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
   const log = options.log ?? createLogger(config.logLevel, { instance: config.instanceId });
   const clock = options.clock ?? systemClock;
   const roleSet = options.roles ?? config.roles;
+  // Before anything connects: a registration the bridge cannot route stops start-up.
+  const served = options.vendors ? vendorRegistry(options.vendors) : vendors;
   if (config.dataKeyIsDevelopment) {
     log.warn("DOWNLINK_DATA_KEY is not set: using the well-known development key", {
       hint: "set DOWNLINK_DATA_KEY (openssl rand -base64 32) and DOWNLINK_ENV=production",
@@ -191,7 +200,7 @@ export async function startDownlink(config: Config, options: StartOptions = {}):
     cipher,
     publisher,
     events: createEventPublisher(publisher),
-    vendor,
+    vendors: served,
   };
 
   const roles: RunningRole[] = [];

@@ -8,7 +8,7 @@ import type { TopologyNames } from "./bus/subjects.ts";
 import type { DataCipher } from "./crypto/data_key.ts";
 import type { EventPublisher } from "./bus/event_publisher.ts";
 import type { AckedPublisher } from "./bus/acked_publisher.ts";
-import type { VendorAdapter } from "./vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "./vendors/vendor_registry.ts";
 
 export interface RoleContext {
   config: Config;
@@ -21,8 +21,8 @@ export interface RoleContext {
   /** Every JetStream publish of the process, acknowledged on one inbox. */
   publisher: AckedPublisher;
   events: EventPublisher;
-  /** The device vendor, picked here and nowhere else (DJI today). */
-  vendor: VendorAdapter;
+  /** The device vendors served, registered in the composition root and nowhere else. */
+  vendors: VendorRegistry;
 }
 
 /** A running role; stop() drains in-flight work and releases what the role holds. */

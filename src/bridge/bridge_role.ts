@@ -4,7 +4,9 @@
 // heard, coalesced). Docks' events travel with the replies: stored in JetStream for the shard,
 // then answered with events_reply when they ask for one. Docks' requests travel the same way to
 // the shard, which records them; their answers come back on the bridge stream and go out on
-// requests_reply.
+// requests_reply. It speaks every registered vendor's wire: a device message belongs to the
+// vendor whose filter it matched (the registry refuses overlapping filters), a command goes out
+// on its own vendor's.
 import { consumeSteadily } from "../bus/steady_consume.ts";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
@@ -36,6 +38,8 @@ import { constant, retryAfter } from "../async/retry.ts";
 import { createLimiter } from "../async/limiter.ts";
 import { partitionOf } from "../command/partition.ts";
 import { storedEvent, unownedProblem } from "../command/lifecycle_event.ts";
+import type { VendorAdapter, VendorWire } from "../vendors/vendor_adapter.ts";
+import { topicMatches } from "../vendors/topic_filter.ts";
 
 export interface BridgeRole extends RunningRole {
   metrics: Record<string, number>;
@@ -57,6 +61,13 @@ export interface BridgeRoleOptions {
 /** What became of one attempt to publish a command to its device. */
 type Delivery = "delivered" | "expired" | "unopenable" | "retry";
 
+/** A filter of the reply connections, with the vendor and the kind of message it takes. */
+interface ReplyRoute {
+  filter: string;
+  vendor: VendorAdapter;
+  kind: "reply" | "event" | "request";
+}
+
 /** A failed publish of a command handed over in process is tried again after this long. */
 const LOCAL_RETRY = constant(500);
 /** A publish that found no broker connection, or was not PUBACKed (logged where it failed). */
@@ -77,10 +88,23 @@ export async function startBridgeRole(
   { link, probe: probeTiming }: BridgeRoleOptions,
 ): Promise<BridgeRole> {
   const { config, names, nc, log, clock } = ctx;
-  const wire = ctx.vendor.wire;
+  const { vendors } = ctx;
+  const replyRoutes: ReplyRoute[] = vendors.adapters.flatMap((vendor) => [
+    ...vendor.wire.replyTopics.map((filter) => ({ filter, vendor, kind: "reply" as const })),
+    { filter: vendor.wire.eventsTopic, vendor, kind: "event" as const },
+    { filter: vendor.wire.requestsTopic, vendor, kind: "request" as const },
+  ]);
   /** Presence topics the reply connections take (their messages are stored before the broker
    * has its PUBACK): the presence connection leaves them out. */
-  const ON_REPLY_CONNECTIONS = new Set<string>([wire.eventsTopic, wire.requestsTopic]);
+  const ON_REPLY_CONNECTIONS = new Set<string>(
+    replyRoutes.filter((r) => r.kind !== "reply").map((r) => r.filter),
+  );
+  const presenceRoutes = vendors.adapters.flatMap((vendor) =>
+    vendor.wire.presenceTopics.filter((t) => !ON_REPLY_CONNECTIONS.has(t)).map((filter) => ({
+      filter,
+      vendor,
+    }))
+  );
   const js = jetstream(nc);
   const metrics: Record<string, number> = {};
   const count = (name: string) => {
@@ -118,9 +142,7 @@ export async function startBridgeRole(
   // Events and requests share the reply connections and their rule: acknowledged to the broker
   // only once stored (and an event answered), so a crash in between has the broker send them
   // again.
-  const replyFilters = [...wire.replyTopics, wire.eventsTopic, wire.requestsTopic].map((t) =>
-    `$share/${names.mqttShareGroup}/${t}`
-  );
+  const replyFilters = replyRoutes.map((r) => `$share/${names.mqttShareGroup}/${r.filter}`);
   // Probes travel as replies of a serial no dock can have, one per bridge instance; the bridge
   // that takes one hands it back to its sender over core NATS (at most once: a lost probe only
   // makes the next one count).
@@ -221,7 +243,12 @@ export async function startBridgeRole(
   // answered, and telemetry every 2 s), so nothing here waits for an acknowledgement.
   /** Answers an update_topo once its shard has the topology (or JetStream stored it): a device
    * that gets no status_reply sends it again, so a failure here is retried by the dock. */
-  async function onStatus(gateway: string, bytes: Uint8Array, at: number): Promise<void> {
+  async function onStatus(
+    wire: VendorWire,
+    gateway: string,
+    bytes: Uint8Array,
+    at: number,
+  ): Promise<void> {
     const parsed = wire.parseStatusMessage(bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       count("status_messages_dropped");
@@ -251,6 +278,12 @@ export async function startBridgeRole(
     );
     count("status_replies");
   }
+  /** The wire of the vendor whose presence filter `topic` matches (a loop: no closure per
+   * message, telemetry being most of them). */
+  function presenceWireOf(topic: string): VendorWire | undefined {
+    for (const r of presenceRoutes) if (topicMatches(r.filter, topic)) return r.vendor.wire;
+    return undefined;
+  }
   const presenceClient: MqttClient = await connectMqtt({
     url: config.mqttUrl,
     clock,
@@ -259,17 +292,16 @@ export async function startBridgeRole(
     // Not events or requests: the reply connections take those (onEvent and onRequest note the
     // gateway seen). The same filter in the same share group on both would hand each message to
     // one of them at random.
-    subscriptions: wire.presenceTopics.filter((t) => !ON_REPLY_CONNECTIONS.has(t)).map((t) =>
-      `$share/${names.mqttShareGroup}/${t}`
-    ),
+    subscriptions: presenceRoutes.map((r) => `$share/${names.mqttShareGroup}/${r.filter}`),
     onError: (err) => log.warn("mqtt error on the presence connection (reconnecting)", { err }),
   });
   presenceClient.on("message", (topic, bytes) => {
-    const where = wire.presenceTopic(topic);
+    const wire = presenceWireOf(topic);
+    const where = wire?.presenceTopic(topic);
     if (!where) return;
     const at = clock.now();
     if (where.channel === "status") {
-      onStatus(where.serial, bytes, at).catch((err) => {
+      onStatus(wire!, where.serial, bytes, at).catch((err) => {
         count("status_reply_errors");
         log.warn("update_topo not answered; the device will send it again", {
           err,
@@ -279,10 +311,10 @@ export async function startBridgeRole(
       return;
     }
     const firmware = where.channel === "state"
-      ? wire.firmwareOfState(bytes, config.maxReplyBytes)
+      ? wire!.firmwareOfState(bytes, config.maxReplyBytes)
       : undefined;
     const telemetry = where.channel === "osd" || where.channel === "state";
-    const via = telemetry ? wire.envelopeGateway(bytes) : undefined;
+    const via = telemetry ? wire!.envelopeGateway(bytes) : undefined;
     seen.note({
       device_id: where.serial,
       at,
@@ -335,8 +367,9 @@ export async function startBridgeRole(
    * reads the shard stream anyway; each copy the broker or the dock sends again is answered
    * again (the dock re-sends when our answer was lost) and stored once: the message id is the
    * message's hash, which the stream's duplicate window drops. */
-  async function onEvent(topic: string, bytes: Uint8Array): Promise<void> {
+  async function onEvent(vendor: VendorAdapter, topic: string, bytes: Uint8Array): Promise<void> {
     const received_at = clock.now();
+    const wire = vendor.wire;
     const parsed = wire.parseDeviceEvent(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       count(`events_dropped_${parsed.reason.toLowerCase()}`);
@@ -351,6 +384,7 @@ export async function startBridgeRole(
     seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
     const fact: EventFact = {
       kind: "event",
+      vendor: vendor.name,
       gateway: parsed.gateway,
       received_at,
       event: parsed.event,
@@ -377,9 +411,9 @@ export async function startBridgeRole(
    * answer comes later, from a client or from Downlink itself, on the bridge stream. No message
    * id: a copy stored twice is one row (its id is the gateway's and tid's), and every copy the
    * dock sends must reach the shard, which answers it again if it can. */
-  async function onRequest(topic: string, bytes: Uint8Array): Promise<void> {
+  async function onRequest(vendor: VendorAdapter, topic: string, bytes: Uint8Array): Promise<void> {
     const received_at = clock.now();
-    const parsed = wire.parseDeviceRequest(topic, bytes, config.maxReplyBytes);
+    const parsed = vendor.wire.parseDeviceRequest(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       if (parsed.gateway) seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
       count(`requests_dropped_${parsed.reason.toLowerCase()}`);
@@ -394,6 +428,7 @@ export async function startBridgeRole(
     seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
     const fact: RequestFact = {
       kind: "request",
+      vendor: vendor.name,
       gateway: parsed.gateway,
       received_at,
       request: parsed.request,
@@ -409,6 +444,7 @@ export async function startBridgeRole(
    * a crash in between publishes it again, which a dock ignores (it waits for one answer per
    * tid). QoS 1 where DJI's demo uses 2, as for status_reply. */
   async function answerRequest(msg: JsMsg, reply: RequestReply): Promise<void> {
+    const wire = vendors.of(reply.vendor).wire;
     await mqtt.publishAsync(
       wire.requestsReplyTopic(reply.gateway),
       JSON.stringify(wire.buildRequestsReply(reply, reply.answer, clock.now())),
@@ -421,10 +457,25 @@ export async function startBridgeRole(
   /** Resolves once the reply (or the problem it is) is stored in JetStream. */
   async function onReply(topic: string, bytes: Uint8Array): Promise<void> {
     if (takeProbe(topic, bytes)) return;
-    if (topic.endsWith("/events")) return await onEvent(topic, bytes);
-    if (topic.endsWith("/requests")) return await onRequest(topic, bytes);
+    // The first route whose filter matches: the registry refuses filters of two vendors that
+    // overlap, so a topic has one vendor.
+    let route: ReplyRoute | undefined;
+    for (const r of replyRoutes) {
+      if (topicMatches(r.filter, topic)) {
+        route = r;
+        break;
+      }
+    }
+    if (!route) {
+      // Only a session subscribed under other filters (an earlier registration) hands these.
+      count("replies_dropped_no_vendor");
+      log.warn("device message on a topic no registered vendor subscribes to; dropped", { topic });
+      return;
+    }
+    if (route.kind === "event") return await onEvent(route.vendor, topic, bytes);
+    if (route.kind === "request") return await onRequest(route.vendor, topic, bytes);
     const received_at = clock.now();
-    const parsed = wire.parseDeviceReply(topic, bytes, config.maxReplyBytes);
+    const parsed = route.vendor.wire.parseDeviceReply(topic, bytes, config.maxReplyBytes);
     if (!parsed.ok) {
       count(`replies_dropped_${parsed.reason.toLowerCase()}`);
       // The reason and detail describe the shape, never the whole body.
@@ -454,6 +505,7 @@ export async function startBridgeRole(
     seen.note({ device_id: parsed.gateway, at: received_at, gateway: true });
     const fact: ReplyFact = {
       kind: "reply",
+      vendor: route.vendor.name,
       gateway: parsed.gateway,
       channel: parsed.channel,
       received_at,
@@ -481,6 +533,7 @@ export async function startBridgeRole(
       });
       return "unopenable";
     }
+    const wire = vendors.of(m.vendor).wire;
     const envelope = wire.buildServicesEnvelope({
       tid: m.command_id,
       bid: m.bid,

@@ -28,6 +28,9 @@ export interface CommandDispatch extends CommandInput {
  * (AES-256-GCM, aad = command_id) until the bridge opens it. */
 export interface ToDevice {
   command_id: string;
+  /** The command's vendor: the bridge sends it on that vendor's wire (absent from a message of
+   * an earlier version: the first registered vendor's). */
+  vendor: string;
   device_id: string;
   method: string;
   channel: CommandChannel;
@@ -47,6 +50,9 @@ export interface DeliveredFact {
 /** bridge → shard: a well-formed reply arrived on a device's reply topic. */
 export interface ReplyFact {
   kind: "reply";
+  /** The vendor whose reply filter took it: the shard maps a reply no command claims with its
+   * adapter (absent from a message of an earlier version: the first registered vendor's). */
+  vendor: string;
   gateway: string;
   channel: CommandChannel;
   received_at: number;
@@ -60,6 +66,9 @@ export type ShardMessage = CommandDispatch | DeliveredFact | ReplyFact;
  * broker. The shard links it to a command's progress or keeps it as a device event. */
 export interface EventFact {
   kind: "event";
+  /** The vendor whose events filter took it; the shard reads its progress with that adapter
+   * (absent from a message of an earlier version: the first registered vendor's). */
+  vendor: string;
   gateway: string;
   received_at: number;
   event: DeviceEventMessage;
@@ -70,6 +79,9 @@ export interface EventFact {
  * client (or Downlink, after the grace period) answers it. */
 export interface RequestFact {
   kind: "request";
+  /** The vendor whose requests filter took it (absent from a message of an earlier version: the
+   * first registered vendor's). */
+  vendor: string;
   gateway: string;
   received_at: number;
   request: DeviceRequestMessage;
@@ -80,6 +92,9 @@ export interface RequestFact {
  * an answer to a tid it no longer waits for. */
 export interface RequestReply {
   kind: "request_reply";
+  /** The vendor whose wire carries the answer; absent: the first registered vendor's (a stored
+   * request does not record its vendor yet). */
+  vendor?: string;
   request_id: string;
   gateway: string;
   tid: string;

@@ -102,7 +102,7 @@ export async function startApiRole(
       ttlMs: opts.clientCacheTtlMs,
     }),
     commands: createPostgresCommandStore(sql, cipher, { gate }),
-    vendor: ctx.vendor,
+    vendors: ctx.vendors,
     devices: gatedDeviceReader(createDeviceReader(sql), gate),
     deviceRequests: {
       listRequests: (grants, filter) => gate.run(() => requestReader.listRequests(grants, filter)),

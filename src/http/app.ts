@@ -28,7 +28,7 @@ import { openApiDocument, openApiRoute } from "./openapi.ts";
 import { serviceIndexRoute } from "./service_index.ts";
 import { DEVICES_PATH, getDeviceRoute, listDevicesRoute } from "./devices.ts";
 import type { DeviceReader } from "../store/device_list.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import {
   DEVICE_REQUESTS_PATH,
   type DeviceRequestRoutesDeps,
@@ -44,8 +44,8 @@ export interface AppDeps {
   clock: Clock;
   clients: ClientLookup;
   commands: CommandStore;
-  /** The device vendor: its catalog, payload contracts and job progress. */
-  vendor: VendorAdapter;
+  /** The device vendors: their catalogs, payload contracts and job progress. */
+  vendors: VendorRegistry;
   /** The device registry (GET /devices). */
   devices: DeviceReader;
   /** The docks' requests (GET /device-requests) and the clients' answers. */
@@ -116,7 +116,8 @@ export function createApp(deps: AppDeps): Hono<ApiEnv> {
     {
       readiness: deps.readiness,
       registry,
-      openApiJson: () => openApiJson ??= JSON.stringify(openApiDocument(table.routes, deps.vendor)),
+      openApiJson: () =>
+        openApiJson ??= JSON.stringify(openApiDocument(table.routes, deps.vendors)),
     },
     { signed: false },
   );

@@ -1,15 +1,18 @@
-// GET /api/v1/open/downlink/catalog: every command type a caller may send, with the JSON
-// Schema of its payload. Built from the catalog once; it holds names and schemas, never values.
+// GET /api/v1/open/downlink/catalog: every command type a caller may send, each vendor's, with
+// the JSON Schema of its payload. Built from the catalogs once; it holds names and schemas, never
+// values.
 import type { Context } from "hono";
 import { Type } from "@sinclair/typebox";
 import type { CatalogEntry, VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import type { ApiEnv } from "./api_env.ts";
 import { defineRoute, param } from "./route.ts";
 
 export const CATALOG_PATH = "/api/v1/open/downlink/catalog";
 
 export interface CatalogItem {
-  vendor: "dji";
+  /** The registered vendor whose command type it is. */
+  vendor: string;
   method: string;
   module: string;
   channel: CatalogEntry["channel"];
@@ -31,15 +34,24 @@ export function plainJsonSchema(schema: unknown): Record<string, unknown> {
   return JSON.parse(JSON.stringify(schema));
 }
 
-const built = new WeakMap<VendorAdapter, CatalogItem[]>();
+const built = new WeakMap<VendorAdapter | VendorRegistry, CatalogItem[]>();
 
-/** The catalog as the API shows it, sorted by method (built once per vendor). */
-export function catalogItems(vendor: VendorAdapter): CatalogItem[] {
+/** The catalog as the API shows it: each vendor's in registration order, each sorted by method
+ * (built once per registry). */
+export function catalogItems(vendors: Pick<VendorRegistry, "adapters">): CatalogItem[] {
+  const cached = built.get(vendors as VendorRegistry);
+  if (cached) return cached;
+  const items = vendors.adapters.flatMap(vendorItems);
+  built.set(vendors as VendorRegistry, items);
+  return items;
+}
+
+function vendorItems(vendor: VendorAdapter): CatalogItem[] {
   const cached = built.get(vendor);
   if (cached) return cached;
   const items = vendor.listCommands().map((entry) => {
     const item: CatalogItem = {
-      vendor: "dji",
+      vendor: vendor.name,
       method: entry.method,
       module: entry.module,
       channel: entry.channel,
@@ -73,8 +85,8 @@ export const getCatalogRoute = defineRoute({
     params: { module: param(Type.String(), { description: "Only this module, e.g. file" }) },
   },
   responses: { "200": { description: "The catalog, sorted by method", schema: "Catalog" } },
-  handle(c: Context<ApiEnv>, { query: { module } }, deps: { vendor: VendorAdapter }) {
-    const all = catalogItems(deps.vendor);
+  handle(c: Context<ApiEnv>, { query: { module } }, deps: { vendors: VendorRegistry }) {
+    const all = catalogItems(deps.vendors);
     return c.json({ items: module ? all.filter((i) => i.module === module) : all });
   },
 });

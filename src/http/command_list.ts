@@ -6,7 +6,7 @@ import { Type } from "@sinclair/typebox";
 import { isUuid } from "../command/ids.ts";
 import type { ListFilter, ListPosition } from "../store/command_list.ts";
 import type { CommandStore } from "../store/command_store.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import { describeValue } from "../json/describe_value.ts";
 import { DEVICE_ID } from "./command_request.ts";
 import type { ApiEnv } from "./api_env.ts";
@@ -54,8 +54,8 @@ export const commandListQuery = {
     }),
     command_type: param(Type.String(), {
       description: "Only this command type",
-      refine: (type: string, deps: { vendor: Pick<VendorAdapter, "findCommand"> }) =>
-        deps.vendor.findCommand(type)
+      refine: (type: string, deps: { vendors: Pick<VendorRegistry, "adapters"> }) =>
+        deps.vendors.adapters.some((v) => v.findCommand(type) !== undefined)
           ? { value: type }
           : { reason: `must be a command type of the catalog, got ${describeValue(type)}` },
     }),
@@ -78,9 +78,9 @@ export const commandListQuery = {
  */
 export function parseListQuery(
   queries: Record<string, string[]>,
-  vendor: Pick<VendorAdapter, "findCommand">,
+  vendors: Pick<VendorRegistry, "adapters">,
 ): ListFilter {
-  return listFilter(readQuery(commandListQuery, queries, { vendor }));
+  return listFilter(readQuery(commandListQuery, queries, { vendors }));
 }
 
 function listFilter(q: ParamValues<typeof commandListQuery.params>): ListFilter {
@@ -106,7 +106,7 @@ export const listCommandsRoute = defineRoute({
   async handle(
     c: Context<ApiEnv>,
     { query },
-    deps: { commands: CommandStore; vendor: Pick<VendorAdapter, "findCommand"> },
+    deps: { commands: CommandStore; vendors: Pick<VendorRegistry, "adapters"> },
   ) {
     const page = await deps.commands.listCommands(c.get("client").tenant_id, listFilter(query));
     return c.json(

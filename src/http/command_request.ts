@@ -1,13 +1,12 @@
 // The POST body of a command: the envelope's TypeBox schema (compiled once), its rules beyond
-// the schema (vendor, catalog), and the payload check of the command type.
+// the schema (a registered vendor, its catalog), and the payload check of the command type.
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import { describeValue } from "../json/describe_value.ts";
 import { type ErrorDetail, ValidationError } from "./errors.ts";
 
-export const SUPPORTED_VENDORS = ["dji"] as const;
 export const DEVICE_ID = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 export const MAX_TIMEOUT_SECONDS = 300;
 
@@ -33,8 +32,14 @@ export interface CommandRequest {
   channel: string;
 }
 
+/** The rule of `vendor`: `must be "dji"`, or with several registered `must be one of "dji", "acme"`. */
+export function vendorRule(names: readonly string[]): string {
+  const quoted = names.map((n) => JSON.stringify(n));
+  return quoted.length === 1 ? `must be ${quoted[0]}` : `must be one of ${quoted.join(", ")}`;
+}
+
 const RULES: Record<string, string> = {
-  vendor: 'must be "dji"',
+  vendor: "must be a registered vendor",
   device_id: "must be 1-64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit",
   command_type: "must be a command type of the catalog",
   idempotency_key: "must be 1-128 printable ASCII characters",
@@ -42,7 +47,7 @@ const RULES: Record<string, string> = {
   payload: "must be an object",
 };
 
-function envelopeErrors(body: unknown): ErrorDetail[] {
+function envelopeErrors(body: unknown, vendors: readonly string[]): ErrorDetail[] {
   const byPath = new Map<string, string>();
   for (const e of checkEnvelope.Errors(body) as Iterable<ValueError>) {
     const field = e.path.split("/")[1] ?? "";
@@ -57,7 +62,8 @@ function envelopeErrors(body: unknown): ErrorDetail[] {
     } else if (e.type === ValueErrorType.ObjectRequiredProperty || e.value === undefined) {
       byPath.set(path, "is required");
     } else {
-      byPath.set(path, `${RULES[field]}, got ${describeValue(e.value)}`);
+      const rule = field === "vendor" ? vendorRule(vendors) : RULES[field];
+      byPath.set(path, `${rule}, got ${describeValue(e.value)}`);
     }
   }
   return [...byPath].map(([path, reason]) => ({ path, reason }));
@@ -71,7 +77,7 @@ function envelopeErrors(body: unknown): ErrorDetail[] {
 export function parseCommandRequest(
   body: unknown,
   defaultTimeoutSeconds: number,
-  vendor: Pick<VendorAdapter, "findCommand" | "validatePayload">,
+  vendors: Pick<VendorRegistry, "names" | "get" | "of">,
 ): CommandRequest {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ValidationError("VALIDATION_FAILED", "Request body must be a JSON object", [
@@ -79,27 +85,28 @@ export function parseCommandRequest(
     ]);
   }
   const b = body as Record<string, unknown>;
-  if (
-    typeof b.vendor === "string" && !(SUPPORTED_VENDORS as readonly string[]).includes(b.vendor)
-  ) {
+  if (typeof b.vendor === "string" && !vendors.get(b.vendor)) {
     throw new ValidationError(
       "UNSUPPORTED_VENDOR",
-      `Cannot accept command: vendor must be one of ${SUPPORTED_VENDORS.join(", ")}, got ${
+      `Cannot accept command: vendor must be one of ${vendors.names.join(", ")}, got ${
         describeValue(b.vendor)
       }`,
     );
   }
+  // A body without a (string) vendor is refused below; its command_type is still checked, in
+  // the first registered vendor's catalog, so that every problem is named at once.
+  const vendor = vendors.of(typeof b.vendor === "string" ? b.vendor : undefined);
   const entry = typeof b.command_type === "string" ? vendor.findCommand(b.command_type) : undefined;
   if (typeof b.command_type === "string" && b.command_type !== "" && !entry) {
     throw new ValidationError(
       "UNSUPPORTED_COMMAND",
       `Cannot accept command: command_type ${describeValue(b.command_type)} is not in the ${
-        String(b.vendor ?? "dji")
+        String(b.vendor ?? vendor.name)
       } catalog`,
     );
   }
   const ok = checkEnvelope.Check(body);
-  const details = ok ? [] : envelopeErrors(body);
+  const details = ok ? [] : envelopeErrors(body, vendors.names);
   const payload = b.payload === undefined ? {} : b.payload;
   if (entry && typeof payload === "object" && payload !== null && !Array.isArray(payload)) {
     const result = vendor.validatePayload(entry.method, payload);

@@ -13,7 +13,7 @@ import { COMMANDS_PATH } from "./commands.ts";
 import { NotFoundError } from "./errors.ts";
 import { defineRoute, param, readQuery } from "./route.ts";
 import { TERMINAL_STATUSES } from "../command/status.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 
 export const WAIT_DEFAULT_SECONDS = 30;
 export const WAIT_MAX_SECONDS = 60;
@@ -22,8 +22,8 @@ export interface CommandWaitDeps {
   clock: Clock;
   commands: CommandStore;
   completions: CompletionWatch;
-  /** Which command types report their job's progress. */
-  vendor: VendorAdapter;
+  /** Which command types report their job's progress (by the command's vendor). */
+  vendors: VendorRegistry;
   /** Watches command.progress: needed for ?until=finished. */
   progress?: CompletionWatch;
 }
@@ -56,11 +56,11 @@ export function parseWaitUntil(value: string | undefined): WaitUntil {
 
 /** A job has finished when its dock reported a terminal progress status; a command that ended
  * other than SUCCEEDED started no job, and one DJI reports no progress for ends with its reply. */
-export function isFinished(view: CommandView, vendor: Pick<VendorAdapter, "findCommand">): boolean {
+export function isFinished(view: CommandView, vendors: Pick<VendorRegistry, "of">): boolean {
   if (view.progress?.finished_at !== undefined) return true;
   if (!isTerminal(view)) return false;
   return view.status !== "SUCCEEDED" ||
-    vendor.findCommand(view.command_type)?.progress_event === undefined;
+    vendors.of(view.vendor).findCommand(view.command_type)?.progress_event === undefined;
 }
 
 /** timeout_seconds of the query: an integer 0-60, default 30. */
@@ -105,10 +105,10 @@ async function waitForCommand(
   },
   deps: CommandWaitDeps,
 ): Promise<Response> {
-  const { clock, commands, completions, progress, vendor } = deps;
+  const { clock, commands, completions, progress, vendors } = deps;
   const client = c.get("client");
   const { timeout_seconds: timeoutSeconds, until } = query;
-  const done = until === "finished" ? (view: CommandView) => isFinished(view, vendor) : isTerminal;
+  const done = until === "finished" ? (view: CommandView) => isFinished(view, vendors) : isTerminal;
   const read = async () => {
     // Another tenant's command is answered exactly like one that does not exist (as GET).
     const view = await commands.getCommand(client.tenant_id, id);

@@ -20,7 +20,7 @@ import {
   OverloadedError,
 } from "./errors.ts";
 import { partitionOf } from "../command/partition.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 
 export const COMMANDS_PATH = "/api/v1/open/downlink/commands";
 
@@ -28,8 +28,8 @@ export interface CommandRoutesDeps {
   config: Pick<Config, "defaultTimeoutSeconds" | "partitions">;
   clock: Clock;
   commands: CommandStore;
-  /** The vendor whose catalog and payload contracts a command must meet. */
-  vendor: VendorAdapter;
+  /** The vendors served: a command names one, whose catalog and payload contracts it must meet. */
+  vendors: VendorRegistry;
   /** Called after a command was committed (not on a replay): wakes the outbox relay. */
   onAccepted?: (command: AcceptedCommand) => void;
   /** Seconds to hold a new command's outbox row for the shard of this process (0: none). */
@@ -53,7 +53,7 @@ export const createCommandRoute = defineRoute({
     example: (vendor) => vendor.exampleCommand,
     cannot: "Cannot accept command",
     read: (json, deps: CommandRoutesDeps) =>
-      parseCommandRequest(json, deps.config.defaultTimeoutSeconds, deps.vendor),
+      parseCommandRequest(json, deps.config.defaultTimeoutSeconds, deps.vendors),
   },
   responses: {
     "202": {
@@ -72,7 +72,7 @@ export const createCommandRoute = defineRoute({
     "415": "UnsupportedMediaType",
   },
   async handle(c: Context<ApiEnv>, { body: request }, deps) {
-    const { config, clock, commands, vendor, onAccepted, outboxHoldSeconds, overloaded } = deps;
+    const { config, clock, commands, vendors, onAccepted, outboxHoldSeconds, overloaded } = deps;
     const client = c.get("client");
     if (!deviceGranted(client.devices, request.device_id)) {
       throw new ForbiddenError(
@@ -97,7 +97,7 @@ export const createCommandRoute = defineRoute({
       acceptedAt: clock.now(),
       outboxHoldSeconds: outboxHoldSeconds?.(partition) ?? 0,
       nonce: c.get("nonce"),
-      progress: vendor.progressLink(request.command_type, request.payload),
+      progress: vendors.of(request.vendor).progressLink(request.command_type, request.payload),
     });
     if (outcome.outcome === "nonce_replayed") throw nonceReplayed();
     if (outcome.outcome === "conflict") throw new IdempotencyConflictError(request.idempotency_key);

@@ -9,7 +9,7 @@ import { MAX_TIMEOUT_SECONDS } from "./command_request.ts";
 import { plainJsonSchema } from "./catalog.ts";
 import { COMMAND_STATUSES } from "./command_list.ts";
 import { DEVICE_REQUEST_STATUSES } from "../device/device_request.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import { defineRoute, type Param, type ResponseSpec, type Route } from "./route.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
@@ -80,32 +80,36 @@ export const CommandListSchema = Type.Object({
   })),
 }, { additionalProperties: false });
 
-export const CatalogSchema = Type.Object({
-  items: Type.Array(Type.Object({
-    vendor: Type.Literal("dji"),
-    method: Type.String(),
-    module: Type.String(),
-    channel: Type.Union([Type.Literal("services"), Type.Literal("drc")]),
-    summary: Type.String(),
-    devices: Type.Array(Type.String()),
-    progress_event: Type.Optional(Type.String()),
-    progress_terminal_statuses: Type.Optional(Type.Array(Type.String(), {
-      description: "Progress statuses that end the job (set progress.finished_at)",
-    })),
-    exclusivity_class: Type.Optional(Type.Object({
-      name: Type.String(),
-      busy_codes: Type.Array(Type.Integer(), {
-        description: "DJI result codes a dock refuses a second job of the class with",
+/** The catalog's schema: `vendor` is the one registered name (a literal), or one of several. */
+export const catalogSchema = (vendors: readonly string[]) =>
+  Type.Object({
+    items: Type.Array(Type.Object({
+      vendor: vendors.length === 1
+        ? Type.Literal(vendors[0])
+        : Type.Union(vendors.map((v) => Type.Literal(v))),
+      method: Type.String(),
+      module: Type.String(),
+      channel: Type.Union([Type.Literal("services"), Type.Literal("drc")]),
+      summary: Type.String(),
+      devices: Type.Array(Type.String()),
+      progress_event: Type.Optional(Type.String()),
+      progress_terminal_statuses: Type.Optional(Type.Array(Type.String(), {
+        description: "Progress statuses that end the job (set progress.finished_at)",
+      })),
+      exclusivity_class: Type.Optional(Type.Object({
+        name: Type.String(),
+        busy_codes: Type.Array(Type.Integer(), {
+          description: "DJI result codes a dock refuses a second job of the class with",
+        }),
+      }, { additionalProperties: false })),
+      secret_fields: Type.Array(Type.String(), {
+        description: "Payload paths stored encrypted and never logged",
+      }),
+      payload_schema: Type.Record(Type.String(), Type.Unknown(), {
+        description: "JSON Schema of the command's payload",
       }),
     }, { additionalProperties: false })),
-    secret_fields: Type.Array(Type.String(), {
-      description: "Payload paths stored encrypted and never logged",
-    }),
-    payload_schema: Type.Record(Type.String(), Type.Unknown(), {
-      description: "JSON Schema of the command's payload",
-    }),
-  }, { additionalProperties: false })),
-}, { additionalProperties: false });
+  }, { additionalProperties: false });
 
 const SubDeviceSchema = Type.Object({
   device_id: Type.String(),
@@ -201,8 +205,9 @@ export const ServiceIndexSchema = Type.Object({
 }, { additionalProperties: false });
 
 // The answers' schemas; the bodies' come from the routes that read them.
-function answerSchemas(vendor: DocumentVendor): Record<string, TSchema> {
-  const deviceRequestView = deviceRequestViewSchema(vendor.autoAnsweredMethods);
+function answerSchemas(vendors: DocumentVendors): Record<string, TSchema> {
+  const autoAnswered = vendors.adapters.flatMap((v) => v.autoAnsweredMethods);
+  const deviceRequestView = deviceRequestViewSchema([...new Set(autoAnswered)]);
   return {
     Accepted: AcceptedSchema,
     CommandView: CommandViewSchema,
@@ -211,14 +216,15 @@ function answerSchemas(vendor: DocumentVendor): Record<string, TSchema> {
     DeviceList: DeviceListSchema,
     DeviceRequestView: deviceRequestView,
     DeviceRequestList: deviceRequestListSchema(deviceRequestView),
-    Catalog: CatalogSchema,
+    Catalog: catalogSchema(vendors.names),
     Error: ErrorSchema,
     ServiceIndex: ServiceIndexSchema,
   };
 }
 
-/** What the document takes from the vendor the app serves. */
-export type DocumentVendor = Pick<VendorAdapter, "exampleCommand" | "autoAnsweredMethods">;
+/** What the document takes from the vendors the app serves: their names, the first one's example
+ * command, every one's requests answered by Downlink. */
+export type DocumentVendors = Pick<VendorRegistry, "names" | "adapters">;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown, description: string) => ({
@@ -280,7 +286,7 @@ function response(spec: ResponseSpec): Record<string, unknown> {
 }
 
 /** A route's OpenAPI operation, from its definition. */
-export function operationOf(route: Route, vendor: DocumentVendor): Record<string, unknown> {
+export function operationOf(route: Route, vendors: DocumentVendors): Record<string, unknown> {
   const params = parameters(route);
   return {
     operationId: route.operationId,
@@ -295,7 +301,7 @@ export function operationOf(route: Route, vendor: DocumentVendor): Record<string
           content: {
             "application/json": {
               schema: ref(route.body.name),
-              ...(route.body.example ? { example: route.body.example(vendor) } : {}),
+              ...(route.body.example ? { example: route.body.example(vendors.adapters[0]) } : {}),
             },
           },
         },
@@ -311,14 +317,14 @@ export function operationOf(route: Route, vendor: DocumentVendor): Record<string
 }
 
 /** The paths of the document, and the body schemas the routes name. */
-function pathsOf(routes: readonly Route[], vendor: DocumentVendor) {
+function pathsOf(routes: readonly Route[], vendors: DocumentVendors) {
   const paths: Record<string, Record<string, unknown>> = {};
-  const schemas = answerSchemas(vendor);
+  const schemas = answerSchemas(vendors);
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
     const ops = paths[path] ??= {};
     if (ops[route.method]) throw new Error(`${route.method} ${path} is defined twice`);
-    ops[route.method] = operationOf(route, vendor);
+    ops[route.method] = operationOf(route, vendors);
     if (route.body) {
       const known = schemas[route.body.name];
       if (known && known !== route.body.schema) {
@@ -330,13 +336,13 @@ function pathsOf(routes: readonly Route[], vendor: DocumentVendor) {
   return { paths, schemas };
 }
 
-/** The OpenAPI document of `routes`: each operation from the route's definition, the vendor's
- * part (example command, requests answered by Downlink) from `vendor`. */
+/** The OpenAPI document of `routes`: each operation from the route's definition, the vendors'
+ * part (catalog vendor names, example command, requests answered by Downlink) from `vendors`. */
 export function openApiDocument(
   routes: readonly Route[],
-  vendor: DocumentVendor,
+  vendors: DocumentVendors,
 ): Record<string, unknown> {
-  const { paths, schemas } = pathsOf(routes, vendor);
+  const { paths, schemas } = pathsOf(routes, vendors);
   return {
     openapi: "3.1.0",
     info: {

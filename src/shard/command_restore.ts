@@ -27,7 +27,8 @@ export interface RestoreOptions {
   intern: (s: string) => string;
   presenceOf(device_id: string): GatewayPresence;
   exclusivity?: {
-    of(method: string): Exclusivity | undefined;
+    /** The class of a command of `vendor` of type `method`, if any. */
+    of(vendor: string, method: string): Exclusivity | undefined;
     lastingMethods: readonly string[];
   };
 }
@@ -53,7 +54,7 @@ export async function restorePartition(
   const unfinishedIds = new Set(unfinished.map((j) => j.command_id));
   const jobsByDevice = new Map<string, RestoredJob[]>();
   for (const j of unfinished) {
-    const kind = j.status === "SUCCEEDED" ? o.exclusivity?.of(j.command_type) : undefined;
+    const kind = j.status === "SUCCEEDED" ? o.exclusivity?.of(j.vendor, j.command_type) : undefined;
     if (!kind) continue;
     let list = jobsByDevice.get(j.device_id);
     if (!list) jobsByDevice.set(j.device_id, list = []);
@@ -96,7 +97,10 @@ export async function restorePartition(
       restoredDeviceSnapshot(
         device_id,
         list.map((c) => {
-          const exclusivity = o.exclusivity?.of(c.snapshot.context.command_type);
+          const exclusivity = o.exclusivity?.of(
+            c.snapshot.context.vendor,
+            c.snapshot.context.command_type,
+          );
           return {
             snapshot: c.snapshot,
             sent: claimed.has(c.id),

@@ -132,6 +132,7 @@ export function createDeviceEffects(
     const partition = o.inbox.devices.get(ctx.device_id)!.partition;
     const command = {
       command_id,
+      vendor: ctx.vendor,
       device_id: ctx.device_id,
       method: ctx.command_type,
       channel: ctx.channel,

@@ -22,7 +22,7 @@ import type { Dispatch, Link } from "../link/link.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
 import type { Clock } from "../async/time.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import { createBridgeSender } from "./bridge_sender.ts";
 import { restorePartition } from "./command_restore.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
@@ -41,8 +41,8 @@ export interface DeviceHostOptions {
   link: Pick<Link, "command">;
   store: LifecycleStore;
   writer: TransitionWriter;
-  /** What a device reply means for its command. */
-  vendor: Pick<VendorAdapter, "mapReply">;
+  /** What a device reply means for its command: its vendor's adapter says. */
+  vendors: Pick<VendorRegistry, "of">;
   /** The device shard and command machines, provided by the composition root
    * (`hostedMachines()`): a pair for this host alone. */
   machines: HostedMachines;
@@ -66,8 +66,8 @@ export interface DeviceHostOptions {
    * while a job of its class runs on its device. Absent: every command goes in acceptance order
    * (DOWNLINK_HOLD_BY_CLASS=false). */
   exclusivity?: {
-    /** The vendor's class of a method, if any. */
-    of(method: string): Exclusivity | undefined;
+    /** The class of a command of `vendor` of type `method`, if any. */
+    of(vendor: string, method: string): Exclusivity | undefined;
     /** The methods whose job may run on after its command finished (a restore looks for them). */
     lastingMethods: readonly string[];
   };

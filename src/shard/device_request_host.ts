@@ -18,7 +18,7 @@ import {
   type RequestTiming,
   storedDeviceRequestEvent,
 } from "../device/device_request.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { DeviceRequestStore } from "../store/device_request_store.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
@@ -40,8 +40,9 @@ export interface DeviceRequestHost {
 
 export interface DeviceRequestHostOptions {
   store: DeviceRequestStore;
-  /** Which requests Downlink answers itself, and how. */
-  vendor: Pick<VendorAdapter, "autoAnswerOf">;
+  /** Which requests Downlink answers itself, and how: the request's vendor says at intake. A
+   * due answer is the first registered vendor's: a stored request does not record its vendor. */
+  vendors: Pick<VendorRegistry, "of">;
   outbox: EventOutbox;
   events: EventPublisher;
   replies: RequestReplySender;
@@ -104,7 +105,7 @@ export function createDeviceRequestHost(o: DeviceRequestHostOptions): DeviceRequ
 
   async function record(fact: RequestFact): Promise<void> {
     const partition = o.partitionOf(fact.gateway);
-    const request = newDeviceRequest(fact, partition, o.timing, o.vendor);
+    const request = newDeviceRequest(fact, partition, o.timing, o.vendors.of(fact.vendor));
     const event: OutboxEvent = {
       ...storedDeviceRequestEvent(deviceRequestEvent(request)),
       partition,
@@ -141,7 +142,7 @@ export function createDeviceRequestHost(o: DeviceRequestHostOptions): DeviceRequ
     if (owned.length === 0) return;
     const now = o.clock.now();
     for (const due of await o.store.dueAutoAnswers(owned, now)) {
-      const answer = o.vendor.autoAnswerOf(due.method);
+      const answer = o.vendors.of(undefined).autoAnswerOf(due.method);
       if (!answer) continue;
       const outcome = await o.store.answer(due.request_id, answer, { by: "downlink" }, now);
       // Otherwise a client answered first, or it expired: nothing to send.

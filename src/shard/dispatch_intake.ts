@@ -43,7 +43,7 @@ export function createDispatchIntake(o: {
   inbox: DeviceInbox;
   commands: ReadonlyMap<string, HostedCommand>;
   intern: (s: string) => string;
-  exclusivity?: { of(method: string): Exclusivity | undefined };
+  exclusivity?: { of(vendor: string, method: string): Exclusivity | undefined };
 }): DispatchIntake {
   // Dispatches of one event-loop turn share one Postgres read. One batch at a time: a later
   // batch's read must not finish first and host its commands ahead of earlier ones (FIFO per
@@ -106,7 +106,7 @@ export function createDispatchIntake(o: {
         continue;
       }
       const device = hosted ?? o.inbox.create(d.device_id, partition);
-      const exclusivity = o.exclusivity?.of(d.command_type);
+      const exclusivity = o.exclusivity?.of(d.vendor, d.command_type);
       o.inbox.deliver(device, {
         event: {
           type: "command.dispatched",

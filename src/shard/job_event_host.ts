@@ -11,7 +11,7 @@ import { type EventPublisher, publishInOrder } from "../bus/event_publisher.ts";
 import { dockEvent, eventFactId, storedDockEvent } from "../device/dock_event.ts";
 import { lifecycleEvent, storedEvent } from "../command/lifecycle_event.ts";
 import { nextProgress, progressView } from "../command/progress.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import type { EventOutbox, OutboxEvent } from "../store/event_outbox.ts";
 import type { JobEventStore, LinkedCommand } from "../store/job_event_store.ts";
 import type { Clock } from "../async/time.ts";
@@ -28,11 +28,9 @@ export interface JobEventHost {
 
 export interface JobEventHostOptions {
   store: JobEventStore;
-  /** How an event names its job and what it says of it. */
-  vendor: Pick<
-    VendorAdapter,
-    "readProgress" | "eventLinkKeys" | "terminalStatusesOf" | "describeResultCode"
-  >;
+  /** How an event names its job and what it says of it: the adapter of the vendor whose wire
+   * carried it. */
+  vendors: Pick<VendorRegistry, "of">;
   outbox: EventOutbox;
   events: EventPublisher;
   partitionOf(deviceId: string): number;
@@ -69,18 +67,19 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
 
   /** The job's progress after `fact`, and its command.progress event when one is due. */
   async function recordProgress(fact: EventFact, command: LinkedCommand): Promise<void> {
-    const reading = o.vendor.readProgress(fact.event);
+    const vendor = o.vendors.of(fact.vendor);
+    const reading = vendor.readProgress(fact.event);
     const failed = reading.result !== undefined && reading.result !== 0;
     const step = nextProgress(command.progress, {
       ...reading,
       ...(failed
         ? {
-          failure_reason: o.vendor.describeResultCode(reading.result) ??
+          failure_reason: vendor.describeResultCode(reading.result) ??
             `Device returned result ${reading.result}`,
         }
         : {}),
       ...(fact.event.timestamp !== undefined ? { device_timestamp: fact.event.timestamp } : {}),
-      terminal: o.vendor.terminalStatusesOf(fact.event.method).includes(reading.status),
+      terminal: vendor.terminalStatusesOf(fact.event.method).includes(reading.status),
       at: fact.received_at,
     });
     if (!step.progress) {
@@ -111,7 +110,7 @@ export function createJobEventHost(o: JobEventHostOptions): JobEventHost {
     const command = await o.store.link(
       fact.gateway,
       fact.event.method,
-      o.vendor.eventLinkKeys(fact.event),
+      o.vendors.of(fact.vendor).eventLinkKeys(fact.event),
     );
     if (command) return await recordProgress(fact, command);
     const event: OutboxEvent = {

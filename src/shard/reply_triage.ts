@@ -8,7 +8,7 @@ import { TERMINAL_STATUSES } from "../command/status.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { LifecycleStore } from "../store/lifecycle_store.ts";
 import type { Clock } from "../async/time.ts";
-import type { VendorAdapter } from "../vendors/vendor_adapter.ts";
+import type { VendorRegistry } from "../vendors/vendor_registry.ts";
 import { createCommandLookup } from "./command_lookup.ts";
 import type { DeviceInbox } from "./device_inbox.ts";
 import type { Settle } from "./dispatch_intake.ts";
@@ -26,7 +26,9 @@ export interface ReplyTriage {
 export function createReplyTriage(o: {
   store: LifecycleStore;
   writer: TransitionWriter;
-  vendor: Pick<VendorAdapter, "mapReply">;
+  /** The adapters replies are mapped with: the command's vendor's, or for a reply no hosted
+   * command claims, that of the vendor whose wire carried it. */
+  vendors: Pick<VendorRegistry, "of">;
   clock: Clock;
   log: Logger;
   count(name: string): void;
@@ -51,6 +53,7 @@ export function createReplyTriage(o: {
       })
       : undefined;
     const method = match ? context!.pending.find((p) => p.id === match)!.method : undefined;
+    const vendor = (match && o.commands.get(match)?.snapshot.context.vendor) || fact.vendor;
     const event: DeviceReplyEvent = {
       type: "device.reply",
       gateway: fact.gateway,
@@ -58,7 +61,7 @@ export function createReplyTriage(o: {
       tid: fact.reply.tid,
       method: fact.reply.method,
       received_at: fact.received_at,
-      outcome: o.vendor.mapReply(method ?? fact.reply.method ?? "", fact.reply),
+      outcome: o.vendors.of(vendor).mapReply(method ?? fact.reply.method ?? "", fact.reply),
     };
     const waitFor = hosted
       ? o.inbox.deliver(hosted, { event, reply: fact })
@@ -127,7 +130,7 @@ export function createReplyTriage(o: {
         gateway: event.gateway,
         channel: event.channel,
         received_at: event.received_at,
-        outcome: o.vendor.mapReply(row.command_type, fact.reply),
+        outcome: o.vendors.of(row.vendor).mapReply(row.command_type, fact.reply),
       });
       return;
     }

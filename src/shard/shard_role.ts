@@ -109,7 +109,7 @@ export async function startShardRole(
     clock: ctx.clock,
     log,
     count,
-    vendor: ctx.vendor,
+    vendors: ctx.vendors,
     // The next command of the job's class may go (one job per class on a dock).
     onJobFinished: (device_id, command_id) => host.jobFinished(device_id, command_id),
   });
@@ -123,7 +123,7 @@ export async function startShardRole(
       graceMs: config.deviceRequestGraceSeconds * 1_000,
       expiryMs: config.deviceRequestExpirySeconds * 1_000,
     },
-    vendor: ctx.vendor,
+    vendors: ctx.vendors,
     clock: ctx.clock,
     log,
     count,
@@ -146,7 +146,7 @@ export async function startShardRole(
     machines,
     store,
     writer,
-    vendor: ctx.vendor,
+    vendors: ctx.vendors,
     clock: ctx.clock,
     log,
     inspect: inspection?.inspect,
@@ -157,8 +157,8 @@ export async function startShardRole(
     ...(config.holdByClass
       ? {
         exclusivity: {
-          of: (method) => ctx.vendor.exclusivityOf(method),
-          lastingMethods: ctx.vendor.lastingJobMethods,
+          of: (vendor, method) => ctx.vendors.of(vendor).exclusivityOf(method),
+          lastingMethods: [...new Set(ctx.vendors.adapters.flatMap((v) => v.lastingJobMethods))],
         },
       }
       : {}),

@@ -33,6 +33,7 @@ export interface InFlightCommand extends LifecycleCommand {
  * ACCEPTED, DELIVERED or SUCCEEDED, before its deadline, with no terminal progress yet. */
 export interface UnfinishedJob {
   command_id: string;
+  vendor: string;
   device_id: string;
   command_type: string;
   status: CommandStatus;
@@ -264,7 +265,7 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
       // commands_jobs_by_deadline (migration 10): only commands whose job reports progress, and
       // of those only the ones whose deadline has not passed.
       const rows = await sql`
-        select c.command_id, c.device_id, c.command_type, c.status, c.deadline_at
+        select c.command_id, c.vendor, c.device_id, c.command_type, c.status, c.deadline_at
         from commands c
         where c.partition = ${partition} and c.progress_event is not null
           and c.deadline_at > ${iso(now)}::timestamptz
@@ -275,6 +276,7 @@ export function createLifecycleStore(sql: Sql): LifecycleStore {
         order by c.accepted_at, c.command_id`;
       return rows.map((r) => ({
         command_id: r.command_id,
+        vendor: r.vendor,
         device_id: r.device_id,
         command_type: r.command_type,
         status: r.status,

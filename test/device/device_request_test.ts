@@ -13,6 +13,7 @@ import { vendor } from "../../src/composition_root.ts";
 const timing = { graceMs: 5_000, expiryMs: 60_000 };
 const fact = (method: string, tid = "tid-1", gateway = "DOCK.1"): RequestFact => ({
   kind: "request",
+  vendor: "dji",
   gateway,
   received_at: 1_800_000_000_000,
   request: { tid, bid: "bid-1", method, timestamp: 1_799_999_999_000, data: { module: 0 } },

@@ -40,6 +40,7 @@ test("a reply before the delivery ack ends the command from ACCEPTED; the late a
     f.harness.downlink.context.nc.request(subject, new TextEncoder().encode(JSON.stringify(m)));
   await publish({
     kind: "reply",
+    vendor: "dji",
     gateway: sn,
     channel: "services",
     received_at: Date.now(),

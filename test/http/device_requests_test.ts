@@ -45,6 +45,7 @@ async function arrange(
   const r = newDeviceRequest(
     {
       kind: "request",
+      vendor: "dji",
       gateway,
       received_at,
       request: { tid: crypto.randomUUID(), bid: "b", method, data: { module: 0 } },

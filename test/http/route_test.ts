@@ -17,7 +17,9 @@ import { cursorParam, limitParam, LIST_DEFAULT_LIMIT } from "../../src/http/list
 import { errorHandler, ValidationError } from "../../src/http/errors.ts";
 import { openApiDocument } from "../../src/http/openapi.ts";
 import type { Logger } from "../../src/runtime/log.ts";
-import { vendor } from "../../src/composition_root.ts";
+import { vendor, vendors } from "../../src/composition_root.ts";
+import { vendorRegistry } from "../../src/vendors/vendor_registry.ts";
+import { acmeAdapter } from "../support/acme_vendor.ts";
 
 const listQuery = {
   cannot: "Cannot list things",
@@ -158,7 +160,7 @@ test("a route is served only as its definition documents it, signed or not", () 
 
 test("the document describes a served route from its definition", () => {
   const { table } = thingApp([]);
-  const doc = openApiDocument(table.routes, vendor) as any;
+  const doc = openApiDocument(table.routes, vendors) as any;
   const op = doc.paths["/things/{id}"].get;
   assert.equal(op.operationId, "getThing");
   assert.deepEqual(op.parameters, [
@@ -171,4 +173,15 @@ test("the document describes a served route from its definition", () => {
     },
   ]);
   assert.deepEqual(Object.keys(op.responses).sort(), ["200", "401", "403", "404", "500", "503"]);
+});
+
+test("the catalog's vendor is the one registered name, or one of several", () => {
+  const { table } = thingApp([]);
+  const vendorOf = (registry: typeof vendors) =>
+    (openApiDocument(table.routes, registry) as any).components.schemas.Catalog.properties.items
+      .items.properties.vendor;
+  assert.deepEqual(vendorOf(vendors), { const: "dji", type: "string" });
+  assert.deepEqual(vendorOf(vendorRegistry([vendor, acmeAdapter])), {
+    anyOf: [{ const: "dji", type: "string" }, { const: "acme", type: "string" }],
+  });
 });

@@ -51,6 +51,7 @@ const dispatch: Dispatch = {
 };
 const command: OutboundCommand = {
   command_id: "c1",
+  vendor: "dji",
   device_id: "DOCK1",
   method: "fileupload_start",
   channel: "services",

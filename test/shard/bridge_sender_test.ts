@@ -15,6 +15,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 const command = (command_id: string, deadline_at: number): OutboundCommand => ({
   command_id,
+  vendor: "dji",
   device_id: "DOCK1",
   method: "debug_mode_open",
   channel: "services",

@@ -21,7 +21,7 @@ import { topologyNames } from "../../src/bus/subjects.ts";
 import { createJetStreamLink } from "../../src/link/jetstream_link.ts";
 import type { Logger } from "../../src/runtime/log.ts";
 import { SAMPLE_COMMAND } from "../support/sample_command.ts";
-import { hostedMachines, vendor } from "../../src/composition_root.ts";
+import { hostedMachines, vendors } from "../../src/composition_root.ts";
 
 const T0 = 1_700_000_000_000;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -99,14 +99,19 @@ function start(
     link: createJetStreamLink({ publisher, names: topologyNames("test") }),
     store,
     writer,
-    vendor,
+    vendors,
     clock,
     log: silent,
     count() {},
     // Every device online unless the test gives the registry's view.
     presenceOf: (id) => o.presence ? o.presence.get(id) ?? { online: false } : { online: true },
     ...(o.unfinished
-      ? { exclusivity: { of: exclusivityOf, lastingMethods: LASTING_JOB_METHODS } }
+      ? {
+        exclusivity: {
+          of: (_vendor: string, method: string) => exclusivityOf(method),
+          lastingMethods: LASTING_JOB_METHODS,
+        },
+      }
       : {}),
     ...(o.inspect ? { inspect: o.inspect } : {}),
   });
@@ -137,6 +142,7 @@ function dispatched(n: number, deadline_at: number) {
 function replyTo(command_id: string, received_at: number) {
   return {
     kind: "reply" as const,
+    vendor: "dji",
     gateway: "DOCK1",
     channel: "services" as const,
     received_at,
@@ -359,6 +365,7 @@ test("a copy of a reply to a command that just finished is settled while the wri
   await host.restore(0);
   const reply = {
     kind: "reply" as const,
+    vendor: "dji",
     gateway: cmd.device_id,
     channel: "services" as const,
     received_at: T0,
@@ -411,6 +418,7 @@ test("a restored command whose gateway stays offline ends DEVICE_OFFLINE at its 
 function runningJob(deadline_at: number): UnfinishedJob {
   return {
     command_id: "0190b6c4-0000-7000-8000-0000000000aa",
+    vendor: "dji",
     device_id: "DOCK1",
     command_type: "cover_open",
     status: "SUCCEEDED",

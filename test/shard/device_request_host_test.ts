@@ -15,7 +15,7 @@ import {
 } from "../../src/device/device_request.ts";
 import type { RequestFact } from "../../src/bus/messages.ts";
 import { createLogger } from "../../src/runtime/log.ts";
-import { vendor } from "../../src/composition_root.ts";
+import { vendor, vendors } from "../../src/composition_root.ts";
 
 const START = 1_800_000_000_000;
 const GRACE_MS = 5_000;
@@ -114,7 +114,7 @@ function setup(mem = memoryStore()) {
   };
   const host = createDeviceRequestHost({
     store: mem.store,
-    vendor,
+    vendors,
     outbox,
     events: {
       publish: (e) => {
@@ -152,6 +152,7 @@ const settle = async () => {
 
 const fact = (method: string, tid: string, at = START): RequestFact => ({
   kind: "request",
+  vendor: "dji",
   gateway: "DOCK",
   received_at: at,
   request: { tid, method, data: null },

@@ -8,7 +8,7 @@ import type { JobEventStore, LinkedCommand } from "../../src/store/job_event_sto
 import type { CommandProgress } from "../../src/command/progress.ts";
 import type { EventFact } from "../../src/bus/messages.ts";
 import type { Logger } from "../../src/runtime/log.ts";
-import { vendor } from "../../src/composition_root.ts";
+import { vendors } from "../../src/composition_root.ts";
 
 const T0 = 1_700_000_000_000;
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -39,7 +39,7 @@ function start() {
   };
   const host = createJobEventHost({
     store,
-    vendor,
+    vendors,
     outbox: { pending: () => Promise.resolve([]), remove: () => Promise.resolve() },
     events: { publish: () => Promise.resolve() },
     partitionOf: () => 0,
@@ -54,6 +54,7 @@ function start() {
 function report(status: string, n: number): EventFact {
   return {
     kind: "event",
+    vendor: "dji",
     gateway: "DOCK1",
     received_at: T0 + n,
     event: {

@@ -34,6 +34,7 @@ async function arrange(method: string, partition = 1, at = NOW) {
   const r = newDeviceRequest(
     {
       kind: "request",
+      vendor: "dji",
       gateway: `DOCK-${crypto.randomUUID().slice(0, 8)}`,
       received_at: at,
       request: { tid: crypto.randomUUID(), method, data: { module: 0, text: "nul \u0000 ok" } },

@@ -4,6 +4,7 @@ import { type Config, loadConfig, type Role } from "../../src/runtime/config.ts"
 import { type Downlink, startDownlink } from "../../src/composition_root.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import type { Clock } from "../../src/async/time.ts";
+import type { VendorAdapter } from "../../src/vendors/vendor_adapter.ts";
 import { testEnv } from "./test_env.ts";
 import { dropNamespace } from "./api_cleanup.ts";
 
@@ -18,7 +19,13 @@ export interface Harness {
 }
 
 export async function startHarness(
-  options: { roles?: Role[]; env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    roles?: Role[];
+    env?: Record<string, string>;
+    clock?: Clock;
+    /** The vendors to register instead of the root's (a test's own vendor beside DJI). */
+    vendors?: readonly VendorAdapter[];
+  } = {},
 ): Promise<Harness> {
   const env = testEnv({
     ...(options.roles ? { DOWNLINK_ROLES: options.roles.join(",") } : {}),
@@ -28,6 +35,7 @@ export async function startHarness(
   const downlink = await startDownlink(config, {
     log: createLogger(config.logLevel, { ns: config.namespace }),
     clock: options.clock,
+    ...(options.vendors ? { vendors: options.vendors } : {}),
   });
   return {
     config,

@@ -7,6 +7,7 @@ import { createPostgresClientStore } from "../../src/store/client_store.ts";
 import { createDownlinkClient, type DownlinkClient } from "../../src/client/downlink_client.ts";
 import { type LifecycleEvent, UNOWNED_PROBLEM_SUBJECT } from "../../src/command/lifecycle_event.ts";
 import { openNats } from "../../src/composition_root.ts";
+import type { VendorAdapter } from "../../src/vendors/vendor_adapter.ts";
 
 export interface LifecycleFixture {
   harness: Harness;
@@ -34,9 +35,9 @@ export interface LifecycleFixture {
 }
 
 export async function startLifecycleFixture(
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; vendors?: readonly VendorAdapter[] } = {},
 ): Promise<LifecycleFixture> {
-  const harness = await startHarness({ env: options.env });
+  const harness = await startHarness({ env: options.env, vendors: options.vendors });
   const { sql, cipher } = harness.downlink.context;
   const prefix = `dock-${crypto.randomUUID().slice(0, 8)}`;
   const clients = createPostgresClientStore(sql, cipher);
