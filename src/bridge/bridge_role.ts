@@ -151,8 +151,11 @@ export async function startBridgeRole(
   const token = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, "_");
   const probeNamespace = token(config.namespace);
   const probeToken = token(config.instanceId);
-  const probePrefix = `thing/product/${PROBE_GATEWAY_PREFIX}.`;
-  const probeTopic = `${probePrefix}${probeNamespace}.${probeToken}/services_reply`;
+  // On the first registered vendor's reply topic: every bridge subscribes to it.
+  const probePrefix = `${PROBE_GATEWAY_PREFIX}.`;
+  const probeTopic = vendors.adapters[0].wire.replyTopicOf(
+    `${probePrefix}${probeNamespace}.${probeToken}`,
+  );
   const probe: ReplyPathProbe = startReplyPathProbe({
     clock,
     log,
@@ -342,11 +345,10 @@ export async function startBridgeRole(
 
   /** Takes a probe off the reply path: true when `topic` is a probe's. */
   function takeProbe(topic: string, bytes: Uint8Array): boolean {
-    if (!topic.startsWith(probePrefix)) return false;
-    const [namespace, sender] = topic.slice(
-      probePrefix.length,
-      topic.indexOf("/", probePrefix.length),
-    )
+    const at = topic.indexOf(probePrefix);
+    if (at < 0) return false;
+    const end = topic.indexOf("/", at);
+    const [namespace, sender] = topic.slice(at + probePrefix.length, end < 0 ? undefined : end)
       .split(".");
     if (namespace !== probeNamespace || !sender) return true;
     let sentAt: number;

@@ -92,8 +92,8 @@ export interface RequestFact {
  * an answer to a tid it no longer waits for. */
 export interface RequestReply {
   kind: "request_reply";
-  /** The vendor whose wire carries the answer; absent: the first registered vendor's (a stored
-   * request does not record its vendor yet). */
+  /** The vendor whose wire carries the answer (the request's); absent: the first registered
+   * vendor's (a request stored before requests recorded their vendor). */
   vendor?: string;
   request_id: string;
   gateway: string;

@@ -26,6 +26,7 @@ export function createRequestReplySender(
       }
       const message: RequestReply = {
         kind: "request_reply",
+        ...(r.vendor ? { vendor: r.vendor } : {}),
         request_id: r.request_id,
         gateway: r.gateway_sn,
         tid: r.tid,

@@ -18,6 +18,8 @@ export type AnsweredBy = "client" | "downlink";
 
 export interface DeviceRequestRecord {
   request_id: string;
+  /** The vendor whose topic it came on; absent on requests stored before it was recorded. */
+  vendor?: string;
   gateway_sn: string;
   partition: number;
   tid: string;
@@ -83,7 +85,7 @@ export function newDeviceRequest(
   fact: RequestFact,
   partition: number,
   timing: RequestTiming,
-  vendor: Pick<VendorAdapter, "autoAnswerOf">,
+  vendor: Pick<VendorAdapter, "autoAnswerOf" | "name">,
 ): DeviceRequestRecord {
   const r = fact.request;
   const expires_at = fact.received_at + timing.expiryMs;
@@ -93,6 +95,7 @@ export function newDeviceRequest(
     : undefined;
   return {
     request_id: deviceRequestId(fact.gateway, r.tid),
+    vendor: vendor.name,
     gateway_sn: fact.gateway,
     partition,
     tid: r.tid,

@@ -40,8 +40,8 @@ export interface DeviceRequestHost {
 
 export interface DeviceRequestHostOptions {
   store: DeviceRequestStore;
-  /** Which requests Downlink answers itself, and how: the request's vendor says at intake. A
-   * due answer is the first registered vendor's: a stored request does not record its vendor. */
+  /** Which requests Downlink answers itself, and how: the request's vendor says (one stored
+   * before requests recorded theirs: the first registered vendor). */
   vendors: Pick<VendorRegistry, "of">;
   outbox: EventOutbox;
   events: EventPublisher;
@@ -142,7 +142,7 @@ export function createDeviceRequestHost(o: DeviceRequestHostOptions): DeviceRequ
     if (owned.length === 0) return;
     const now = o.clock.now();
     for (const due of await o.store.dueAutoAnswers(owned, now)) {
-      const answer = o.vendors.of(undefined).autoAnswerOf(due.method);
+      const answer = o.vendors.of(due.vendor).autoAnswerOf(due.method);
       if (!answer) continue;
       const outcome = await o.store.answer(due.request_id, answer, { by: "downlink" }, now);
       // Otherwise a client answered first, or it expired: nothing to send.

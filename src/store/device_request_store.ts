@@ -56,7 +56,7 @@ export interface DeviceRequestStore {
   dueAutoAnswers(
     partitions: readonly number[],
     now: number,
-  ): Promise<Array<{ request_id: string; method: string }>>;
+  ): Promise<Array<{ request_id: string; method: string; vendor?: string }>>;
   /** Answers of `partitions`' requests given before `answeredBefore` and not yet handed to the
    * bridge (their answerer died, or NATS was away). */
   unsentAnswers(
@@ -105,12 +105,14 @@ export interface DeviceRequestReader {
 
 const iso = (ms: number | undefined) => ms === undefined ? null : new Date(ms).toISOString();
 
-const COLUMNS = `request_id, gateway_sn, partition, tid, bid, method, data, device_timestamp,
+const COLUMNS =
+  `request_id, vendor, gateway_sn, partition, tid, bid, method, data, device_timestamp,
   status, received_at, auto_answer_at, expires_at, answered_at, answered_by, client_id, answer,
   expired_at`;
 
 interface Row {
   request_id: string;
+  vendor: string | null;
   gateway_sn: string;
   partition: number;
   tid: string;
@@ -132,6 +134,7 @@ interface Row {
 export function toDeviceRequestRecord(r: Row): DeviceRequestRecord {
   return {
     request_id: r.request_id,
+    ...(r.vendor !== null ? { vendor: r.vendor } : {}),
     gateway_sn: r.gateway_sn,
     partition: r.partition,
     tid: r.tid,
@@ -163,9 +166,11 @@ export function createDeviceRequestStore(sql: Sql): DeviceRequestStore {
       await sql.begin(async (tx) => {
         const t = tx as unknown as Sql;
         const inserted = await t`
-          insert into device_requests (request_id, gateway_sn, partition, tid, bid, method, data,
-            device_timestamp, status, received_at, auto_answer_at, expires_at)
-          values (${r.request_id}, ${r.gateway_sn}, ${r.partition}, ${r.tid}, ${r.bid ?? null},
+          insert into device_requests (request_id, vendor, gateway_sn, partition, tid, bid, method,
+            data, device_timestamp, status, received_at, auto_answer_at, expires_at)
+          values (${r.request_id}, ${
+          r.vendor ?? null
+        }, ${r.gateway_sn}, ${r.partition}, ${r.tid}, ${r.bid ?? null},
             ${r.method}, ${JSON.stringify(r.data ?? null)}, ${r.device_timestamp ?? null},
             ${r.status}, ${iso(r.received_at)}::timestamptz,
             ${iso(r.auto_answer_at)}::timestamptz, ${iso(r.expires_at)}::timestamptz)
@@ -223,11 +228,15 @@ export function createDeviceRequestStore(sql: Sql): DeviceRequestStore {
 
     async dueAutoAnswers(partitions, now) {
       if (partitions.length === 0) return [];
-      const rows = await sql<{ request_id: string; method: string }[]>`
-        select request_id, method from device_requests
+      const rows = await sql<{ request_id: string; method: string; vendor: string | null }[]>`
+        select request_id, method, vendor from device_requests
         where partition = any(${partitions as number[]}::int[]) and status = 'PENDING'
           and auto_answer_at <= ${iso(now)}::timestamptz`;
-      return rows.map((r) => ({ request_id: r.request_id, method: r.method }));
+      return rows.map((r) => ({
+        request_id: r.request_id,
+        method: r.method,
+        ...(r.vendor !== null ? { vendor: r.vendor } : {}),
+      }));
     },
 
     async unsentAnswers(partitions, answeredBefore) {

@@ -276,6 +276,15 @@ create index commands_jobs_by_deadline on commands (partition, deadline_at)
   where progress_event is not null;
 `,
   },
+  {
+    version: 11,
+    name: "the vendor of a device request",
+    sql: `
+-- An answer goes back on the wire of the vendor whose topic the request came on (the registry
+-- of src/vendors/). NULL on the requests stored before: the first registered vendor's (DJI's).
+alter table device_requests add column vendor text;
+`,
+  },
 ];
 
 const LOCK_KEY = 0x646c6d67; // "dlmg"

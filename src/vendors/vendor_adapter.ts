@@ -58,6 +58,9 @@ export interface VendorAdapter {
 export interface VendorWire {
   /** MQTT filters of the devices' replies to commands (prefix `$share/<group>/` to share). */
   readonly replyTopics: readonly string[];
+  /** The topic a device of `serial` answers a `services` command on (a `replyTopics` filter
+   * matches it): the bridge's reply-path probes travel there under a serial no device has. */
+  replyTopicOf(serial: string): string;
   /** The filter of the devices' events. */
   readonly eventsTopic: string;
   /** The filter of the devices' requests. */

@@ -193,6 +193,7 @@ describe("POST /api/v1/open/downlink/device-requests/{request_id}/reply", () => 
     const messages = (await handedOver(dockA)).filter((m) => m.request_id === r.request_id);
     assert.deepEqual(messages, [{
       kind: "request_reply",
+      vendor: "dji",
       request_id: r.request_id,
       gateway: dockA,
       tid: r.tid,

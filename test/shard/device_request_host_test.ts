@@ -16,6 +16,8 @@ import {
 import type { RequestFact } from "../../src/bus/messages.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { vendor, vendors } from "../../src/composition_root.ts";
+import { vendorRegistry } from "../../src/vendors/vendor_registry.ts";
+import { acmeAdapter } from "../support/acme_vendor.ts";
 
 const START = 1_800_000_000_000;
 const GRACE_MS = 5_000;
@@ -68,7 +70,11 @@ function memoryStore() {
         [...rows.values()].filter((r) =>
           partitions.includes(r.partition) && r.status === "PENDING" &&
           r.auto_answer_at !== undefined && r.auto_answer_at <= now
-        ).map((r) => ({ request_id: r.request_id, method: r.method })),
+        ).map((r) => ({
+          request_id: r.request_id,
+          method: r.method,
+          ...(r.vendor ? { vendor: r.vendor } : {}),
+        })),
       );
     },
     unsentAnswers(partitions, before) {
@@ -98,12 +104,12 @@ function memoryStore() {
   return { store, rows, events, removed };
 }
 
-function setup(mem = memoryStore()) {
+function setup(mem = memoryStore(), served = vendors) {
   const clock = new SimulatedClock();
   clock.set(START);
   const published: string[] = [];
   const removed: string[] = [];
-  const sent: Array<{ tid: string; answer: unknown; again?: string }> = [];
+  const sent: Array<{ tid: string; answer: unknown; again?: string; vendor?: string }> = [];
   const outbox: EventOutbox = {
     pending: () => Promise.resolve([]),
     remove: (ids) => {
@@ -114,7 +120,7 @@ function setup(mem = memoryStore()) {
   };
   const host = createDeviceRequestHost({
     store: mem.store,
-    vendors,
+    vendors: served,
     outbox,
     events: {
       publish: (e) => {
@@ -124,7 +130,12 @@ function setup(mem = memoryStore()) {
     },
     replies: {
       send: (r, again) => {
-        sent.push({ tid: r.tid, answer: r.answer, ...(again ? { again } : {}) });
+        sent.push({
+          tid: r.tid,
+          answer: r.answer,
+          ...(again ? { again } : {}),
+          ...(r.vendor !== "dji" ? { vendor: r.vendor } : {}),
+        });
         return Promise.resolve();
       },
     },
@@ -319,5 +330,26 @@ test("a partition given up is not swept: its next owner does it", async () => {
   await settle();
   assert.deepEqual([...rows.values()].map((r) => r.status), ["PENDING", "PENDING"]);
   assert.deepEqual(sent, []);
+  await host.stop();
+});
+
+test("a due answer is the request's vendor's, and goes back on its wire", async () => {
+  // A second vendor that answers flight_areas_get its own way.
+  const acme = {
+    ...acmeAdapter,
+    autoAnswerOf: (method: string) => method === "flight_areas_get" ? { result: 7 } : undefined,
+    autoAnsweredMethods: ["flight_areas_get"],
+  };
+  const { clock, host, sent, rows } = setup(memoryStore(), vendorRegistry([vendor, acme]));
+  await host.restore(0);
+  await host.take({ ...fact("flight_areas_get", "t1"), vendor: "acme" });
+  await host.take(fact("flight_areas_get", "t2"));
+  clock.increment(GRACE_MS);
+  await settle();
+  assert.deepEqual(sent.sort((a, b) => a.tid.localeCompare(b.tid)), [
+    { tid: "t1", answer: { result: 7 }, vendor: "acme" },
+    { tid: "t2", answer: { result: 0, output: { files: [] } } },
+  ]);
+  assert.deepEqual([...rows.values()].map((r) => r.vendor).sort(), ["acme", "dji"]);
   await host.stop();
 });

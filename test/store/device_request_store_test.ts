@@ -54,6 +54,7 @@ test("a request is recorded once with its event; a copy finds the row and whethe
   assert.equal(copy.inserted, false);
   if (!copy.inserted) {
     assert.equal(copy.existing.status, "PENDING");
+    assert.equal(copy.existing.vendor, "dji", "the vendor whose topic it came on");
     assert.deepEqual(copy.existing.data, { module: 0, text: "nul \u0000 ok" }, "kept as sent");
     assert.equal(copy.eventPending, true);
   }
@@ -101,7 +102,7 @@ test("past its expiry a request is expired, not answered; the sweep's reads go b
   assert.deepEqual(await store.dueAutoAnswers([3], NOW + 4_999), []);
   assert.deepEqual(await store.dueAutoAnswers([4], NOW + 5_000), []);
   assert.deepEqual(await store.dueAutoAnswers([3], NOW + 5_000), [
-    { request_id: auto.r.request_id, method: "flight_areas_get" },
+    { request_id: auto.r.request_id, method: "flight_areas_get", vendor: "dji" },
   ]);
   assert.deepEqual(
     (await store.pending(3)).map((p) => p.request_id).sort(),

@@ -66,7 +66,7 @@ test("upgrading to the in-flight table keeps every in-flight command, and only t
         values (${id}, 't', 'c', ${id}, 'h', 'dji', 'DOCK', 'fileupload_start', 'services', 7,
           ${id}, '\\x00', ${status}, 30, now(), now() + interval '30 seconds', now())`;
     }
-    assert.deepEqual(await runMigrations(sql, config.dbSchema), [4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(await runMigrations(sql, config.dbSchema), [4, 5, 6, 7, 8, 9, 10, 11]);
     const rows =
       await sql`select command_id, partition from in_flight_commands order by command_id`;
     assert.deepEqual(rows.map((r) => [r.command_id, r.partition]), [

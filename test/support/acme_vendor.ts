@@ -75,6 +75,7 @@ export const acmeAdapter: VendorAdapter = {
   autoAnsweredMethods: [],
   wire: {
     replyTopics: ["acme/+/ack"],
+    replyTopicOf: (serial) => `acme/${serial}/ack`,
     eventsTopic: "acme/+/evt",
     requestsTopic: "acme/+/req",
     presenceTopics: ["acme/+/hello", "acme/+/evt", "acme/+/req"],

@@ -53,6 +53,7 @@ export const djiAdapter: VendorAdapter = {
   autoAnsweredMethods: AUTO_ANSWERED_METHODS,
   wire: {
     replyTopics: REPLY_TOPICS,
+    replyTopicOf: (serial) => `thing/product/${serial}/services_reply`,
     eventsTopic: EVENTS_TOPIC,
     requestsTopic: REQUESTS_TOPIC,
     presenceTopics: PRESENCE_TOPICS,
