@@ -153,6 +153,7 @@ export async function startBridgeRole(
   const probeToken = token(config.instanceId);
   // On the first registered vendor's reply topic: every bridge subscribes to it.
   const probePrefix = `${PROBE_GATEWAY_PREFIX}.`;
+  const probeLevel = `/${probePrefix}`;
   const probeTopic = vendors.adapters[0].wire.replyTopicOf(
     `${probePrefix}${probeNamespace}.${probeToken}`,
   );
@@ -345,8 +346,12 @@ export async function startBridgeRole(
 
   /** Takes a probe off the reply path: true when `topic` is a probe's. */
   function takeProbe(topic: string, bytes: Uint8Array): boolean {
-    const at = topic.indexOf(probePrefix);
-    if (at < 0) return false;
+    // A probe's serial is a whole topic level: a device's serial may contain the prefix.
+    let at = 0;
+    if (!topic.startsWith(probePrefix)) {
+      at = topic.indexOf(probeLevel) + 1;
+      if (at === 0) return false;
+    }
     const end = topic.indexOf("/", at);
     const [namespace, sender] = topic.slice(at + probePrefix.length, end < 0 ? undefined : end)
       .split(".");

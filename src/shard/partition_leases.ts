@@ -24,8 +24,10 @@ export interface PartitionLeasesOptions {
    * runs on the NATS server's clock, which a simulated one would let expire under us. */
   clock?: Clock;
   /** Called once a lease is held; the partition's work starts when it resolves. Several
-   * partitions' may run at once, each partition's never beside its own onLose. */
-  onGain(partition: number): Promise<void>;
+   * partitions' may run at once, each partition's never beside its own onLose. `held` turns false
+   * when the lease is lost (or the leases stop) meanwhile: the takeover should then stop before it
+   * starts driving the partition (its onLose follows). */
+  onGain(partition: number, held: () => boolean): Promise<void>;
   /** Called when a lease is lost or released (after the partition's onGain has settled): stop
    * driving the partition at once. */
   onLose(partition: number): Promise<void>;
@@ -45,6 +47,8 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
   let stopped = false;
   const clock = o.clock ?? systemClock;
   let timer: unknown;
+  /** The round running now, if any (stop waits for it: it may be taking a key). */
+  let current: Promise<unknown> = Promise.resolve();
 
   const takeovers = createLimiter(TAKEOVERS_AT_ONCE);
   /** Each partition's last onGain/onLose, so that its next one starts after it. */
@@ -69,8 +73,9 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
       await takeovers.acquire();
       try {
         // Lost while waiting for a slot: nothing to take over.
-        if (!held.has(p) || stopped) return;
-        await o.onGain(p);
+        const stillHeld = () => held.has(p) && !stopped;
+        if (!stillHeld()) return;
+        await o.onGain(p, stillHeld);
       } catch (err) {
         o.log.error("could not take over partition, releasing it", { err, partition: p });
         const revision = held.get(p);
@@ -127,14 +132,14 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
   const period = Math.max(500, (o.ttlSeconds * 1000) / 3);
   const loop = async () => {
     try {
-      await round();
+      await (current = round());
     } catch (err) {
       o.log.error("lease round failed", { err });
     }
     if (!stopped) timer = clock.setTimeout(loop, period);
   };
   // Renewals start with the first round, before its takeovers end.
-  const ready = round().then(
+  const ready = (current = round()).then(
     (started) => {
       if (!stopped) timer = clock.setTimeout(loop, period);
       return Promise.all(started).then(() => {});
@@ -151,12 +156,18 @@ export async function startPartitionLeases(o: PartitionLeasesOptions): Promise<P
     async stop() {
       stopped = true;
       clock.clearTimeout(timer);
+      // A round may be taking a key now, a takeover running: both end before the release.
+      await current.catch(() => {});
       await ready;
-      for (const [p, rev] of [...held]) {
-        held.delete(p);
+      await Promise.all(work.values());
+      for (const p of [...held.keys()]) {
         await after(p, () => o.onLose(p).catch(() => {}));
+        const revision = held.get(p);
+        held.delete(p);
         // Released at once so another process need not wait for the TTL.
-        await kv.delete(`p${p}`, { previousSeq: rev }).catch(() => {});
+        if (revision !== undefined) {
+          await kv.delete(`p${p}`, { previousSeq: revision }).catch(() => {});
+        }
       }
     },
   };

@@ -189,7 +189,7 @@ export async function startShardRole(
     }
   }
 
-  async function gain(p: number): Promise<void> {
+  async function gain(p: number, stillHeld: () => boolean): Promise<void> {
     const started = ctx.clock.now();
     // The events left in the outbox are read after the in-flight commands: a command accepted
     // meanwhile is then restored with its accepted event already published, whatever became of
@@ -204,6 +204,14 @@ export async function startShardRole(
       // After the leftovers too (a new request's event before anything this owner says of it).
       await requests.restore(p);
     });
+    // Lost meanwhile (a restore can outlast the lease's TTL): the next owner's consumer is not
+    // ours to replace; the partition's onLose drops what was restored.
+    if (!stillHeld()) {
+      log.warn("partition no longer held after its restore (lease lost, or stopping)", {
+        partition: p,
+      });
+      return;
+    }
     // A fresh consumer: messages the previous owner had pulled and not acked (it died, or lost
     // the lease) would otherwise wait out their ack wait (30 s) before coming here, and a
     // reply held that long turns into a time-out although the dock answered in time.
@@ -217,6 +225,10 @@ export async function startShardRole(
       log,
       name: names.shardConsumer(p),
     });
+    if (!stillHeld()) {
+      messages.stop();
+      return;
+    }
     consumers.set(p, messages);
     hosting.add(p);
     log.info("partition taken over", {

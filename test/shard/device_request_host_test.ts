@@ -333,7 +333,7 @@ test("a partition given up is not swept: its next owner does it", async () => {
   await host.stop();
 });
 
-test("a due answer is the request's vendor's, and goes back on its wire", async () => {
+test("a due answer is the request's vendor's, and names that vendor for the bridge's wire", async () => {
   // A second vendor that answers flight_areas_get its own way.
   const acme = {
     ...acmeAdapter,

@@ -105,3 +105,46 @@ test("leases are renewed while a takeover runs, and other partitions are taken o
     await nc.close();
   }
 });
+
+test("a lease lost during its takeover tells the takeover, and its onLose follows the takeover", async () => {
+  const nc = await openNats(NATS_URL, "test-partition-leases");
+  const bucket = `test_leases_${crypto.randomUUID().slice(0, 8)}`;
+  const kv = await new Kvm(nc).create(bucket, { ttl: 30_000, history: 1 });
+  try {
+    const clock = new SimulatedClock();
+    let finishTakeover!: () => void;
+    const slowTakeover = new Promise<void>((r) => finishTakeover = r);
+    let held: (() => boolean) | undefined;
+    const lost: number[] = [];
+    const leases = await startPartitionLeases({
+      nc,
+      bucket,
+      instanceId: "leases-test",
+      partitions: [0],
+      ttlSeconds: 30,
+      log: createLogger("silent"),
+      clock,
+      onGain: (_p, stillHeld) => {
+        held = stillHeld;
+        return slowTakeover;
+      },
+      onLose: (p) => Promise.resolve(void lost.push(p)),
+    });
+    for (let i = 0; i < 100 && !held; i++) await sleep(20);
+    assert.equal(held?.(), true);
+    // Another process wrote the key (ours expired under a long restore): the renewal fails.
+    await kv.put("p0", new TextEncoder().encode("someone-else"));
+    clock.increment(10_000);
+    for (let i = 0; i < 100 && held!(); i++) await sleep(20);
+    assert.equal(held!(), false, "the running takeover learns its lease is gone");
+    assert.deepEqual(lost, [], "onLose waits for the takeover");
+    finishTakeover();
+    for (let i = 0; i < 100 && lost.length === 0; i++) await sleep(20);
+    assert.deepEqual(lost, [0]);
+    await leases.stop();
+    assert.equal((await kv.get("p0"))?.string(), "someone-else", "not released: not ours");
+  } finally {
+    await kv.destroy();
+    await nc.close();
+  }
+});
