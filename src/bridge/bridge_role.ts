@@ -59,7 +59,9 @@ export interface BridgeRoleOptions {
 }
 
 /** What became of one attempt to publish a command to its device. */
-type Delivery = "delivered" | "expired" | "unopenable" | "retry";
+/** `unsendable`: its payload does not open, or no vendor served here is its: never sent, its
+ * deadline ends it. */
+type Delivery = "delivered" | "expired" | "unsendable" | "retry";
 
 /** A filter of the reply connections, with the vendor and the kind of message it takes. */
 interface ReplyRoute {
@@ -538,9 +540,22 @@ export async function startBridgeRole(
         command_id: m.command_id,
         err: (err as Error).name,
       });
-      return "unopenable";
+      return "unsendable";
     }
-    const wire = vendors.of(m.vendor).wire;
+    // A command that names no vendor is from before commands named one (DJI's). One that names a
+    // vendor this bridge does not serve (a deployment half updated) must not go in another
+    // vendor's envelope.
+    const vendor = m.vendor === undefined ? vendors.of(undefined) : vendors.get(m.vendor);
+    if (!vendor) {
+      log.error("command names a vendor this bridge does not serve; not sent", {
+        command_id: m.command_id,
+        vendor: m.vendor,
+        served: vendors.names,
+      });
+      count("unknown_vendor_not_sent");
+      return "unsendable";
+    }
+    const wire = vendor.wire;
     const envelope = wire.buildServicesEnvelope({
       tid: m.command_id,
       bid: m.bid,
