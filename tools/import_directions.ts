@@ -1,7 +1,8 @@
 // Which imports cross between layers (machines/, src/<folder>, src's loose files) and which of
 // them point against the intended direction. Run it to measure; test/tools/import_directions_test.ts
 // fails on a forbidden arrow. Reads files only: no module is loaded.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { tsFiles } from "./source_tree.ts";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -82,12 +83,6 @@ export function importSpecifiers(source: string): string[] {
     if (s.startsWith(".")) out.push(s);
   }
   return out;
-}
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []
-  );
 }
 
 /** Every relative import of every .ts file under src/ and machines/ of the repository at `root`. */

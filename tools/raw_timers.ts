@@ -2,8 +2,9 @@
 // (src/async/time.ts): a raw timer cannot be moved by a test's simulated clock, and a raw read
 // of the time disagrees with one. Run it to list them; test/tools/raw_timers_test.ts fails on
 // any. Reads files only: no module is loaded.
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { isEntryPoint, tsFiles } from "./source_tree.ts";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The one module that touches the runtime's timers and clocks: it implements Clock. */
@@ -76,22 +77,6 @@ export function rawTimersIn(file: string, source: string): RawTimer[] {
   return found.sort((a, b) => a.line - b.line);
 }
 
-function tsFiles(dir: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((e) =>
-    e.isDirectory()
-      ? (e.name === "node_modules" ? [] : tsFiles(join(dir, e.name)))
-      : e.name.endsWith(".ts")
-      ? [join(dir, e.name)]
-      : []
-  );
-}
-
 /** Every raw timer and time read in the product of the repository at `root`, by file. */
 export function rawTimers(root: string): RawTimer[] {
   return CHECKED_FOLDERS.flatMap((folder) => tsFiles(join(root, folder)))
@@ -101,12 +86,7 @@ export function rawTimers(root: string): RawTimer[] {
     .flatMap((file) => rawTimersIn(file, readFileSync(join(root, file), "utf8")));
 }
 
-function isEntryPoint(): boolean {
-  const script = (globalThis as { process?: { argv: string[] } }).process?.argv[1];
-  return !!script && resolve(script) === fileURLToPath(import.meta.url);
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   const found = rawTimers(fileURLToPath(new URL("../", import.meta.url)));
   for (const { file, line, text } of found) console.log(`${file}:${line}: ${text}`);
   console.log(`${found.length} raw timers or time reads outside ${TIME_MODULE}`);

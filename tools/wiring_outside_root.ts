@@ -1,7 +1,8 @@
 // Which files build a piece of the role context, or start a role, without the composition root
 // (src/composition_root.ts). Run it to list them; test/tools/wiring_outside_root_test.ts fails on
 // any. Reads files only: no module is loaded.
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { isEntryPoint, tsFiles } from "./source_tree.ts";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -60,22 +61,6 @@ export function importedNames(source: string): { specifier: string; names: strin
   return out;
 }
 
-function tsFiles(dir: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((e) =>
-    e.isDirectory()
-      ? (e.name === "node_modules" ? [] : tsFiles(join(dir, e.name)))
-      : e.name.endsWith(".ts")
-      ? [join(dir, e.name)]
-      : []
-  );
-}
-
 /** Every import of a wiring constructor by a file that may not import it, in the repository at
  * `root`, sorted. */
 export function wiringOutsideRoot(root: string): WiringImport[] {
@@ -107,12 +92,7 @@ export function provideOutsideRoot(root: string): string[] {
     .sort();
 }
 
-function isEntryPoint(): boolean {
-  const script = (globalThis as { process?: { argv: string[] } }).process?.argv[1];
-  return !!script && resolve(script) === fileURLToPath(import.meta.url);
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   const root = fileURLToPath(new URL("../", import.meta.url));
   const found = wiringOutsideRoot(root);
   for (const { file, name } of found) console.log(`${file}: ${name}`);

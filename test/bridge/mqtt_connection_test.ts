@@ -3,36 +3,10 @@
 // simulated clock: the test moves it past them, and fails if the real time had to pass instead.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { SimulatedClock } from "xstate";
 import type { MqttClient } from "mqtt";
 import { connectMqtt } from "../../src/bridge/mqtt_connection.ts";
-
-/** A TCP server that answers CONNECT with an MQTT 5 CONNACK (accepted), or not at all, and
- * ignores the rest. */
-async function silentBroker(
-  { connack = true } = {},
-): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    if (connack) {
-      socket.once("data", () => socket.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])));
-    }
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
+import { silentBroker } from "../support/silent_broker.ts";
 
 /** `p`, or a rejection once a real second passed: the simulated wait did not end it. */
 function soon<T>(p: Promise<T>): Promise<T> {

@@ -2,7 +2,6 @@
 // goes on queueing replies there: a live bridge takes them over, so no reply is lost.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import net from "node:net";
 import { Kvm } from "@nats-io/kv";
 import mqtt from "mqtt";
 import { SimulatedClock } from "xstate";
@@ -12,6 +11,7 @@ import { createLogger } from "../../src/runtime/log.ts";
 import { REPLY_TOPICS } from "../../src/vendors/dji/envelope.ts";
 import { type LifecycleFixture, startLifecycleFixture } from "../support/lifecycle_fixture.ts";
 import { uniqueName } from "../support/test_env.ts";
+import { silentBroker } from "../support/silent_broker.ts";
 
 let f: LifecycleFixture;
 let dock: DockSimulator;
@@ -63,31 +63,11 @@ test("replies queued for a dead bridge's sessions reach their commands", async (
   assert.ok(await adopted(), "the dead bridge's sessions were taken over once");
 });
 
-/** An MQTT broker that accepts the connection (an MQTT 5 CONNACK) and answers nothing else: an
- * UNSUBSCRIBE it never confirms is how a connection stuck meanwhile looks to mqtt.js. */
-async function unansweringBroker(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once("data", () => socket.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])));
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
-
 test("an adoption whose broker never answers ends once the bridge's clock passes its bounds", async () => {
   const { nc } = f.harness.downlink.context;
-  const broker = await unansweringBroker();
+  // It accepts the connection and answers nothing else: an UNSUBSCRIBE it never confirms is how a
+  // connection stuck meanwhile looks to mqtt.js.
+  const broker = await silentBroker();
   const clock = new SimulatedClock();
   const registryBucket = uniqueName("adopt_reg");
   const heartbeatBucket = uniqueName("adopt_beat");

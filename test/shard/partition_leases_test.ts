@@ -3,29 +3,56 @@
 // when they stop.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Kvm } from "@nats-io/kv";
+import { type KV, Kvm } from "@nats-io/kv";
 import { SimulatedClock } from "xstate";
-import { startPartitionLeases } from "../../src/shard/partition_leases.ts";
+import {
+  type PartitionLeasesOptions,
+  startPartitionLeases,
+} from "../../src/shard/partition_leases.ts";
 import { createLogger } from "../../src/runtime/log.ts";
 import { openNats } from "../../src/composition_root.ts";
 
 const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("a lease is renewed when a third of its TTL has passed on its clock, and freed on stop", async () => {
+/** A fresh lease bucket on the real NATS for one test, destroyed after it; `start` starts leases
+ * on it (30 s TTL, one instance) with the given partitions, clock and callbacks. */
+async function withBucket(
+  body: (b: {
+    kv: KV;
+    start(
+      o: Pick<PartitionLeasesOptions, "partitions" | "clock" | "onGain" | "onLose">,
+    ): ReturnType<typeof startPartitionLeases>;
+  }) => Promise<void>,
+): Promise<void> {
   const nc = await openNats(NATS_URL, "test-partition-leases");
   const bucket = `test_leases_${crypto.randomUUID().slice(0, 8)}`;
   const kv = await new Kvm(nc).create(bucket, { ttl: 30_000, history: 1 });
   try {
+    await body({
+      kv,
+      start: (o) =>
+        startPartitionLeases({
+          nc,
+          bucket,
+          instanceId: "leases-test",
+          ttlSeconds: 30,
+          log: createLogger("silent"),
+          ...o,
+        }),
+    });
+  } finally {
+    await kv.destroy();
+    await nc.close();
+  }
+}
+
+test("a lease is renewed when a third of its TTL has passed on its clock, and freed on stop", async () => {
+  await withBucket(async ({ kv, start }) => {
     const clock = new SimulatedClock();
     const gained: number[] = [];
-    const leases = await startPartitionLeases({
-      nc,
-      bucket,
-      instanceId: "leases-test",
+    const leases = await start({
       partitions: [0],
-      ttlSeconds: 30,
-      log: createLogger("silent"),
       clock,
       onGain: (p) => Promise.resolve(void gained.push(p)),
       onLose: () => Promise.resolve(),
@@ -50,29 +77,18 @@ test("a lease is renewed when a third of its TTL has passed on its clock, and fr
     await leases.stop();
     assert.deepEqual(leases.owned(), []);
     assert.equal((await kv.get("p0"))?.operation, "DEL", "released for the next owner");
-  } finally {
-    await kv.destroy();
-    await nc.close();
-  }
+  });
 });
 
 test("leases are renewed while a takeover runs, and other partitions are taken over beside it", async () => {
-  const nc = await openNats(NATS_URL, "test-partition-leases");
-  const bucket = `test_leases_${crypto.randomUUID().slice(0, 8)}`;
-  const kv = await new Kvm(nc).create(bucket, { ttl: 30_000, history: 1 });
-  try {
+  await withBucket(async ({ kv, start }) => {
     const clock = new SimulatedClock();
     let finishTakeover!: () => void;
     const slowTakeover = new Promise<void>((r) => finishTakeover = r);
     const gained: number[] = [];
     const lost: number[] = [];
-    const leases = await startPartitionLeases({
-      nc,
-      bucket,
-      instanceId: "leases-test",
+    const leases = await start({
       partitions: [0, 1],
-      ttlSeconds: 30,
-      log: createLogger("silent"),
       clock,
       // Partition 0's restore outlasts the lease's renewal period (a restart with many commands
       // in flight); partition 1's is quick.
@@ -100,29 +116,18 @@ test("leases are renewed while a takeover runs, and other partitions are taken o
     assert.deepEqual(lost, []);
     await leases.stop();
     assert.deepEqual(lost.sort(), [0, 1]);
-  } finally {
-    await kv.destroy();
-    await nc.close();
-  }
+  });
 });
 
 test("a lease lost during its takeover tells the takeover, and its onLose follows the takeover", async () => {
-  const nc = await openNats(NATS_URL, "test-partition-leases");
-  const bucket = `test_leases_${crypto.randomUUID().slice(0, 8)}`;
-  const kv = await new Kvm(nc).create(bucket, { ttl: 30_000, history: 1 });
-  try {
+  await withBucket(async ({ kv, start }) => {
     const clock = new SimulatedClock();
     let finishTakeover!: () => void;
     const slowTakeover = new Promise<void>((r) => finishTakeover = r);
     let held: (() => boolean) | undefined;
     const lost: number[] = [];
-    const leases = await startPartitionLeases({
-      nc,
-      bucket,
-      instanceId: "leases-test",
+    const leases = await start({
       partitions: [0],
-      ttlSeconds: 30,
-      log: createLogger("silent"),
       clock,
       onGain: (_p, stillHeld) => {
         held = stillHeld;
@@ -143,8 +148,5 @@ test("a lease lost during its takeover tells the takeover, and its onLose follow
     assert.deepEqual(lost, [0]);
     await leases.stop();
     assert.equal((await kv.get("p0"))?.string(), "someone-else", "not released: not ours");
-  } finally {
-    await kv.destroy();
-    await nc.close();
-  }
+  });
 });
