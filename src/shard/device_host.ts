@@ -11,7 +11,8 @@
 // (`actor_step.ts`), and this host runs them by type and params. Deadlines live in one schedule
 // with one armed timer, so no command arms a timer of its own (nor meets statelyai/xstate#5331).
 // The parts: `device_inbox.ts` (the shard's inbox), `hosted_command.ts`, `dispatch_intake.ts`,
-// `reply_triage.ts`, `command_restore.ts`, `bridge_sender.ts`.
+// `reply_triage.ts`, `command_restore.ts`, `bridge_sender.ts`, `passivation.ts`,
+// `job_deadlines.ts`.
 import type { InspectionEvent } from "xstate";
 import type { JsMsg } from "@nats-io/jetstream";
 import { Buffer } from "node:buffer";
@@ -28,6 +29,8 @@ import { restorePartition } from "./command_restore.ts";
 import { createDeadlineSchedule } from "./deadline_schedule.ts";
 import { createDeviceEffects } from "./device_effects.ts";
 import { createDeviceInbox } from "./device_inbox.ts";
+import { createJobDeadlines } from "./job_deadlines.ts";
+import { createPassivation } from "./passivation.ts";
 import type { HostedMachines } from "./actor_step.ts";
 import { createDispatchIntake, NOTHING_TO_SETTLE, type Settle } from "./dispatch_intake.ts";
 import { createCommandTaker, createInterner, type HostedCommand } from "./hosted_command.ts";
@@ -114,7 +117,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     clock: o.clock,
     inspect: o.inspect,
     presenceOf: o.presenceOf,
-    awake: () => armPassivation(),
+    awake: () => passivation.arm(),
     run: (d, action, taken) => runDeviceAction(d, action, taken),
   });
   const { devices } = inbox;
@@ -132,82 +135,25 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       }
     },
   });
-  // The running jobs' deadlines (a job may outlive its command: SUCCEEDED, its end reported later
-  // on events), by command id, with the device each runs on.
-  const jobDevices = new Map<string, string>();
-  const jobDeadlines = createDeadlineSchedule<string>({
+  const jobs = createJobDeadlines({
     clock: o.clock,
-    onDue: (command_id, at) => {
-      const device_id = jobDevices.get(command_id);
-      jobDevices.delete(command_id);
-      if (device_id === undefined) return;
-      o.log.info("a job's class is free at its command's deadline, its end never reported", {
-        command_id,
-        device_id,
-      });
-      try {
-        toHostedDevice(device_id, { type: "job.deadline", command_id, at });
-      } catch (err) {
-        o.log.error("job deadline handling failed", { err, command_id });
-      }
-    },
+    log: o.log,
+    onDue: (device_id, command_id, at) =>
+      toHostedDevice(device_id, { type: "job.deadline", command_id, at }),
   });
-  const jobs = {
-    watch(command_id: string, device_id: string, at: number) {
-      jobDevices.set(command_id, device_id);
-      jobDeadlines.set(command_id, at);
-    },
-    unwatch(command_id: string) {
-      jobDevices.delete(command_id);
-      jobDeadlines.delete(command_id);
-    },
-  };
   const toCommand = createCommandTaker(o);
   const intake = createDispatchIntake({ ...o, inbox, commands, intern });
   const triage = createReplyTriage({ ...o, inbox, commands, toCommand, intern });
-  const passivateAfterMs = o.passivateAfterMs ?? 2_000;
-  let passivation: unknown = undefined;
-  /** A command actor was spawned or woken: look for idle ones later. */
-  function armPassivation() {
-    if (passivation !== undefined || passivateAfterMs <= 0) return;
-    passivation = o.clock.setTimeout(() => {
-      passivation = undefined;
-      const { live, devicesLive } = passivateIdle();
-      if (live > 0 || devicesLive > 0) armPassivation();
-    }, passivateAfterMs);
-  }
-  function passivateIdle() {
-    let stopped = 0;
-    let live = 0;
-    let devicesLive = 0;
-    for (const d of devices.values()) {
-      if (!d.actor) continue;
-      let children = 0;
-      for (const command_id in d.snapshot.children) {
-        const c = commands.get(command_id);
-        if (c?.stepped) {
-          c.stepped = false;
-          live++;
-          children++;
-          continue;
-        }
-        toDevice(d, { event: { type: "command.passivate", command_id } });
-        stopped++;
-      }
-      // A device whose commands are all passivated, idle itself since the previous look, is kept
-      // as its persisted snapshot too (it stepped just now if it passivated any).
-      if (children === 0 && !d.stepped) inbox.passivate(d);
-      else {
-        d.stepped = false;
-        devicesLive++;
-      }
-    }
-    return { stopped, live, devicesLive };
-  }
+  const passivation = createPassivation({
+    clock: o.clock,
+    afterMs: o.passivateAfterMs ?? 2_000,
+    inbox,
+    commands,
+  });
 
   const runDeviceAction = createDeviceEffects({
     ...o,
-    awake: armPassivation,
+    awake: passivation.arm,
     inbox,
     commands,
     deadlines,
@@ -334,7 +280,7 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
       return n;
     },
 
-    passivateIdle,
+    passivateIdle: () => passivation.passivateIdle(),
 
     size() {
       return { devices: devices.size, commands: commands.size };
@@ -355,12 +301,10 @@ export function createDeviceHost(o: DeviceHostOptions): DeviceHost {
     },
 
     stop() {
-      if (passivation !== undefined) o.clock.clearTimeout(passivation);
-      passivation = undefined;
+      passivation.stop();
       for (const d of [...devices.values()]) inbox.remove(d);
       deadlines.clear();
-      jobDeadlines.clear();
-      jobDevices.clear();
+      jobs.clear();
       intake.stop();
       devices.clear();
       commands.clear();
