@@ -40,6 +40,7 @@ export function vendorRegistry(adapters: readonly VendorAdapter[]): VendorRegist
   }
   const byName = new Map<string, VendorAdapter>();
   for (const adapter of adapters) {
+    refuseOwnOverlaps(adapter);
     if (byName.has(adapter.name)) {
       throw new VendorRegistrationError(
         `Cannot register vendors: two adapters are named "${adapter.name}"`,
@@ -65,4 +66,35 @@ export function vendorRegistry(adapters: readonly VendorAdapter[]): VendorRegist
     get: (name) => byName.get(name),
     of: (name) => (name === undefined ? undefined : byName.get(name)) ?? first,
   };
+}
+
+/** One vendor's filters must tell its kinds apart: the bridge takes a message as a reply, an event
+ * or a request by the filter it matched, and a presence filter is either one of its event or
+ * request filters (the same subscription) or matches none of their topics. */
+function refuseOwnOverlaps(adapter: VendorAdapter): void {
+  const w = adapter.wire;
+  const kinds: Array<[string, readonly string[]]> = [
+    ["reply", w.replyTopics],
+    ["events", [w.eventsTopic]],
+    ["requests", [w.requestsTopic]],
+  ];
+  const refuse = (a: string, b: string) => {
+    throw new VendorRegistrationError(
+      `Cannot register vendors: "${adapter.name}" subscribes to ${a} and ${b}, which overlap`,
+    );
+  };
+  for (let i = 0; i < kinds.length; i++) {
+    for (let j = i + 1; j < kinds.length; j++) {
+      for (const a of kinds[i][1]) {
+        for (const b of kinds[j][1]) if (filtersOverlap(a, b)) refuse(a, b);
+      }
+    }
+  }
+  const shared = new Set([w.eventsTopic, w.requestsTopic]);
+  for (const p of w.presenceTopics) {
+    if (shared.has(p)) continue;
+    for (const [, filters] of kinds) {
+      for (const f of filters) if (filtersOverlap(p, f)) refuse(p, f);
+    }
+  }
 }

@@ -44,6 +44,26 @@ test("two adapters whose subscriptions could take the same message are refused, 
   );
 });
 
+test("one vendor's reply, events, requests and presence filters that overlap are refused", () => {
+  const replies: VendorAdapter = {
+    ...acme,
+    wire: { ...acme.wire, replyTopics: ["acme/+/#"] },
+  };
+  assert.throws(
+    () => vendorRegistry([dji, replies]),
+    (e: unknown) =>
+      e instanceof VendorRegistrationError &&
+      /"acme" subscribes to acme\/\+\/# and acme\/\+\/evt, which overlap/.test(e.message),
+  );
+  const presence: VendorAdapter = {
+    ...acme,
+    wire: { ...acme.wire, presenceTopics: ["acme/+/+"] },
+  };
+  assert.throws(() => vendorRegistry([presence]), VendorRegistrationError);
+  // Presence filters that are the events or requests filter themselves share its subscription.
+  assert.doesNotThrow(() => vendorRegistry([dji, acme]));
+});
+
 test("an empty list is refused", () => {
   assert.throws(() => vendorRegistry([]), VendorRegistrationError);
 });
