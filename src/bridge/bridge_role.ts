@@ -58,9 +58,8 @@ export interface BridgeRoleOptions {
   probe?: { intervalMs?: number; deafAfterMs?: number };
 }
 
-/** What became of one attempt to publish a command to its device. */
-/** `unsendable`: its payload does not open, or no vendor served here is its: never sent, its
- * deadline ends it. */
+/** What became of one attempt to publish a command to its device. `unsendable`: its payload does
+ * not open, or no vendor served here is its: never sent, its deadline ends it. */
 type Delivery = "delivered" | "expired" | "unsendable" | "retry";
 
 /** A filter of the reply connections, with the vendor and the kind of message it takes. */
@@ -68,6 +67,13 @@ interface ReplyRoute {
   filter: string;
   vendor: VendorAdapter;
   kind: "reply" | "event" | "request";
+}
+
+/** The first route whose filter `topic` matches (a loop: no closure per message, telemetry being
+ * most of them); the registry refuses filters that overlap, so there is at most one. */
+function routeOf<R extends { filter: string }>(routes: readonly R[], topic: string): R | undefined {
+  for (const r of routes) if (topicMatches(r.filter, topic)) return r;
+  return undefined;
 }
 
 /** A failed publish of a command handed over in process is tried again after this long. */
@@ -284,12 +290,6 @@ export async function startBridgeRole(
     );
     count("status_replies");
   }
-  /** The wire of the vendor whose presence filter `topic` matches (a loop: no closure per
-   * message, telemetry being most of them). */
-  function presenceWireOf(topic: string): VendorWire | undefined {
-    for (const r of presenceRoutes) if (topicMatches(r.filter, topic)) return r.vendor.wire;
-    return undefined;
-  }
   const presenceClient: MqttClient = await connectMqtt({
     url: config.mqttUrl,
     clock,
@@ -302,12 +302,12 @@ export async function startBridgeRole(
     onError: (err) => log.warn("mqtt error on the presence connection (reconnecting)", { err }),
   });
   presenceClient.on("message", (topic, bytes) => {
-    const wire = presenceWireOf(topic);
+    const wire = routeOf(presenceRoutes, topic)?.vendor.wire;
     const where = wire?.presenceTopic(topic);
-    if (!where) return;
+    if (!wire || !where) return;
     const at = clock.now();
     if (where.channel === "status") {
-      onStatus(wire!, where.serial, bytes, at).catch((err) => {
+      onStatus(wire, where.serial, bytes, at).catch((err) => {
         count("status_reply_errors");
         log.warn("update_topo not answered; the device will send it again", {
           err,
@@ -317,10 +317,10 @@ export async function startBridgeRole(
       return;
     }
     const firmware = where.channel === "state"
-      ? wire!.firmwareOfState(bytes, config.maxReplyBytes)
+      ? wire.firmwareOfState(bytes, config.maxReplyBytes)
       : undefined;
     const telemetry = where.channel === "osd" || where.channel === "state";
-    const via = telemetry ? wire!.envelopeGateway(bytes) : undefined;
+    const via = telemetry ? wire.envelopeGateway(bytes) : undefined;
     seen.note({
       device_id: where.serial,
       at,
@@ -466,15 +466,7 @@ export async function startBridgeRole(
   /** Resolves once the reply (or the problem it is) is stored in JetStream. */
   async function onReply(topic: string, bytes: Uint8Array): Promise<void> {
     if (takeProbe(topic, bytes)) return;
-    // The first route whose filter matches: the registry refuses filters of two vendors that
-    // overlap, so a topic has one vendor.
-    let route: ReplyRoute | undefined;
-    for (const r of replyRoutes) {
-      if (topicMatches(r.filter, topic)) {
-        route = r;
-        break;
-      }
-    }
+    const route = routeOf(replyRoutes, topic);
     if (!route) {
       // Only a session subscribed under other filters (an earlier registration) hands these.
       count("replies_dropped_no_vendor");
