@@ -1,6 +1,7 @@
 // The bridge's reply-path probes travel on the first registered vendor's reply topic, whatever
 // its shape: a Downlink serving only a vendor other than DJI sends them on that vendor's topic and
-// hands another bridge's probe taken there back over NATS (reply_path_probe.ts).
+// hands another bridge's probe taken there back over NATS (reply_path_probe.ts); a dock's topic
+// that merely contains the probe prefix is not a probe's.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import mqtt, { type MqttClient } from "mqtt";
@@ -9,6 +10,8 @@ import { openNats } from "../../src/composition_root.ts";
 import { topologyNames } from "../../src/bus/subjects.ts";
 import { PROBE_GATEWAY_PREFIX } from "../../src/bridge/reply_path_probe.ts";
 import { acmeAdapter } from "../support/acme_vendor.ts";
+import { startLifecycleFixture } from "../support/lifecycle_fixture.ts";
+import { createDockSimulator } from "../../src/cli/dock_simulate.ts";
 
 let h: Harness;
 let watcher: MqttClient;
@@ -65,5 +68,21 @@ test("another bridge's probe taken on acme's topic is handed back to it over NAT
     assert.equal(handed, "12345");
   } finally {
     await nc.close();
+  }
+});
+
+test("a dock whose serial contains the probe prefix has its replies taken as replies", async () => {
+  // A DJI serial may contain "_downlink-probe." inside a topic level; only a whole level that
+  // starts with it is a probe's.
+  const f = await startLifecycleFixture();
+  const sn = f.device(`x${PROBE_GATEWAY_PREFIX}.y`);
+  const dock = await createDockSimulator({ mqttUrl: f.mqttUrl, sn, result: 0 });
+  try {
+    const id = await f.submit(sn, { timeout_seconds: 10 });
+    const body = await f.waitForStatus(id, ["SUCCEEDED", "FAILED", "TIMED_OUT"]);
+    assert.equal(body.status, "SUCCEEDED");
+  } finally {
+    await dock.stop();
+    await f.stop();
   }
 });
